@@ -1,0 +1,48 @@
+"""Process settings: one typed object read from ``HERALD_*`` variables, built once and passed in."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; defaults run Herald on one laptop with SQLite."""
+
+    model_config = SettingsConfigDict(env_prefix="HERALD_", env_file=None, extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./herald.db"
+    database_pool_size: int = Field(default=10, ge=1)
+    bus_url: str | None = None
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs JWTs. Unset: a random key is generated once and kept in the database.",
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    rate_limit: str = "3000/minute"
+    daily_limit: int = Field(default=250_000, ge=0)
+    rate_limit_storage_url: str | None = Field(
+        default=None, description="limits storage URI; unset: memory, or Redis when bus_url is."
+    )
+    allowed_origins: str | None = None
+    metrics_token: SecretStr | None = None
+    allow_private_urls: bool = False
+    access_token_ttl_seconds: int = Field(default=3600, ge=60)
+    user_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    smtp_url: SecretStr | None = None
+    email_from: str = "Herald <noreply@herald.localhost>"
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the configured database is SQLite (single writer, no SKIP LOCKED)."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def origins(self) -> frozenset[str] | None:
+        """The Origin allow-list for real-time handshakes, or None when any origin may connect."""
+        if not self.allowed_origins:
+            return None
+        return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())

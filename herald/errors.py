@@ -1,0 +1,134 @@
+"""The error tree. Every API error carries a status and a stable code; one handler renders them.
+
+    HeraldError (500 internal_error)
+    ├── BadRequest (400 bad_request)
+    │   ├── InvalidJson (400 invalid_json)
+    │   └── MissingPersonalisation (400 missing_personalisation)
+    ├── Unauthorized (401 unauthorized)
+    ├── Forbidden (403 forbidden)
+    ├── NotFound (404 not_found)
+    ├── NotAcceptable (406 not_acceptable)
+    ├── Conflict (409 conflict)
+    ├── PayloadTooLarge (413 payload_too_large)
+    ├── UnsupportedMediaType (415 unsupported_media_type)
+    ├── ValidationFailed (422 validation_failed; details are JSON Pointers)
+    └── TooManyRequests (429 rate_limit_reached | daily_limit_reached | overuse_full)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One problem in a request: a JSON Pointer into the body, or ``/query/x``, ``/path/x``."""
+
+    path: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The detail as it appears in the error body."""
+        return {"path": self.path, "message": self.message}
+
+
+class HeraldError(Exception):
+    """Base of every error Herald reports to a client."""
+
+    status_code: ClassVar[int] = 500
+    code: str = "internal_error"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        details: list[ErrorDetail] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message or self.__class__.__name__)
+        self.message = message or "Internal error"
+        if code is not None:
+            self.code = code
+        self.details = details or []
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body of API.md."""
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "details": [d.as_dict() for d in self.details],
+            }
+        }
+
+
+class BadRequest(HeraldError):
+    status_code = 400
+    code = "bad_request"
+
+
+class InvalidJson(BadRequest):
+    code = "invalid_json"
+
+
+class MissingPersonalisation(BadRequest):
+    code = "missing_personalisation"
+
+
+class Unauthorized(HeraldError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(HeraldError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(HeraldError):
+    status_code = 404
+    code = "not_found"
+
+
+class NotAcceptable(HeraldError):
+    status_code = 406
+    code = "not_acceptable"
+
+
+class Conflict(HeraldError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(HeraldError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(HeraldError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class ValidationFailed(HeraldError):
+    status_code = 422
+    code = "validation_failed"
+
+    @classmethod
+    def at(cls, path: str, message: str, *, code: str | None = None) -> ValidationFailed:
+        """A validation error with a single detail."""
+        return cls(message, code=code, details=[ErrorDetail(path, message)])
+
+
+class TooManyRequests(HeraldError):
+    status_code = 429
+    code = "rate_limit_reached"
+
+
+def json_pointer(parts: tuple[int | str, ...] | list[int | str]) -> str:
+    """RFC 6901 pointer for a path of keys and indexes (``~`` and ``/`` escaped)."""
+    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "".join("/" + p for p in escaped)

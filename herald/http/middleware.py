@@ -1,0 +1,111 @@
+"""ASGI middleware: body size and content type limits, request metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from herald.errors import HeraldError, PayloadTooLarge, UnsupportedMediaType
+from herald.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+FORM_PATHS = frozenset({"/oauth/token"})
+
+
+async def _send_error(send: Send, error: HeraldError) -> None:
+    import orjson
+
+    body = orjson.dumps(error.body())
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit (413) and non-JSON bodies on JSON routes (415), early."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        length = _header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await _send_error(send, self._too_large())
+            return
+        content_type = _header(scope, b"content-type")
+        if scope["path"] not in FORM_PATHS and content_type and not _is_json(content_type):
+            if length != "0":
+                await _send_error(send, UnsupportedMediaType("Send the body as application/json"))
+                return
+        await self.app(scope, self._counting(receive, send), send)
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The body is larger than {self.max_bytes} bytes")
+
+    def _counting(self, receive: Receive, send: Send) -> Receive:
+        seen = 0
+
+        async def wrapped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise PayloadTooLarge(f"The body is larger than {self.max_bytes} bytes")
+            return message
+
+        return wrapped
+
+
+class MetricsMiddleware:
+    """Count requests and time them by route template (not raw path, to bound cardinality)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route: Any = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
