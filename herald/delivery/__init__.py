@@ -1,0 +1,1 @@
+"""Delivery: the retry policy, the status state machine, and (elsewhere) the queue and worker."""

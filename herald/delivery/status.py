@@ -1,0 +1,104 @@
+"""The delivery status state machine: a pure function from (status, outcome) to a decision.
+
+    created ──▶ sending ──▶ delivered | temporary-failure | permanent-failure
+       │          │ ▲           | technical-failure | cancelled
+       │          └─┘ (retry scheduled)
+       └──▶ any terminal status (e.g. cancelled before it was claimed)
+
+A terminal status never changes: an outcome that arrives after one (a duplicate, a
+late answer from a worker that lost its lease) is ignored and reported as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class DeliveryStatus(StrEnum):
+    """A delivery's status, as API.md names it."""
+
+    CREATED = "created"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    TEMPORARY_FAILURE = "temporary-failure"
+    PERMANENT_FAILURE = "permanent-failure"
+    TECHNICAL_FAILURE = "technical-failure"
+    CANCELLED = "cancelled"
+
+
+class Outcome(StrEnum):
+    """What happened to one attempt (or to the delivery as a whole, for ``cancelled``)."""
+
+    DELIVERED = "delivered"
+    TEMPORARY = "temporary"
+    """Retryable, on the recipient's side: mailbox full, SMTP 4xx."""
+    TECHNICAL = "technical"
+    """Retryable, on Herald's or the provider's side: connection refused, timeout."""
+    PERMANENT = "permanent"
+    CANCELLED = "cancelled"
+
+
+TERMINAL: frozenset[DeliveryStatus] = frozenset(
+    {
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.TEMPORARY_FAILURE,
+        DeliveryStatus.PERMANENT_FAILURE,
+        DeliveryStatus.TECHNICAL_FAILURE,
+        DeliveryStatus.CANCELLED,
+    }
+)
+
+ALLOWED: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    DeliveryStatus.CREATED: frozenset({DeliveryStatus.SENDING, *TERMINAL}),
+    DeliveryStatus.SENDING: frozenset({DeliveryStatus.SENDING, *TERMINAL}),
+    **{status: frozenset() for status in TERMINAL},
+}
+"""Every edge the machine may take; a status not listed as a source never moves."""
+
+_FINAL: dict[Outcome, DeliveryStatus] = {
+    Outcome.DELIVERED: DeliveryStatus.DELIVERED,
+    Outcome.PERMANENT: DeliveryStatus.PERMANENT_FAILURE,
+    Outcome.CANCELLED: DeliveryStatus.CANCELLED,
+    Outcome.TEMPORARY: DeliveryStatus.TEMPORARY_FAILURE,
+    Outcome.TECHNICAL: DeliveryStatus.TECHNICAL_FAILURE,
+}
+
+RETRYABLE: frozenset[Outcome] = frozenset({Outcome.TEMPORARY, Outcome.TECHNICAL})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to record after an outcome: the new status and, if any, when to retry."""
+
+    status: DeliveryStatus
+    retry_at: datetime | None = None
+    ignored: bool = False
+    """True when the delivery was already terminal and the outcome changed nothing."""
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the delivery is finished; nothing will change its status again."""
+        return self.status in TERMINAL
+
+
+def transition(current: DeliveryStatus, outcome: Outcome, *, retry_at: datetime | None) -> Decision:
+    """Apply an attempt's outcome to a delivery in status ``current``.
+
+    ``retry_at`` comes from the retry policy: a time to retry a retryable outcome, or
+    None when retries are exhausted (the outcome then becomes its terminal failure).
+    It is not used for outcomes that are not retryable.
+    """
+    if current in TERMINAL:
+        return Decision(status=current, ignored=True)
+    if outcome in RETRYABLE and retry_at is not None:
+        return Decision(status=DeliveryStatus.SENDING, retry_at=retry_at)
+    return Decision(status=_FINAL[outcome])
+
+
+def claim(current: DeliveryStatus) -> Decision:
+    """A worker takes the delivery for an attempt: it is ``sending`` unless already finished."""
+    if current in TERMINAL:
+        return Decision(status=current, ignored=True)
+    return Decision(status=DeliveryStatus.SENDING)
