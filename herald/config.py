@@ -45,4 +45,6 @@ class Settings(BaseSettings):
         """The Origin allow-list for real-time handshakes, or None when any origin may connect."""
         if not self.allowed_origins:
             return None
-        return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
+        return frozenset(
+            o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()
+        )

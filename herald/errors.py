@@ -1,18 +1,18 @@
 """The error tree. Every API error carries a status and a stable code; one handler renders them.
 
-    HeraldError (500 internal_error)
-    ├── BadRequest (400 bad_request)
-    │   ├── InvalidJson (400 invalid_json)
-    │   └── MissingPersonalisation (400 missing_personalisation)
-    ├── Unauthorized (401 unauthorized)
-    ├── Forbidden (403 forbidden)
-    ├── NotFound (404 not_found)
-    ├── NotAcceptable (406 not_acceptable)
-    ├── Conflict (409 conflict)
-    ├── PayloadTooLarge (413 payload_too_large)
-    ├── UnsupportedMediaType (415 unsupported_media_type)
-    ├── ValidationFailed (422 validation_failed; details are JSON Pointers)
-    └── TooManyRequests (429 rate_limit_reached | daily_limit_reached | overuse_full)
+HeraldError (500 internal_error)
+├── BadRequest (400 bad_request)
+│   ├── InvalidJson (400 invalid_json)
+│   └── MissingPersonalisation (400 missing_personalisation)
+├── Unauthorized (401 unauthorized)
+├── Forbidden (403 forbidden)
+├── NotFound (404 not_found)
+├── NotAcceptable (406 not_acceptable)
+├── Conflict (409 conflict)
+├── PayloadTooLarge (413 payload_too_large)
+├── UnsupportedMediaType (415 unsupported_media_type)
+├── ValidationFailed (422 validation_failed; details are JSON Pointers)
+└── TooManyRequests (429 rate_limit_reached | daily_limit_reached | overuse_full)
 """
 
 from __future__ import annotations
@@ -132,3 +132,17 @@ def json_pointer(parts: tuple[int | str, ...] | list[int | str]) -> str:
     """RFC 6901 pointer for a path of keys and indexes (``~`` and ``/`` escaped)."""
     escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
     return "".join("/" + p for p in escaped)
+
+
+class OAuthError(HeraldError):
+    """An error of ``POST /oauth/token``, answered as RFC 6749 section 5.2 says."""
+
+    status_code = 400
+
+    def __init__(self, code: str, message: str, *, status_code: int = 400) -> None:
+        super().__init__(message, code=code)
+        self.status_code = status_code  # type: ignore[misc]
+
+    def body(self) -> dict[str, Any]:
+        """``{"error": "invalid_client", "error_description": "..."}``."""
+        return {"error": self.code, "error_description": self.message}

@@ -14,7 +14,9 @@ SECRET_KEYS = re.compile(
     r"(authorization|api_key|apikey|token|secret|password|passwd|client_secret|cookie|smtp_url)",
     re.IGNORECASE,
 )
-SECRET_VALUES = re.compile(r"(hk_(live|test)_[A-Za-z0-9_-]+|whsec_[A-Za-z0-9+/=_-]+|eyJ[\w-]+\.[\w-]+\.[\w-]+)")
+SECRET_VALUES = re.compile(
+    r"(hk_(live|test)_[A-Za-z0-9_-]+|whsec_[A-Za-z0-9+/=_-]+|eyJ[\w-]+\.[\w-]+\.[\w-]+)"
+)
 URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 
 
@@ -39,9 +41,7 @@ def redact_secrets(
 
 def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     """Route stdlib and structlog records through one JSON (or console) renderer."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
-    )
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

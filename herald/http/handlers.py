@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from herald.errors import (
@@ -24,9 +24,9 @@ log = get_logger(__name__)
 STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable"}
 
 
-def error_response(error: HeraldError) -> ORJSONResponse:
+def error_response(error: HeraldError) -> JSONResponse:
     """Render a Herald error with its status and headers."""
-    return ORJSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
 
 
 def _pointer(loc: tuple[int | str, ...]) -> str:
@@ -45,27 +45,27 @@ def validation_error(exc: RequestValidationError) -> HeraldError:
     return ValidationFailed("The request is invalid", details=details)
 
 
-async def _herald(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _herald(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HeraldError)
     return error_response(exc)
 
 
-async def _validation(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return error_response(validation_error(exc))
 
 
-async def _http(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return error_response(NotFound("No such resource"))
     error = HeraldError(str(exc.detail), code=STATUS_CODES.get(exc.status_code, "http_error"))
-    response = ORJSONResponse(error.body(), status_code=exc.status_code)
+    response = JSONResponse(error.body(), status_code=exc.status_code)
     response.headers.update(exc.headers or {})
     return response
 
 
-async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     return error_response(HeraldError("Internal error"))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from herald.errors import HeraldError, PayloadTooLarge, UnsupportedMediaType
@@ -15,8 +17,6 @@ FORM_PATHS = frozenset({"/oauth/token"})
 
 
 async def _send_error(send: Send, error: HeraldError) -> None:
-    import orjson
-
     body = orjson.dumps(error.body())
     await send(
         {
@@ -59,28 +59,40 @@ class BodyLimitMiddleware:
             await _send_error(send, self._too_large())
             return
         content_type = _header(scope, b"content-type")
-        if scope["path"] not in FORM_PATHS and content_type and not _is_json(content_type):
-            if length != "0":
-                await _send_error(send, UnsupportedMediaType("Send the body as application/json"))
-                return
-        await self.app(scope, self._counting(receive, send), send)
+        has_body = length != "0"
+        wrong_type = content_type is not None and not _is_json(content_type)
+        if has_body and wrong_type and scope["path"] not in FORM_PATHS:
+            await _send_error(send, UnsupportedMediaType("Send the body as application/json"))
+            return
+        await self._limited(scope, receive, send)
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"The body is larger than {self.max_bytes} bytes")
-
-    def _counting(self, receive: Receive, send: Send) -> Receive:
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A body without Content-Length (chunked) is counted as it streams; once it is over the
+        # limit we answer 413 ourselves and tell the app the client went away.
         seen = 0
+        refused = False
 
-        async def wrapped() -> Message:
-            nonlocal seen
+        async def counting_receive() -> Message:
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise PayloadTooLarge(f"The body is larger than {self.max_bytes} bytes")
+                    refused = True
+                    await _send_error(send, self._too_large())
+                    return {"type": "http.disconnect"}
             return message
 
-        return wrapped
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, counting_receive, guarded_send)
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The body is larger than {self.max_bytes} bytes")
 
 
 class MetricsMiddleware:

@@ -1,0 +1,133 @@
+"""Who is calling: API keys, OAuth2 access tokens and user tokens become one ``Principal``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from herald.accounts import scopes as scope_rules
+from herald.accounts.models import ApiKey
+from herald.accounts.tokens import hash_api_key, looks_like_api_key, verify
+from herald.directory.models import User
+from herald.errors import Forbidden, Unauthorized
+from herald.http.deps import RuntimeDep, SessionDep
+from herald.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a server (key or OAuth token) or one user (user token)."""
+
+    account_id: uuid.UUID
+    scopes: frozenset[str]
+    key_id: uuid.UUID | None = None
+    test: bool = False
+    user_id: uuid.UUID | None = None
+    user_external_id: str | None = None
+
+    @property
+    def is_user(self) -> bool:
+        """Whether this is a browser or app acting as one user."""
+        return self.user_id is not None
+
+    @property
+    def actor(self) -> str:
+        """How audit trails name this caller: the user's external id, or ``key:<key_id>``."""
+        return self.user_external_id if self.user_external_id else f"key:{self.key_id}"
+
+    def require(self, scope: str) -> None:
+        """Raise 403 unless this principal holds ``scope``."""
+        if not scope_rules.grants(self.scopes, scope):
+            raise Forbidden(f"This credential lacks the scope {scope}")
+
+
+def bearer_token(connection: HTTPConnection, *, allow_query: bool = False) -> str:
+    """The bearer token of a request (or ``?token=`` where browsers cannot set headers)."""
+    header = connection.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if allow_query and connection.query_params.get("token"):
+        return connection.query_params["token"]
+    raise Unauthorized("Send a bearer token in the Authorization header")
+
+
+async def _from_api_key(session: AsyncSession, token: str) -> Principal:
+    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(token)))
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("The API key is not valid")
+    return Principal(key.account_id, frozenset(key.scopes), key_id=key.id, test=key.test)
+
+
+async def _live_key(session: AsyncSession, key_id: uuid.UUID, account_id: uuid.UUID) -> ApiKey:
+    key = await session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None or key.account_id != account_id:
+        raise Unauthorized("The token's key has been revoked")
+    return key
+
+
+async def authenticate(token: str, *, session: AsyncSession, runtime: Runtime) -> Principal:
+    """Resolve a bearer token to a principal, or raise 401."""
+    if looks_like_api_key(token):
+        return await _from_api_key(session, token)
+    claims = verify(token, secret=runtime.secret)
+    if claims.kind == "access":
+        if claims.key_id is None:
+            raise Unauthorized("The token is not valid")
+        key = await _live_key(session, claims.key_id, claims.account_id)
+        granted = claims.scopes & frozenset(key.scopes)
+        return Principal(claims.account_id, granted, key_id=key.id, test=key.test)
+    user = await session.scalar(
+        select(User).where(
+            User.id == uuid.UUID(claims.subject), User.account_id == claims.account_id
+        )
+    )
+    if user is None:
+        raise Unauthorized("The user of this token no longer exists")
+    return Principal(
+        claims.account_id,
+        frozenset(),
+        test=claims.test,
+        user_id=user.id,
+        user_external_id=user.external_id,
+    )
+
+
+async def get_principal(
+    connection: HTTPConnection, session: SessionDep, runtime: RuntimeDep
+) -> Principal:
+    """Any authenticated caller."""
+    return await authenticate(bearer_token(connection), session=session, runtime=runtime)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def server(scope: str | None = None) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting server credentials holding ``scope`` (user tokens get 403)."""
+
+    async def dependency(principal: PrincipalDep) -> Principal:
+        if principal.is_user:
+            raise Forbidden("User tokens may only use the /v1/me routes")
+        if scope is not None:
+            principal.require(scope)
+        return principal
+
+    return dependency
+
+
+async def get_user_principal(principal: PrincipalDep) -> Principal:
+    """A user token (the /v1/me routes); server credentials get 403."""
+    if not principal.is_user:
+        raise Forbidden("This route takes a user token: POST /v1/users/{external_id}/tokens")
+    return principal
+
+
+UserDep = Annotated[Principal, Depends(get_user_principal)]

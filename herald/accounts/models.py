@@ -1,0 +1,62 @@
+"""Tables of the tenants tree, API keys and the server's own secrets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from herald.db import Base, JSONType, new_id, utcnow
+
+
+class Account(Base):
+    """A tenant. ``path`` is the materialised chain of ids from the root (``/a/b/c/``)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
+    )
+    path: Mapped[str] = mapped_column(String(4000), index=True)
+    rate_limit: Mapped[str | None] = mapped_column(String(64))
+    daily_limit: Mapped[int | None]
+    sms_allowance: Mapped[int | None]
+    retention_days: Mapped[int] = mapped_column(default=7)
+    default_locale: Mapped[str] = mapped_column(String(35), default="en")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def ancestor_ids(self) -> list[uuid.UUID]:
+        """Ids from the root down to the parent (nearest last)."""
+        return [uuid.UUID(p) for p in self.path.strip("/").split("/")[:-1]]
+
+
+class ApiKey(Base):
+    """A server key of one account. Only a SHA-256 of the key is kept; the key is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), default="")
+    prefix: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSONType)
+    test: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class ServerSecret(Base):
+    """Secrets Herald makes for itself (the JWT signing key), shared by every process."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(512))

@@ -1,0 +1,186 @@
+"""HTTP routes of accounts, keys, OAuth2 tokens and user tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Request, Response, status
+
+from herald.accounts import service
+from herald.accounts.auth import Principal, server
+from herald.accounts.models import Account, ApiKey
+from herald.accounts.schemas import (
+    AccountCreate,
+    AccountOut,
+    AccountPatch,
+    KeyCreate,
+    KeyOut,
+    Limits,
+    NewKeyOut,
+    TokenOut,
+    UserTokenOut,
+)
+from herald.accounts.tokens import issue
+from herald.directory.contact import EXTERNAL_ID_PATTERN
+from herald.directory.service import get_user
+from herald.errors import OAuthError
+from herald.http.deps import RuntimeDep, SessionDep
+from herald.http.pagination import Paging, page_body
+
+router = APIRouter(tags=["accounts"])
+AccountWriter = Annotated[Principal, Depends(server("accounts.write"))]
+AnyServer = Annotated[Principal, Depends(server())]
+Admin = Annotated[Principal, Depends(server("admin"))]
+UserWriter = Annotated[Principal, Depends(server("users.write"))]
+ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255)]
+
+
+def account_out(account: Account) -> AccountOut:
+    """The public view of an account."""
+    return AccountOut(
+        id=account.id,
+        name=account.name,
+        parent_id=account.parent_id,
+        limits=Limits(
+            rate=account.rate_limit, daily=account.daily_limit, sms_allowance=account.sms_allowance
+        ),
+        retention_days=account.retention_days,
+        default_locale=account.default_locale,
+        created_at=account.created_at,
+    )
+
+
+def key_out(key: ApiKey) -> KeyOut:
+    """The public view of a key (never the key itself)."""
+    return KeyOut(
+        key_id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        scopes=key.scopes,
+        test=key.test,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+@router.post("/oauth/token", response_model=TokenOut)
+async def oauth_token(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    grant_type: Annotated[str, Form()],
+    client_id: Annotated[str, Form()],
+    client_secret: Annotated[str, Form()],
+    scope: Annotated[str | None, Form()] = None,
+) -> TokenOut:
+    """OAuth2 client credentials: a short-lived JWT limited to a subset of the key's scopes."""
+    if grant_type != "client_credentials":
+        raise OAuthError("unsupported_grant_type", "Only client_credentials is supported")
+    ttl = runtime.settings.access_token_ttl_seconds
+    token, granted = await service.client_credentials(
+        session,
+        client_id=client_id,
+        client_secret=client_secret,
+        requested=scope,
+        secret=runtime.secret,
+        ttl=timedelta(seconds=ttl),
+    )
+    return TokenOut(access_token=token, expires_in=ttl, scope=" ".join(sorted(granted)))
+
+
+@router.post("/v1/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountOut)
+async def create_account(
+    body: AccountCreate, session: SessionDep, caller: AccountWriter
+) -> AccountOut:
+    """A child account of the caller's."""
+    account = await service.create_account(session, name=body.name, parent_id=caller.account_id)
+    return account_out(account)
+
+
+@router.get("/v1/accounts/{account_id}", response_model=AccountOut)
+async def get_account(account_id: uuid.UUID, session: SessionDep, caller: AnyServer) -> AccountOut:
+    """The caller's own account or one of its descendants."""
+    account = await service.visible_account(
+        session, caller_id=caller.account_id, account_id=account_id
+    )
+    return account_out(account)
+
+
+@router.get("/v1/accounts/{account_id}/children")
+async def list_children(
+    account_id: uuid.UUID, request: Request, paging: Paging, session: SessionDep, caller: AnyServer
+) -> dict[str, object]:
+    """Direct children of a visible account."""
+    await service.visible_account(session, caller_id=caller.account_id, account_id=account_id)
+    rows, total = await service.children(
+        session, account_id=account_id, offset=paging.offset, limit=paging.per_page
+    )
+    data = [account_out(a).model_dump(mode="json") for a in rows]
+    return page_body(request, paging, data=data, total=total)
+
+
+@router.patch("/v1/accounts/{account_id}", response_model=AccountOut)
+async def patch_account(
+    account_id: uuid.UUID, body: AccountPatch, session: SessionDep, caller: AccountWriter
+) -> AccountOut:
+    """Rename, set retention and locale; limits only from an ancestor account."""
+    account = await service.visible_account(
+        session, caller_id=caller.account_id, account_id=account_id
+    )
+    service.update_account(account, body, by_ancestor=account.id != caller.account_id)
+    await session.flush()
+    return account_out(account)
+
+
+@router.get("/v1/keys")
+async def list_keys(
+    request: Request, paging: Paging, session: SessionDep, caller: Admin
+) -> dict[str, object]:
+    """The account's keys (prefixes only)."""
+    keys = await service.list_keys(session, account_id=caller.account_id)
+    page = keys[paging.offset : paging.offset + paging.per_page]
+    data = [key_out(k).model_dump(mode="json") for k in page]
+    return page_body(request, paging, data=data, total=len(keys))
+
+
+@router.post("/v1/keys", status_code=status.HTTP_201_CREATED, response_model=NewKeyOut)
+async def create_key(body: KeyCreate, session: SessionDep, caller: Admin) -> NewKeyOut:
+    """A new key for the caller's account, shown once; it cannot exceed the caller's scopes."""
+    scopes = body.scopes or sorted(caller.scopes)
+    for scope in scopes:
+        caller.require(scope)
+    issued = await service.create_key(
+        session, account_id=caller.account_id, scopes=scopes, test=body.test, name=body.name
+    )
+    return NewKeyOut(
+        key_id=issued.key.id, api_key=issued.plain, scopes=issued.key.scopes, test=issued.key.test
+    )
+
+
+@router.delete("/v1/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_key(key_id: uuid.UUID, session: SessionDep, caller: Admin) -> Response:
+    """Revoke a key now."""
+    await service.revoke_key(session, account_id=caller.account_id, key_id=key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/v1/users/{external_id}/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserTokenOut,
+)
+async def user_token(
+    external_id: ExternalIdPath, session: SessionDep, runtime: RuntimeDep, caller: UserWriter
+) -> UserTokenOut:
+    """A token for a browser or app acting as this one user (the /v1/me routes, real time)."""
+    user = await get_user(session, account_id=caller.account_id, external_id=external_id)
+    token, expires = issue(
+        secret=runtime.secret,
+        kind="user",
+        account_id=caller.account_id,
+        subject=str(user.id),
+        ttl=timedelta(seconds=runtime.settings.user_token_ttl_seconds),
+        test=caller.test,
+    )
+    return UserTokenOut(token=token, expires_at=expires)

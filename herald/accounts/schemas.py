@@ -1,0 +1,96 @@
+"""Request and response bodies of accounts, keys and tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from limits import parse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from herald.accounts import scopes as scope_rules
+from herald.directory.contact import Locale
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=255)
+
+
+class Limits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rate: str | None = Field(default=None, description="e.g. 3000/minute")
+    daily: int | None = Field(default=None, ge=0)
+    sms_allowance: int | None = Field(default=None, ge=0)
+
+    @field_validator("rate")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError("use a rate such as 3000/minute or 10/second") from exc
+        return value
+
+
+class AccountPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    limits: Limits | None = None
+    retention_days: int | None = Field(default=None, ge=1, le=3650)
+    default_locale: Locale | None = None
+
+
+class AccountOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    parent_id: uuid.UUID | None
+    limits: Limits
+    retention_days: int
+    default_locale: str
+    created_at: datetime
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(default="", max_length=255)
+    scopes: list[str] | None = None
+    test: bool = False
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: list[str] | None) -> list[str] | None:
+        for scope in value or []:
+            if not scope_rules.is_valid(scope):
+                raise ValueError(f"unknown scope {scope!r}")
+        return value
+
+
+class KeyOut(BaseModel):
+    key_id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    test: bool
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewKeyOut(BaseModel):
+    key_id: uuid.UUID
+    api_key: str
+    scopes: list[str]
+    test: bool
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    scope: str
+
+
+class UserTokenOut(BaseModel):
+    token: str
+    expires_at: datetime

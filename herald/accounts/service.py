@@ -1,0 +1,177 @@
+"""Accounts, keys and tokens: the logic behind the routes and the CLI. Never commits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.accounts import scopes as scope_rules
+from herald.accounts import tokens
+from herald.accounts.models import Account, ApiKey
+from herald.accounts.schemas import AccountPatch
+from herald.db import new_id, utcnow
+from herald.errors import Forbidden, NotFound, OAuthError
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key as made: the row and the plain key, which is never seen again."""
+
+    key: ApiKey
+    plain: str
+
+
+async def create_account(
+    session: AsyncSession, *, name: str, parent_id: uuid.UUID | None = None
+) -> Account:
+    """A new account, root or the child of ``parent_id``."""
+    account_id = new_id()
+    path = f"/{account_id}/"
+    if parent_id is not None:
+        parent = await session.get(Account, parent_id)
+        if parent is None:
+            raise NotFound("No such parent account")
+        path = f"{parent.path}{account_id}/"
+    account = Account(id=account_id, name=name, parent_id=parent_id, path=path)
+    session.add(account)
+    await session.flush()
+    return account
+
+
+def is_within(account: Account, ancestor_id: uuid.UUID) -> bool:
+    """Whether ``account`` is ``ancestor_id`` or one of its descendants."""
+    return f"/{ancestor_id}/" in account.path
+
+
+async def visible_account(
+    session: AsyncSession, *, caller_id: uuid.UUID, account_id: uuid.UUID
+) -> Account:
+    """An account the caller may see (itself or a descendant); others are 404."""
+    account = await session.get(Account, account_id)
+    if account is None or not is_within(account, caller_id):
+        raise NotFound("No such account")
+    return account
+
+
+async def children(
+    session: AsyncSession, *, account_id: uuid.UUID, offset: int, limit: int
+) -> tuple[list[Account], int]:
+    """Direct children of an account, oldest first, with their count."""
+    where = Account.parent_id == account_id
+    total = await session.scalar(select(func.count()).select_from(Account).where(where))
+    rows = await session.scalars(
+        select(Account).where(where).order_by(Account.id).offset(offset).limit(limit)
+    )
+    return list(rows), int(total or 0)
+
+
+async def descendants(session: AsyncSession, *, account: Account) -> list[Account]:
+    """Every account below ``account`` in the tree."""
+    rows = await session.scalars(
+        select(Account).where(Account.path.startswith(account.path), Account.id != account.id)
+    )
+    return list(rows)
+
+
+def update_account(account: Account, patch: AccountPatch, *, by_ancestor: bool) -> Account:
+    """Apply a patch; only an ancestor (or the CLI) may change limits."""
+    if patch.limits is not None:
+        if not by_ancestor:
+            raise Forbidden("An account's limits are set by its parent account")
+        fields = patch.limits.model_fields_set
+        if "rate" in fields:
+            account.rate_limit = patch.limits.rate
+        if "daily" in fields:
+            account.daily_limit = patch.limits.daily
+        if "sms_allowance" in fields:
+            account.sms_allowance = patch.limits.sms_allowance
+    if patch.name is not None:
+        account.name = patch.name
+    if patch.retention_days is not None:
+        account.retention_days = patch.retention_days
+    if patch.default_locale is not None:
+        account.default_locale = patch.default_locale
+    return account
+
+
+async def create_key(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    scopes: list[str] | None = None,
+    test: bool = False,
+    name: str = "",
+) -> IssuedKey:
+    """A new API key with the given scopes (all of them when none are given)."""
+    made = tokens.make_api_key(test=test)
+    granted = sorted(set(scopes)) if scopes else list(scope_rules.BASE_SCOPES)
+    key = ApiKey(
+        account_id=account_id,
+        name=name,
+        prefix=made.prefix,
+        key_hash=made.key_hash,
+        scopes=granted,
+        test=test,
+    )
+    session.add(key)
+    await session.flush()
+    return IssuedKey(key=key, plain=made.plain)
+
+
+async def list_keys(session: AsyncSession, *, account_id: uuid.UUID) -> list[ApiKey]:
+    """Every key of an account, oldest first."""
+    rows = await session.scalars(
+        select(ApiKey).where(ApiKey.account_id == account_id).order_by(ApiKey.id)
+    )
+    return list(rows)
+
+
+async def revoke_key(session: AsyncSession, *, account_id: uuid.UUID, key_id: uuid.UUID) -> None:
+    """Revoke a key of the account at once (tokens issued from it stop working too)."""
+    key = await session.get(ApiKey, key_id)
+    if key is None or key.account_id != account_id:
+        raise NotFound("No such key")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+
+
+async def client_credentials(
+    session: AsyncSession,
+    *,
+    client_id: str,
+    client_secret: str,
+    requested: str | None,
+    secret: str,
+    ttl: timedelta,
+) -> tuple[str, frozenset[str]]:
+    """OAuth2 client credentials: the key id and key buy a JWT limited to a subset of scopes."""
+    try:
+        key_id = uuid.UUID(client_id)
+    except ValueError as exc:
+        raise OAuthError("invalid_client", "Unknown client", status_code=401) from exc
+    key = await session.get(ApiKey, key_id)
+    if (
+        key is None
+        or key.revoked_at is not None
+        or key.key_hash != tokens.hash_api_key(client_secret)
+    ):
+        raise OAuthError("invalid_client", "Unknown client or wrong secret", status_code=401)
+    held = frozenset(key.scopes)
+    wanted = frozenset(requested.split()) if requested else held
+    if not wanted <= held:
+        raise OAuthError("invalid_scope", "The scope exceeds what the key holds")
+    token, _ = tokens.issue(
+        secret=secret,
+        kind="access",
+        account_id=key.account_id,
+        subject=f"key:{key.id}",
+        ttl=ttl,
+        scopes=wanted,
+        key_id=key.id,
+        test=key.test,
+    )
+    return token, wanted

@@ -1,0 +1,59 @@
+"""The ASGI application: ``create_app(settings)`` wires routers, error handlers and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from herald import ops
+from herald.accounts import routes as accounts_routes
+from herald.accounts.secrets import load_signing_key
+from herald.config import Settings
+from herald.db import Database
+from herald.directory import routes as directory_routes
+from herald.http.handlers import install_error_handlers
+from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
+from herald.logs import configure_logging, get_logger
+from herald.runtime import Runtime
+
+log = get_logger(__name__)
+ROUTERS = (ops.router, accounts_routes.router, directory_routes.router)
+
+
+async def start_runtime(settings: Settings) -> Runtime:
+    """Open the database and load the signing key: what every Herald process needs first."""
+    db = Database(settings)
+    async with db.sessions() as session, session.begin():
+        secret = await load_signing_key(session, settings)
+    return Runtime(settings=settings, db=db, secret=secret)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A Herald API application for these settings (from the environment when not given)."""
+    settings = settings or Settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await start_runtime(settings)
+        app.state.runtime = runtime
+        log.info("herald_started", database=settings.database_url)
+        try:
+            yield
+        finally:
+            await runtime.db.dispose()
+
+    app = FastAPI(
+        title="Herald",
+        version="0.1.0",
+        description="Self-hosted, multi-tenant notification service.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

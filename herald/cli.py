@@ -1,0 +1,140 @@
+"""The ``herald`` command: serve, migrate, and bootstrap accounts and keys."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from herald.config import Settings
+from herald.db import Database
+
+app = typer.Typer(help="Herald, the self-hosted notification service.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(work(Settings()))
+
+
+async def _in_transaction(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    db = Database(settings)
+    try:
+        async with db.sessions() as session, session.begin():
+            return await work(session)
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database named by HERALD_DATABASE_URL."""
+    from herald.migrate import upgrade
+
+    settings = Settings()
+    asyncio.run(upgrade(settings))
+    console.print(f"[green]Database is up to date[/green] ({_safe_url(settings.database_url)})")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _serve(host: str, port: int) -> None:
+    from herald.app import create_app
+    from herald.migrate import upgrade
+
+    settings = Settings()
+    asyncio.run(upgrade(settings))
+    console.print(f"Herald is listening on [bold]http://{host}:{port}[/bold]")
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+) -> None:
+    """Migrate, then run the API, the worker and the real-time hub in one process."""
+    _serve(host, port)
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: str,
+    parent: Annotated[str | None, typer.Option(help="Parent account id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create an account and a key holding every scope."""
+    from herald.accounts import service
+
+    async def work(session: Any) -> dict[str, str]:
+        parent_id = uuid.UUID(parent) if parent else None
+        account = await service.create_account(session, name=name, parent_id=parent_id)
+        issued = await service.create_key(session, account_id=account.id, name="bootstrap")
+        return {
+            "account_id": str(account.id),
+            "api_key": issued.plain,
+            "key_id": str(issued.key.id),
+        }
+
+    result = _run(lambda s: _in_transaction(s, work))
+    _print(result, as_json)
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Option(help="Account id.")],
+    scope: Annotated[list[str] | None, typer.Option(help="A scope; repeat for several.")] = None,
+    test: Annotated[
+        bool, typer.Option("--test", help="A test key: never reaches a provider.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create an API key for an account."""
+    from herald.accounts import scopes as scope_rules
+    from herald.accounts import service
+
+    for item in scope or []:
+        if not scope_rules.is_valid(item):
+            raise typer.BadParameter(f"unknown scope {item!r}", param_hint="--scope")
+
+    async def work(session: Any) -> dict[str, Any]:
+        issued = await service.create_key(
+            session, account_id=uuid.UUID(account), scopes=scope, test=test
+        )
+        return {
+            "key_id": str(issued.key.id),
+            "api_key": issued.plain,
+            "scopes": issued.key.scopes,
+            "test": issued.key.test,
+        }
+
+    _print(_run(lambda s: _in_transaction(s, work)), as_json)
+
+
+def _print(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        console.print(f"[bold]{key}[/bold]: {value}")
+    console.print("[yellow]Keep the key now: Herald stores only its hash.[/yellow]")
+
+
+def main() -> None:
+    """Entry point of the ``herald`` script."""
+    app()

@@ -1,0 +1,38 @@
+"""Dependencies every feature's routes share: the runtime and one transaction per request."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from herald.config import Settings
+from herald.runtime import Runtime
+
+
+def get_runtime(connection: HTTPConnection) -> Runtime:
+    """The process's runtime, for HTTP and WebSocket routes alike."""
+    runtime: Runtime = connection.app.state.runtime
+    return runtime
+
+
+def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
+    """The process settings."""
+    return runtime.settings
+
+
+async def get_session(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> AsyncIterator[AsyncSession]:
+    """A session in one transaction, committed when the route returns and before the answer."""
+    async with runtime.db.sessions() as session, session.begin():
+        yield session
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+# scope="function": commit runs right after the route function, so a 2xx means committed.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,58 @@
+"""Applying Alembic migrations from code (the CLI, ``serve``, tests) on the app's own engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from herald.config import Settings
+from herald.db import create_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config() -> Config:
+    """An Alembic config pointing at the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revisions() -> tuple[str, ...]:
+    """The head revision(s) of the migration scripts (there must be exactly one)."""
+    return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+async def upgrade(settings: Settings, revision: str = "head") -> None:
+    """Bring the database named by the settings to ``revision``."""
+    engine = create_engine(settings)
+    config = alembic_config()
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+async def current_revision(settings: Settings) -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    engine = create_engine(settings)
+
+    def read(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(read)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,185 @@
+"""API keys, scopes, OAuth2 client credentials and user tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+
+import httpx
+import jwt
+
+from herald.db import Database
+from tests.conftest import MakeTenant, Tenant, bearer, make_key
+
+
+async def _oauth(client: httpx.AsyncClient, key_id: str, secret: str, scope: str | None = None):  # type: ignore[no-untyped-def]
+    form = {"grant_type": "client_credentials", "client_id": key_id, "client_secret": secret}
+    if scope is not None:
+        form["scope"] = scope
+    return await client.post("/oauth/token", data=form)
+
+
+async def test_missing_and_unknown_keys_are_401(client: httpx.AsyncClient) -> None:
+    for headers in ({}, bearer("hk_live_nope"), {"Authorization": "Basic abc"}):
+        response = await client.get("/v1/users", headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+
+
+async def test_missing_scope_is_403(client: httpx.AsyncClient, tenant: Tenant, db: Database) -> None:
+    reader = await make_key(db, tenant, "users.read")
+    assert (await client.get("/v1/users", headers=bearer(reader))).status_code == 200
+    response = await client.put("/v1/users/u1", json={}, headers=bearer(reader))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_revoked_key_is_401(client: httpx.AsyncClient, tenant: Tenant, db: Database) -> None:
+    spare = await make_key(db, tenant, "users.read")
+    listed = (await client.get("/v1/keys", headers=tenant.headers)).json()["data"]
+    spare_id = next(k["key_id"] for k in listed if spare.startswith(k["prefix"]))
+    response = await client.delete(f"/v1/keys/{spare_id}", headers=tenant.headers)
+    assert response.status_code == 204
+    assert (await client.get("/v1/users", headers=bearer(spare))).status_code == 401
+
+
+async def test_keys_are_shown_once_and_stored_hashed(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    made = await client.post(
+        "/v1/keys", json={"scopes": ["users.read"], "test": True}, headers=tenant.headers
+    )
+    assert made.status_code == 201
+    key = made.json()["api_key"]
+    assert key.startswith("hk_test_") and made.json()["test"] is True
+    listed = (await client.get("/v1/keys", headers=tenant.headers)).text
+    assert key not in listed
+    async with db.engine.connect() as conn:
+        from sqlalchemy import text
+
+        stored = (await conn.execute(text("SELECT key_hash FROM api_keys"))).scalars().all()
+    assert key not in stored
+
+
+async def test_a_key_cannot_mint_more_scopes_than_it_holds(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    admin_only = await make_key(db, tenant, "admin")
+    response = await client.post(
+        "/v1/keys", json={"scopes": ["users.write"]}, headers=bearer(admin_only)
+    )
+    assert response.status_code == 403
+
+
+async def test_oauth_client_credentials_narrow_scopes(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await _oauth(client, str(tenant.key_id), tenant.api_key, "users.read")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["scope"] == "users.read"
+    assert 0 < body["expires_in"] <= 3600
+    token = body["access_token"]
+    assert (await client.get("/v1/users", headers=bearer(token))).status_code == 200
+    assert (await client.put("/v1/users/x", json={}, headers=bearer(token))).status_code == 403
+
+
+async def test_oauth_refuses_bad_clients_rfc6749_style(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    wrong = await _oauth(client, str(tenant.key_id), "hk_live_wrong")
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid_client"
+    assert "error_description" in wrong.json()
+    too_much = await _oauth(client, str(tenant.key_id), tenant.api_key, "users.read root")
+    assert too_much.status_code == 400 and too_much.json()["error"] == "invalid_scope"
+    grant = await client.post(
+        "/oauth/token",
+        data={"grant_type": "password", "client_id": "x", "client_secret": "y"},
+    )
+    assert grant.json()["error"] == "unsupported_grant_type"
+
+
+async def test_oauth_token_of_revoked_key_stops_working(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    spare = await make_key(db, tenant, "users.read")
+    listed = (await client.get("/v1/keys", headers=tenant.headers)).json()["data"]
+    spare_id = next(k["key_id"] for k in listed if spare.startswith(k["prefix"]))
+    token = (await _oauth(client, spare_id, spare)).json()["access_token"]
+    assert (await client.get("/v1/users", headers=bearer(token))).status_code == 200
+    await client.delete(f"/v1/keys/{spare_id}", headers=tenant.headers)
+    assert (await client.get("/v1/users", headers=bearer(token))).status_code == 401
+
+
+def _forge(claims: dict[str, object], header: dict[str, object]) -> str:
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part(header)}.{part(claims)}."
+
+
+async def test_expired_tampered_and_alg_none_tokens_are_401(
+    client: httpx.AsyncClient, tenant: Tenant, make_tenant: MakeTenant
+) -> None:
+    token = (await _oauth(client, str(tenant.key_id), tenant.api_key)).json()["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    header, payload, signature = token.split(".")
+
+    other = await make_tenant("other")
+    moved = dict(claims, acc=str(other.account_id))
+    tampered = f"{header}.{_forge(moved, {'alg': 'HS256', 'typ': 'JWT'}).split('.')[1]}.{signature}"
+    unsigned = _forge(claims, {"alg": "none", "typ": "JWT"})
+    expired = jwt.encode(dict(claims, exp=int(time.time()) - 10), "a-guessed-secret-that-is-long-enough-for-hs256", algorithm="HS256")
+    other_secret = jwt.encode(claims, "not-the-server-key-but-long-enough-for-hs256", algorithm="HS256")
+    for bad in (tampered, unsigned, expired, other_secret, token + "x"):
+        response = await client.get("/v1/users", headers=bearer(bad))
+        assert response.status_code == 401, bad
+
+
+async def test_expired_real_token_is_401(client: httpx.AsyncClient, tenant: Tenant, app) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from herald.accounts.tokens import issue
+
+    token, _ = issue(
+        secret=app.state.runtime.secret,
+        kind="access",
+        account_id=tenant.account_id,
+        subject="x",
+        ttl=timedelta(seconds=-5),
+        scopes=frozenset({"users.read"}),
+        key_id=tenant.key_id,
+    )
+    response = await client.get("/v1/users", headers=bearer(token))
+    assert response.status_code == 401
+    assert "expired" in response.json()["error"]["message"]
+
+
+async def test_user_tokens_only_see_me(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    await client.put("/v1/users/alice", json={"name": "Alice"}, headers=tenant.headers)
+    made = await client.post("/v1/users/alice/tokens", headers=tenant.headers)
+    assert made.status_code == 201
+    token = made.json()["token"]
+    me = bearer(token)
+    assert (await client.post("/v1/me/devices/abc", json={"type": "Android"}, headers=me)).status_code == 204
+    for method, path in [("GET", "/v1/users"), ("GET", "/v1/users/alice"), ("GET", "/v1/keys")]:
+        response = await client.request(method, path, headers=me)
+        assert response.status_code == 403, path
+    server_on_me = await client.post("/v1/me/devices/abc", headers=tenant.headers)
+    assert server_on_me.status_code == 403
+
+
+async def test_user_token_of_deleted_user_is_401(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    await client.put("/v1/users/bob", json={}, headers=tenant.headers)
+    token = (await client.post("/v1/users/bob/tokens", headers=tenant.headers)).json()["token"]
+    await client.delete("/v1/users/bob", headers=tenant.headers)
+    response = await client.post("/v1/me/devices/abc", headers=bearer(token))
+    assert response.status_code == 401
+
+
+async def test_user_token_for_unknown_user_is_404(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    response = await client.post(f"/v1/users/{uuid.uuid4()}/tokens", headers=tenant.headers)
+    assert response.status_code == 404
