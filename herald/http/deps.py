@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from herald.config import Settings
+from herald.db import discard_after_commit, run_after_commit
 from herald.runtime import Runtime
 
 
@@ -27,9 +28,18 @@ def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
 async def get_session(
     runtime: Annotated[Runtime, Depends(get_runtime)],
 ) -> AsyncIterator[AsyncSession]:
-    """A session in one transaction, committed when the route returns and before the answer."""
-    async with runtime.db.sessions() as session, session.begin():
-        yield session
+    """A session in one transaction, committed when the route returns and before the answer.
+
+    Hooks registered with ``on_commit`` (bus publications) run after the commit, and only then.
+    """
+    async with runtime.db.sessions() as session:
+        try:
+            async with session.begin():
+                yield session
+        except BaseException:
+            discard_after_commit(session)
+            raise
+        await run_after_commit(session)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
