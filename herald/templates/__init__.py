@@ -1,0 +1,1 @@
+"""Templates: the catalogue, inheritance through the account tree, sandboxed rendering, segments."""
