@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from herald import ops
 from herald.accounts import routes as accounts_routes
 from herald.accounts.secrets import load_signing_key
+from herald.bus import create_bus
 from herald.config import Settings
 from herald.db import Database
 from herald.directory import routes as directory_routes
@@ -23,11 +24,22 @@ ROUTERS = (ops.router, accounts_routes.router, directory_routes.router)
 
 
 async def start_runtime(settings: Settings) -> Runtime:
-    """Open the database and load the signing key: what every Herald process needs first."""
+    """Open the database, load the signing key and connect the bus (not yet started).
+
+    Features subscribe to the bus before ``bus.start()``, so the caller starts it.
+    """
     db = Database(settings)
     async with db.sessions() as session, session.begin():
         secret = await load_signing_key(session, settings)
-    return Runtime(settings=settings, db=db, secret=secret)
+    return Runtime(settings=settings, db=db, secret=secret, bus=create_bus(settings))
+
+
+async def stop_runtime(runtime: Runtime) -> None:
+    """Close the bus and the database pool."""
+    try:
+        await runtime.bus.close()
+    finally:
+        await runtime.db.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,11 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(settings)
         app.state.runtime = runtime
+        await runtime.bus.start()
         log.info("herald_started", database=settings.database_url)
         try:
             yield
         finally:
-            await runtime.db.dispose()
+            await stop_runtime(runtime)
 
     app = FastAPI(
         title="Herald",

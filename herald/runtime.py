@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from herald.bus import Bus
 from herald.config import Settings
 from herald.db import Database
 
@@ -20,4 +21,5 @@ class Runtime:
     settings: Settings
     db: Database
     secret: str
+    bus: Bus
     extras: dict[str, Any] = field(default_factory=dict)
