@@ -113,7 +113,9 @@ class Bus(ABC):
         """Call ``handler(channel, message)`` for every message published on ``channel``.
 
         Allowed before or after ``start()``. After it returns on a started, connected bus, the
-        subscription is live: a message published from then on reaches the handler.
+        subscription is live: a message published from then on reaches the handler. While the
+        bus is reconnecting it returns at once; the channel joins the new connection, and the
+        reconnect signal follows.
         """
         wire = self._wire(channel)
         handlers = self._handlers.setdefault(wire, [])

@@ -50,6 +50,24 @@ async def test_redis_restart_reconnects_resubscribes_and_signals_first(
     assert publisher.stats.published == 3
 
 
+async def test_a_channel_subscribed_while_redis_is_down_joins_the_new_connection(
+    redis_server: RedisServer, make_bus: MakeBus, recorder: Recorder
+) -> None:
+    subscriber = make_bus("redis", redis_server.url)
+    publisher = make_bus("redis", redis_server.url)
+    subscriber.on_reconnect(recorder.reconnected)
+    await subscriber.start()
+    await publisher.start()
+
+    await redis_server.kill()
+    await subscriber.subscribe("inbox", recorder.handler)
+    await redis_server.start()
+    await eventually(lambda: "reconnect" in recorder.events)
+    await publisher.publish("inbox", {"n": 1})
+
+    await eventually(lambda: recorder.events == ["reconnect", ("inbox", {"n": 1})])
+
+
 async def test_redis_that_stops_answering_is_noticed_by_ping(
     redis_server: RedisServer, make_bus: MakeBus, recorder: Recorder
 ) -> None:
