@@ -1,0 +1,126 @@
+"""No request can reach another tenant's objects: every OpenAPI route, walked with foreign ids.
+
+Tenant A owns one of everything. Tenant B, holding every scope, calls every route of the
+OpenAPI document with A's ids in the path. A route must answer 404, or (for upserts that
+name objects by the caller's own key, such as ``PUT /v1/users/{external_id}``) act in B's own
+namespace and leave A's object untouched. A new route is covered the moment it is added.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import MakeTenant, Tenant, bearer
+
+# Upserts keyed by the caller's own names: B gets its own object, never A's.
+OWN_NAMESPACE = {
+    ("PUT", "/v1/users/{external_id}"),
+    ("PUT", "/v1/teams/{key}"),
+    ("POST", "/v1/me/devices/{token}"),
+    ("DELETE", "/v1/me/devices/{token}"),
+}
+# Sample bodies for routes whose body must be valid before the id is even looked at.
+BODIES: dict[tuple[str, str], Any] = {
+    ("PATCH", "/v1/accounts/{account_id}"): {"retention_days": 9},
+    ("PUT", "/v1/users/{external_id}"): {},
+    ("PUT", "/v1/teams/{key}"): {"members": []},
+}
+PARAM = re.compile(r"{([^}]+)}")
+
+
+@dataclass
+class World:
+    """Tenant A's objects, and B's credentials."""
+
+    a: Tenant
+    b: Tenant
+    ids: dict[str, str]
+    b_user_token: str
+
+
+async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
+    a = await make_tenant("a")
+    b = await make_tenant("b")
+    await client.put("/v1/users/a-user", json={"name": "A"}, headers=a.headers)
+    await client.put("/v1/teams/a-team", json={"members": ["a-user"]}, headers=a.headers)
+    await client.post("/v1/users/a-user/devices/a-device", headers=a.headers)
+    child = (await client.post("/v1/accounts", json={"name": "a-child"}, headers=a.headers)).json()
+    keys = (await client.get("/v1/keys", headers=a.headers)).json()["data"]
+    await client.put("/v1/users/b-user", json={}, headers=b.headers)
+    token = (await client.post("/v1/users/b-user/tokens", headers=b.headers)).json()["token"]
+    ids = {
+        "external_id": "a-user",
+        "key": "a-team",
+        "token": "a-device",
+        "account_id": child["id"],
+        "key_id": keys[0]["key_id"],
+    }
+    return World(a=a, b=b, ids=ids, b_user_token=token)
+
+
+async def _routes(client: httpx.AsyncClient) -> list[tuple[str, str]]:
+    spec = (await client.get("/openapi.json")).json()
+    return sorted(
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if PARAM.search(path)
+    )
+
+
+async def _a_is_untouched(client: httpx.AsyncClient, world: World) -> None:
+    headers = world.a.headers
+    user = await client.get("/v1/users/a-user", headers=headers)
+    assert user.status_code == 200 and user.json()["name"] == "A"
+    team = await client.get("/v1/teams/a-team", headers=headers)
+    assert team.json()["members"] == ["a-user"]
+    devices = (await client.get("/v1/users/a-user/devices", headers=headers)).json()["data"]
+    assert [d["token"] for d in devices] == ["a-device"]
+    keys = (await client.get("/v1/keys", headers=headers)).json()["data"]
+    assert all(k["revoked_at"] is None for k in keys)
+    child = await client.get(f"/v1/accounts/{world.ids['account_id']}", headers=headers)
+    assert child.json()["retention_days"] == 7
+
+
+def _fill(path: str, ids: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in ids:
+            pytest.fail(f"no foreign id for path parameter {name!r}: add one to the world")
+        return ids[name]
+
+    return PARAM.sub(value, path)
+
+
+async def test_every_route_hides_other_tenants(
+    client: httpx.AsyncClient, make_tenant: MakeTenant
+) -> None:
+    world = await _world(client, make_tenant)
+    routes = await _routes(client)
+    assert len(routes) >= 15
+    for method, template in routes:
+        url = _fill(template, world.ids)
+        credential = world.b_user_token if template.startswith("/v1/me/") else world.b.api_key
+        response = await client.request(
+            method, url, json=BODIES.get((method, template)), headers=bearer(credential)
+        )
+        if (method, template) in OWN_NAMESPACE:
+            assert response.status_code < 400, (method, template, response.text)
+        else:
+            assert response.status_code == 404, (method, template, response.text)
+            assert response.json()["error"]["code"] == "not_found"
+    await _a_is_untouched(client, world)
+
+
+async def test_lists_show_only_own_objects(
+    client: httpx.AsyncClient, make_tenant: MakeTenant
+) -> None:
+    world = await _world(client, make_tenant)
+    for path in ("/v1/users", "/v1/teams", "/v1/keys"):
+        body = (await client.get(path, headers=world.b.headers)).text
+        assert "a-user" not in body and "a-team" not in body and world.ids["key_id"] not in body
