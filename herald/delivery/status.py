@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from herald.channels.base import DeliveryError, outcome_label
+
 
 class DeliveryStatus(StrEnum):
     """A delivery's status, as API.md names it."""
@@ -102,3 +104,8 @@ def claim(current: DeliveryStatus) -> Decision:
     if current in TERMINAL:
         return Decision(status=current, ignored=True)
     return Decision(status=DeliveryStatus.SENDING)
+
+
+def outcome_of(error: DeliveryError | None) -> Outcome:
+    """The outcome of a provider's send: None for success, else what its error says."""
+    return Outcome(outcome_label(error))
