@@ -8,6 +8,7 @@ from typing import ClassVar
 from pydantic import BaseModel, SecretStr
 
 from herald.channels.base import DeliveryResult, EmailMessage, Provider
+from herald.channels.circuit import CircuitBreaker
 
 
 class FakeSettings(BaseModel):
@@ -25,8 +26,10 @@ class FakeProvider(Provider[EmailMessage, FakeSettings]):
     name: ClassVar[str] = "fake"
     Settings: ClassVar[type[BaseModel]] = FakeSettings
 
-    def __init__(self, settings: FakeSettings | None = None, **kwargs: object) -> None:
-        super().__init__(settings or FakeSettings(token=SecretStr("t")), **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, settings: FakeSettings | None = None, *, circuit: CircuitBreaker | None = None
+    ) -> None:
+        super().__init__(settings or FakeSettings(token=SecretStr("t")), circuit=circuit)
         self.behaviours: list[Behaviour] = []
         self.calls = 0
 

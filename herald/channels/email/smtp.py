@@ -46,6 +46,7 @@ from herald.channels.base import (
     Provider,
     RetryableDeliveryError,
 )
+from herald.channels.circuit import CircuitBreaker
 from herald.channels.email.mime import Envelope, build_mime, envelope_of
 
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
@@ -181,8 +182,8 @@ class SmtpProvider(Provider[EmailMessage, SmtpSettings]):
     name: ClassVar[str] = "smtp"
     Settings: ClassVar[type[BaseModel]] = SmtpSettings
 
-    def __init__(self, settings: SmtpSettings, **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
+    def __init__(self, settings: SmtpSettings, *, circuit: CircuitBreaker | None = None) -> None:
+        super().__init__(settings, circuit=circuit)
         self._endpoint = parse_smtp_url(settings.url.get_secret_value())
         self._pool = SmtpPool(self._open_session, settings.pool_size)
 
