@@ -53,7 +53,7 @@ class RetryPolicy:
             low = timedelta(0)
         else:
             high = min(self.max_delay, 3 * self.ceiling(attempts - 1))
-            low = min(self.base_delay, high)
+            low = self.base_delay
         span = (high - low).total_seconds()
         return low + timedelta(seconds=rng.uniform(0, span))
 
@@ -77,7 +77,10 @@ class RetryPolicy:
             return None
         wait = self.delay(attempts, rng or random.Random())
         if retry_after is not None:
-            wait = max(wait, timedelta(seconds=retry_after))
+            # Bounded by max_age: the result is cut to the deadline anyway, and an absurd
+            # hint must not overflow timedelta.
+            hint = min(retry_after, self.max_age.total_seconds())
+            wait = max(wait, timedelta(seconds=hint))
         return min(now + wait, deadline)
 
 

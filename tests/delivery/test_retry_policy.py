@@ -121,3 +121,8 @@ def test_default_policy_keeps_trying_for_72_hours() -> None:
 def test_nonsense_policies_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"max_attempts|base_delay|max_age"):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_an_absurd_retry_after_is_cut_to_the_deadline() -> None:
+    at = POLICY.next_attempt_at(attempts=1, first_attempt_at=START, now=START, retry_after=1e30)
+    assert at == START + timedelta(hours=72)
