@@ -12,7 +12,9 @@ async def test_child_accounts_form_a_tree(client: httpx.AsyncClient, tenant: Ten
     assert made.status_code == 201
     child = made.json()
     assert child["parent_id"] == str(tenant.account_id) and child["name"] == "child"
-    children = await client.get(f"/v1/accounts/{tenant.account_id}/children", headers=tenant.headers)
+    children = await client.get(
+        f"/v1/accounts/{tenant.account_id}/children", headers=tenant.headers
+    )
     assert [c["id"] for c in children.json()["data"]] == [child["id"]]
     assert children.json()["pagination"]["total"] == 1
     fetched = await client.get(f"/v1/accounts/{child['id']}", headers=tenant.headers)
@@ -39,7 +41,9 @@ async def test_only_an_ancestor_sets_limits(
     assert settings.json()["retention_days"] == 30 and settings.json()["default_locale"] == "cy"
 
 
-async def test_bad_limits_are_422(client: httpx.AsyncClient, tenant: Tenant, make_tenant: MakeTenant) -> None:
+async def test_bad_limits_are_422(
+    client: httpx.AsyncClient, tenant: Tenant, make_tenant: MakeTenant
+) -> None:
     child = await make_tenant("child", parent=tenant)
     response = await client.patch(
         f"/v1/accounts/{child.account_id}",
@@ -60,5 +64,7 @@ async def test_parent_and_siblings_are_invisible(
         response = await client.get(f"/v1/accounts/{target}", headers=child.headers)
         assert response.status_code == 404
     grandchild = await client.post("/v1/accounts", json={"name": "g"}, headers=child.headers)
-    seen_by_root = await client.get(f"/v1/accounts/{grandchild.json()['id']}", headers=tenant.headers)
+    seen_by_root = await client.get(
+        f"/v1/accounts/{grandchild.json()['id']}", headers=tenant.headers
+    )
     assert seen_by_root.status_code == 200

@@ -28,7 +28,9 @@ async def test_missing_and_unknown_keys_are_401(client: httpx.AsyncClient) -> No
         assert response.json()["error"]["code"] == "unauthorized"
 
 
-async def test_missing_scope_is_403(client: httpx.AsyncClient, tenant: Tenant, db: Database) -> None:
+async def test_missing_scope_is_403(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
     reader = await make_key(db, tenant, "users.read")
     assert (await client.get("/v1/users", headers=bearer(reader))).status_code == 200
     response = await client.put("/v1/users/u1", json={}, headers=bearer(reader))
@@ -126,14 +128,20 @@ async def test_expired_tampered_and_alg_none_tokens_are_401(
 ) -> None:
     token = (await _oauth(client, str(tenant.key_id), tenant.api_key)).json()["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
 
     other = await make_tenant("other")
     moved = dict(claims, acc=str(other.account_id))
     tampered = f"{header}.{_forge(moved, {'alg': 'HS256', 'typ': 'JWT'}).split('.')[1]}.{signature}"
     unsigned = _forge(claims, {"alg": "none", "typ": "JWT"})
-    expired = jwt.encode(dict(claims, exp=int(time.time()) - 10), "a-guessed-secret-that-is-long-enough-for-hs256", algorithm="HS256")
-    other_secret = jwt.encode(claims, "not-the-server-key-but-long-enough-for-hs256", algorithm="HS256")
+    expired = jwt.encode(
+        dict(claims, exp=int(time.time()) - 10),
+        "a-guessed-secret-that-is-long-enough-for-hs256",
+        algorithm="HS256",
+    )
+    other_secret = jwt.encode(
+        claims, "not-the-server-key-but-long-enough-for-hs256", algorithm="HS256"
+    )
     for bad in (tampered, unsigned, expired, other_secret, token + "x"):
         response = await client.get("/v1/users", headers=bearer(bad))
         assert response.status_code == 401, bad
@@ -164,7 +172,9 @@ async def test_user_tokens_only_see_me(client: httpx.AsyncClient, tenant: Tenant
     assert made.status_code == 201
     token = made.json()["token"]
     me = bearer(token)
-    assert (await client.post("/v1/me/devices/abc", json={"type": "Android"}, headers=me)).status_code == 204
+    assert (
+        await client.post("/v1/me/devices/abc", json={"type": "Android"}, headers=me)
+    ).status_code == 204
     for method, path in [("GET", "/v1/users"), ("GET", "/v1/users/alice"), ("GET", "/v1/keys")]:
         response = await client.request(method, path, headers=me)
         assert response.status_code == 403, path
@@ -180,6 +190,8 @@ async def test_user_token_of_deleted_user_is_401(client: httpx.AsyncClient, tena
     assert response.status_code == 401
 
 
-async def test_user_token_for_unknown_user_is_404(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_user_token_for_unknown_user_is_404(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     response = await client.post(f"/v1/users/{uuid.uuid4()}/tokens", headers=tenant.headers)
     assert response.status_code == 404

@@ -11,13 +11,21 @@ async def test_team_members_round_trip(client: httpx.AsyncClient, tenant: Tenant
     for user in ("a", "b", "c"):
         await client.put(f"/v1/users/{user}", json={}, headers=tenant.headers)
     made = await client.put(
-        "/v1/teams/sales", json={"name": "Sales", "members": ["b", "a", "a"]}, headers=tenant.headers
+        "/v1/teams/sales",
+        json={"name": "Sales", "members": ["b", "a", "a"]},
+        headers=tenant.headers,
     )
     assert made.status_code == 200
     assert made.json() == {"key": "sales", "name": "Sales", "members": ["a", "b"]}
-    assert (await client.post("/v1/teams/sales/members/c", headers=tenant.headers)).status_code == 204
-    assert (await client.post("/v1/teams/sales/members/c", headers=tenant.headers)).status_code == 204
-    assert (await client.delete("/v1/teams/sales/members/a", headers=tenant.headers)).status_code == 204
+    assert (
+        await client.post("/v1/teams/sales/members/c", headers=tenant.headers)
+    ).status_code == 204
+    assert (
+        await client.post("/v1/teams/sales/members/c", headers=tenant.headers)
+    ).status_code == 204
+    assert (
+        await client.delete("/v1/teams/sales/members/a", headers=tenant.headers)
+    ).status_code == 204
     team = (await client.get("/v1/teams/sales", headers=tenant.headers)).json()
     assert team["members"] == ["b", "c"]
     listed = (await client.get("/v1/teams", headers=tenant.headers)).json()
@@ -35,12 +43,16 @@ async def test_unknown_members_are_named(client: httpx.AsyncClient, tenant: Tena
     assert "ghost" in details[0]["message"] and "7" in details[1]["message"]
 
 
-async def test_devices_from_the_user_and_the_server(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_devices_from_the_user_and_the_server(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     await client.put("/v1/users/u", json={}, headers=tenant.headers)
     token = (await client.post("/v1/users/u/tokens", headers=tenant.headers)).json()["token"]
     me = bearer(token)
     assert (await client.post("/v1/me/devices/ios-token", headers=me)).status_code == 204
-    seed_style = await client.post("/notifications/devices/droid", json={"type": "Android"}, headers=me)
+    seed_style = await client.post(
+        "/notifications/devices/droid", json={"type": "Android"}, headers=me
+    )
     assert seed_style.status_code == 204
     await client.post("/v1/users/u/devices/srv", json={"type": "Android"}, headers=tenant.headers)
     listed = (await client.get("/v1/users/u/devices", headers=tenant.headers)).json()["data"]
@@ -51,7 +63,9 @@ async def test_devices_from_the_user_and_the_server(client: httpx.AsyncClient, t
     }
     assert (await client.delete("/v1/me/devices/ios-token", headers=me)).status_code == 204
     assert (await client.delete("/notifications/devices/droid", headers=me)).status_code == 204
-    assert (await client.delete("/v1/users/u/devices/srv", headers=tenant.headers)).status_code == 204
+    assert (
+        await client.delete("/v1/users/u/devices/srv", headers=tenant.headers)
+    ).status_code == 204
     assert (await client.get("/v1/users/u/devices", headers=tenant.headers)).json()["data"] == []
 
 
@@ -64,10 +78,18 @@ async def test_web_devices_need_a_subscription(client: httpx.AsyncClient, tenant
         "/v1/me/devices/w1",
         json={
             "type": "web",
-            "subscription": {"endpoint": "https://push.example/x", "keys": {"p256dh": "k", "auth": "a"}},
+            "subscription": {
+                "endpoint": "https://push.example/x",
+                "keys": {"p256dh": "k", "auth": "a"},
+            },
         },
         headers=bearer(token),
     )
     assert good.status_code == 204
-    wrong_type = await client.post("/v1/me/devices/w2", json={"type": "Palm"}, headers=bearer(token))
-    assert wrong_type.status_code == 422 and wrong_type.json()["error"]["details"][0]["path"] == "/type"
+    wrong_type = await client.post(
+        "/v1/me/devices/w2", json={"type": "Palm"}, headers=bearer(token)
+    )
+    assert (
+        wrong_type.status_code == 422
+        and wrong_type.json()["error"]["details"][0]["path"] == "/type"
+    )

@@ -48,7 +48,9 @@ async def test_unknown_fields_are_refused(client: httpx.AsyncClient, tenant: Ten
     assert response.json()["error"]["details"][0]["path"] == "/nickname"
 
 
-async def test_external_id_characters_are_checked(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_external_id_characters_are_checked(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     response = await client.put("/v1/users/bad%20id", json={}, headers=tenant.headers)
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["path"] == "/path/external_id"
@@ -73,11 +75,15 @@ async def test_delete_removes_personal_data(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
     await client.put("/v1/users/gone", json=ALICE, headers=tenant.headers)
-    await client.post("/v1/users/gone/devices/tok-1", json={"type": "Android"}, headers=tenant.headers)
+    await client.post(
+        "/v1/users/gone/devices/tok-1", json={"type": "Android"}, headers=tenant.headers
+    )
     await client.put("/v1/teams/t", json={"members": ["gone"]}, headers=tenant.headers)
     assert (await client.delete("/v1/users/gone", headers=tenant.headers)).status_code == 204
     assert (await client.get("/v1/users/gone", headers=tenant.headers)).status_code == 404
-    assert (await client.delete("/v1/users/gone", headers=tenant.headers)).json()["error"]["code"] == "not_found"
+    assert (await client.delete("/v1/users/gone", headers=tenant.headers)).json()["error"][
+        "code"
+    ] == "not_found"
     team = await client.get("/v1/teams/t", headers=tenant.headers)
     assert team.json()["members"] == []
     async with db.engine.connect() as conn:
