@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from herald.accounts import models as accounts_models
 from herald.db import Base
+from herald.delivery import models as delivery_models
 from herald.directory import models as directory_models
+from herald.events import models as events_models
+from herald.inbox import models as inbox_models
+from herald.notifications import models as notifications_models
 
 metadata = Base.metadata
-__all__ = ["accounts_models", "directory_models", "metadata"]
+__all__ = [
+    "accounts_models",
+    "delivery_models",
+    "directory_models",
+    "events_models",
+    "inbox_models",
+    "metadata",
+    "notifications_models",
+]

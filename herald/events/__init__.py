@@ -1,0 +1,1 @@
+"""Notification types: the catalogue, payload JSON Schemas, the envelope and targeting."""

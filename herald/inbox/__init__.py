@@ -1,0 +1,1 @@
+"""The in-app inbox: items, read state, actions with their audit trail, real-time events."""

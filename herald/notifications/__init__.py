@@ -1,0 +1,1 @@
+"""Accepting notifications: validation, fan-out in one transaction, idempotency, status."""

@@ -1,0 +1,61 @@
+"""Tables of accepted notifications and of the idempotency keys that guard their creation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from herald.db import Base, JSONType, new_id, utcnow
+
+
+class Notification(Base):
+    """One accepted event: its envelope, as sent, and what became of it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_account_id_id", "account_id", "id"),
+        Index("ix_notifications_account_correlation", "account_id", "correlation_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key_id: Mapped[uuid.UUID | None]
+    test: Mapped[bool] = mapped_column(default=False)
+    type: Mapped[str] = mapped_column(String(64))
+    sub_type: Mapped[str] = mapped_column(String(255))
+    products: Mapped[list[str]] = mapped_column(JSONType)
+    targets: Mapped[dict[str, Any]]
+    channels: Mapped[list[str]] = mapped_column(JSONType)
+    payload: Mapped[dict[str, Any]]
+    message: Mapped[str | None] = mapped_column(Text)
+    correlation_id: Mapped[str | None] = mapped_column(String(255))
+    require_action: Mapped[bool] = mapped_column(default=False)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    template: Mapped[str | None] = mapped_column(String(255))
+    personalisation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    recipients: Mapped[int] = mapped_column(default=0)
+    scheduled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IdempotencyKey(Base):
+    """A client's ``Idempotency-Key``: claimed while its request runs, then the stored answer."""
+
+    __tablename__ = "idempotency_keys"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    body: Mapped[str | None] = mapped_column(Text)
+    locked_until: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Request rate limits per key and daily message caps per account (the ``limits`` library)."""
