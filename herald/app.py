@@ -18,6 +18,8 @@ from herald.http.handlers import install_error_handlers
 from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
 from herald.logs import configure_logging, get_logger
 from herald.runtime import Runtime
+from herald.throttling.middleware import RateLimitHeaders
+from herald.throttling.service import Throttle
 
 log = get_logger(__name__)
 ROUTERS = (ops.router, accounts_routes.router, directory_routes.router)
@@ -31,7 +33,13 @@ async def start_runtime(settings: Settings) -> Runtime:
     db = Database(settings)
     async with db.sessions() as session, session.begin():
         secret = await load_signing_key(session, settings)
-    return Runtime(settings=settings, db=db, secret=secret, bus=create_bus(settings))
+    return Runtime(
+        settings=settings,
+        db=db,
+        secret=secret,
+        bus=create_bus(settings),
+        throttle=Throttle(settings),
+    )
 
 
 async def stop_runtime(runtime: Runtime) -> None:
@@ -67,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

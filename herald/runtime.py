@@ -12,6 +12,7 @@ from typing import Any
 from herald.bus import Bus
 from herald.config import Settings
 from herald.db import Database
+from herald.throttling.service import Throttle
 
 
 @dataclass
@@ -22,4 +23,5 @@ class Runtime:
     db: Database
     secret: str
     bus: Bus
+    throttle: Throttle
     extras: dict[str, Any] = field(default_factory=dict)

@@ -19,6 +19,7 @@ from herald.directory.models import User
 from herald.errors import Forbidden, Unauthorized
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.runtime import Runtime
+from herald.throttling.middleware import throttle_request
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,17 @@ async def authenticate(token: str, *, session: AsyncSession, runtime: Runtime) -
 async def get_principal(
     connection: HTTPConnection, session: SessionDep, runtime: RuntimeDep
 ) -> Principal:
-    """Any authenticated caller."""
-    return await authenticate(bearer_token(connection), session=session, runtime=runtime)
+    """Any authenticated caller; every authenticated request counts against its rate limit."""
+    principal = await authenticate(bearer_token(connection), session=session, runtime=runtime)
+    caller = f"key:{principal.key_id}" if principal.key_id else f"user:{principal.user_id}"
+    await throttle_request(
+        connection,
+        caller=caller,
+        account_id=principal.account_id,
+        session=session,
+        throttle=runtime.throttle,
+    )
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,85 @@
+"""The built-in notification types: telephony (seed 000) and custom messages (seed 001)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EXTERNAL_ID = {"type": "string", "pattern": "^[A-Za-z0-9._:@-]{1,255}$"}
+
+
+@dataclass(frozen=True)
+class TypeDef:
+    """What Herald knows of one ``type``/``subType``: its payload schema and how it is shown.
+
+    ``claim_field`` names a payload field holding the user who took the event over (the
+    answerer of a hunt-group call): the chain's item is then withdrawn for everyone else.
+    ``needs_message`` types carry their text in the envelope's top-level ``message``.
+    """
+
+    type: str
+    sub_type: str
+    schema: dict[str, Any]
+    realtime: bool = True
+    channels: tuple[str, ...] = ("in_app",)
+    macros: dict[str, str] = field(default_factory=dict)
+    builtin: bool = False
+    claim_field: str | None = None
+    needs_message: bool = False
+
+
+def _call_schema(*, answered: bool) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "id": {"type": "string", "minLength": 1, "maxLength": 255},
+        "created": {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$",
+        },
+        "callerId": {"type": "string", "minLength": 1, "maxLength": 64},
+        "destinationId": {"type": "string", "minLength": 1, "maxLength": 64},
+        "huntGroup": {"type": "boolean"},
+    }
+    if answered:
+        properties["answeredById"] = EXTERNAL_ID
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": properties,
+        "required": ["callerId", "destinationId"],
+    }
+
+
+def _telephony(sub_type: str, text: str, **options: Any) -> TypeDef:
+    answered = sub_type in ("answeredCall", "endedCall")
+    return TypeDef(
+        "telephony",
+        sub_type,
+        _call_schema(answered=answered),
+        macros={"message": text},
+        builtin=True,
+        **options,
+    )
+
+
+BUILTIN: dict[tuple[str, str], TypeDef] = {
+    (t.type, t.sub_type): t
+    for t in (
+        _telephony("incomingCall", "Incoming call from {callerId}"),
+        _telephony(
+            "answeredCall",
+            "Call from {callerId} answered by {answeredById}",
+            claim_field="answeredById",
+        ),
+        _telephony("endedCall", "Call from {callerId} ended"),
+        # Seed 000: missed calls are not pushed in real time; products poll for them.
+        _telephony("missedCall", "Missed call from {callerId}", realtime=False),
+        TypeDef(
+            "custom",
+            "message",
+            {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"},
+            channels=("in_app", "push"),
+            builtin=True,
+            needs_message=True,
+        ),
+    )
+}

@@ -1,0 +1,149 @@
+"""The envelope of a notification (API.md "Sending"), seed 001's short form, and type bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, model_validator
+
+from herald.directory.contact import Email, ExternalId, Phone
+
+TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
+Channel = Literal["in_app", "email", "sms", "push", "webhook", "letter"]
+Line = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("an action link must be an http or https URL")
+    return value
+
+
+class Address(BaseModel):
+    """A postal address: at least three lines and a postcode (seed 003)."""
+
+    model_config = ConfigDict(extra="forbid")
+    lines: list[Line] = Field(min_length=3, max_length=7)
+    postcode: str = Field(min_length=1, max_length=16)
+
+
+class Targets(BaseModel):
+    """Who receives a notification; ``negotiatorId`` (seed 000) is an alias of ``users``."""
+
+    model_config = ConfigDict(extra="forbid")
+    users: list[ExternalId] = Field(default_factory=list, max_length=100_000)
+    negotiatorId: list[ExternalId] = Field(default_factory=list, max_length=100_000)
+    teams: list[ExternalId] = Field(default_factory=list, max_length=1000)
+    emails: list[Email] = Field(default_factory=list, max_length=10_000)
+    phones: list[Phone] = Field(default_factory=list, max_length=10_000)
+    addresses: list[Address] = Field(default_factory=list, max_length=1000)
+    all: bool = False
+    admins: bool = False
+
+    @model_validator(mode="after")
+    def _someone(self) -> Targets:
+        if not (
+            self.users or self.negotiatorId or self.teams or self.emails or self.phones
+        ) and not (self.addresses or self.all or self.admins):
+            raise ValueError("name at least one target")
+        return self
+
+
+class Action(BaseModel):
+    """A follow-on action link shown with the item (seed 003: a link to the survey)."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1, max_length=100)
+    url: Annotated[str, Field(max_length=2048), AfterValidator(_http_url)]
+
+
+class Envelope(BaseModel):
+    """``POST /v1/notifications``: the envelope (type, targets, channels) and its payload."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    type: str = Field(pattern=TYPE_PATTERN)
+    subType: str = Field(pattern=SUB_TYPE_PATTERN)
+    products: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=20
+    )
+    targets: Targets
+    channels: list[Channel] | None = Field(default=None, min_length=1)
+    template: str | None = Field(default=None, max_length=255)
+    personalisation: dict[str, Any] = Field(default_factory=dict)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    message: str | None = Field(default=None, min_length=1, max_length=512)
+    messageFormatted: str | None = Field(
+        default=None,
+        max_length=10_000,
+        validation_alias=AliasChoices("messageFormatted", "message_formatted"),
+    )
+    correlationId: str | None = Field(default=None, min_length=1, max_length=255)
+    requireAction: bool = False
+    actions: list[Action] = Field(default_factory=list, max_length=10)
+    scheduledAt: datetime | None = None
+
+    @property
+    def correlation(self) -> str | None:
+        """The chain this event belongs to: ``correlationId``, else ``payload.id``."""
+        if self.correlationId:
+            return self.correlationId
+        value = self.payload.get("id")
+        return str(value) if isinstance(value, str | int) and str(value) else None
+
+
+class Notify(BaseModel):
+    """Seed 001's recipients: user ids and team ids (numbers taken as strings)."""
+
+    model_config = ConfigDict(extra="forbid")
+    users: list[ExternalId] = Field(default_factory=list, max_length=100_000)
+    teams: list[ExternalId] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _someone(self) -> Notify:
+        if not (self.users or self.teams):
+            raise ValueError("notify.users is required without notify.teams")
+        return self
+
+
+class SeedMessage(BaseModel):
+    """Seed 001's ``POST /notifications``: ``{"message", "notify": {"users", "teams"}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=512)
+    notify: Notify
+
+    def envelope(self) -> Envelope:
+        """The same request as a ``custom/message`` envelope."""
+        return Envelope(
+            type="custom",
+            subType="message",
+            targets=Targets(users=self.notify.users, teams=self.notify.teams),
+            message=self.message,
+        )
+
+
+class TypeIn(BaseModel):
+    """``PUT /v1/notification-types/{type}/{subType}``: an account's own type."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_: dict[str, Any] = Field(alias="schema")
+    realtime: bool = True
+    channels: list[Channel] = Field(default_factory=lambda: ["in_app"], min_length=1)
+    macros: dict[str, Annotated[str, Field(max_length=2000)]] = Field(default_factory=dict)
+
+
+class TypeOut(BaseModel):
+    """One type of the catalogue."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    type: str
+    subType: str
+    schema_: dict[str, Any] = Field(serialization_alias="schema")
+    realtime: bool
+    channels: list[str]
+    macros: dict[str, str]
+    builtin: bool

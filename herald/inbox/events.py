@@ -1,0 +1,138 @@
+"""The real-time seam: every inbox change appends numbered events, then a pointer on the bus.
+
+Each user has one sequence (``user_inbox_seq``); a change appends ``inbox_events`` rows
+``(user_id, seq, event, item_id, payload)`` with the next numbers, in the same transaction as
+the change. After commit one small message per change goes to the bus channel ``inbox``:
+``{"account": id, "users": [[user_id, last_seq], ...]}``; the hub reads the rows it lacks.
+See docs/realtime-events.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.bus import Bus
+from herald.db import on_commit, utcnow
+from herald.inbox.models import InboxEvent, InboxItem, UserInboxSeq
+
+CHUNK = 5000
+BUS_CHANNEL = "inbox"
+# A pointer is at most ~61 bytes (a quoted UUID and a 19-digit number), so 100 of them stay
+# well under the bus's 8000-byte limit with the envelope around them.
+POINTERS_PER_MESSAGE = 100
+CREATED = "notification.created"
+UPDATED = "notification.updated"
+WITHDRAWN = "notification.withdrawn"
+COUNT = "count"
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to append to one user's stream."""
+
+    user_id: uuid.UUID
+    event: str
+    item_id: uuid.UUID | None
+    payload: dict[str, Any]
+
+
+async def _allocate(session: AsyncSession, wanted: dict[uuid.UUID, int]) -> dict[uuid.UUID, int]:
+    # One upsert per chunk bumps every user's counter and returns the new last number. Rows
+    # are taken in user-id order so that concurrent fan-outs lock them in the same order
+    # (no deadlock on PostgreSQL); SQLite has a single writer.
+    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    users = sorted(wanted)
+    last: dict[uuid.UUID, int] = {}
+    for start in range(0, len(users), CHUNK):
+        stmt = insert_(UserInboxSeq).values(
+            [{"user_id": u, "seq": wanted[u]} for u in users[start : start + CHUNK]]
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[UserInboxSeq.user_id],
+            set_={"seq": UserInboxSeq.seq + stmt.excluded.seq},
+        ).returning(UserInboxSeq.user_id, UserInboxSeq.seq)
+        last.update((await session.execute(stmt)).tuples().all())
+    return last
+
+
+def _publisher(bus: Bus, account_id: uuid.UUID, last: dict[uuid.UUID, int]) -> Any:
+    pointers = [[str(u), seq] for u, seq in last.items()]
+
+    async def publish() -> None:
+        for start in range(0, len(pointers), POINTERS_PER_MESSAGE):
+            chunk = pointers[start : start + POINTERS_PER_MESSAGE]
+            await bus.publish(BUS_CHANNEL, {"account": str(account_id), "users": chunk})
+
+    return publish
+
+
+async def append_events(
+    session: AsyncSession, *, account_id: uuid.UUID, events: Sequence[PendingEvent], bus: Bus
+) -> dict[uuid.UUID, int]:
+    """Number and store ``events`` (in order, per user); publish pointers after commit."""
+    if not events:
+        return {}
+    wanted: dict[uuid.UUID, int] = {}
+    for event in events:
+        wanted[event.user_id] = wanted.get(event.user_id, 0) + 1
+    last = await _allocate(session, wanted)
+    next_seq = {u: last[u] - n + 1 for u, n in wanted.items()}
+    now = utcnow()
+    rows = []
+    for event in events:
+        seq = next_seq[event.user_id]
+        next_seq[event.user_id] = seq + 1
+        rows.append(
+            {
+                "user_id": event.user_id,
+                "seq": seq,
+                "event": event.event,
+                "item_id": event.item_id,
+                "payload": event.payload,
+                "created_at": now,
+            }
+        )
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(insert(InboxEvent), rows[start : start + CHUNK])
+    on_commit(session, _publisher(bus, account_id, last))
+    return last
+
+
+async def counts(
+    session: AsyncSession, *, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, int]]:
+    """``{"unread", "unseen"}`` of each user's visible items, a query per 5000 users."""
+    found = {u: {"unread": 0, "unseen": 0} for u in user_ids}
+    users = list(found)
+    for start in range(0, len(users), CHUNK):
+        rows = await session.execute(
+            select(
+                InboxItem.user_id,
+                func.count(case((InboxItem.read_at.is_(None), 1))),
+                func.count(case((InboxItem.seen_at.is_(None), 1))),
+            )
+            .where(
+                InboxItem.user_id.in_(users[start : start + CHUNK]),
+                InboxItem.withdrawn_at.is_(None),
+            )
+            .group_by(InboxItem.user_id)
+        )
+        for user_id, unread, unseen in rows.tuples():
+            found[user_id] = {"unread": unread, "unseen": unseen}
+    return found
+
+
+async def count_events(
+    session: AsyncSession, *, user_ids: Sequence[uuid.UUID], reason: str
+) -> list[PendingEvent]:
+    """A ``count`` event per user with their current unread and unseen numbers."""
+    numbers = await counts(session, user_ids=user_ids)
+    return [PendingEvent(u, COUNT, None, {**n, "reason": reason}) for u, n in numbers.items()]

@@ -1,0 +1,75 @@
+"""Bodies of the inbox: the item document (API.md "Inbox"), actions and the audit entry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from herald.inbox.models import InboxAudit, InboxItem
+
+ITEM_COLUMNS = tuple(c.key for c in InboxItem.__table__.columns)
+
+
+class ActionType(StrEnum):
+    """The follow-on actions of seed 003."""
+
+    INITIATED = "Initiated"
+    APPROVED = "Approved"
+    VALIDATE = "Validate"
+    REJECTED = "Rejected"
+    IS_READ = "IsRead"
+
+
+class ActionIn(BaseModel):
+    """``PATCH .../notifications/{id}``; seed 003 repeats the item's ``id`` in the body."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(default=None, max_length=64)
+    actionType: ActionType
+    actionNote: str | None = Field(default=None, max_length=2000)
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """A UTC time as RFC 3339 with ``Z`` (API.md: times everywhere)."""
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def item_values(item: InboxItem) -> dict[str, Any]:
+    """An ORM item as the column mapping ``item_document`` takes."""
+    return {name: getattr(item, name) for name in ITEM_COLUMNS}
+
+
+def item_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON of one item, from its column values; also the payload of real-time events."""
+    return {
+        "id": str(row["id"]),
+        "notification_id": str(row["notification_id"]),
+        "type": row["type"],
+        "subType": row["sub_type"],
+        "data": row["data"],
+        "message": row["message"],
+        "message_formatted": row["message_formatted"],
+        "read": row["read_at"] is not None,
+        "read_at": rfc3339(row["read_at"]),
+        "seen": row["seen_at"] is not None,
+        "actions": row["actions"],
+        "requireAction": row["require_action"],
+        "actionStatus": row["action_status"],
+        "correlationId": row["correlation_id"],
+        "created_at": rfc3339(row["created_at"]),
+        "updated_at": rfc3339(row["updated_at"]),
+    }
+
+
+def audit_document(entry: InboxAudit) -> dict[str, Any]:
+    """One audit entry: who did what, when."""
+    return {
+        "actionType": entry.action_type,
+        "actionNote": entry.action_note,
+        "performedBy": entry.performed_by,
+        "performedAt": rfc3339(entry.performed_at),
+    }

@@ -1,0 +1,50 @@
+"""Per-request rate limiting at authentication, and its ``RateLimit-*`` headers on every answer."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from herald.throttling.service import Quota, Throttle, account_rate
+
+STATE_KEY = "rate_limit_quota"
+
+
+async def throttle_request(
+    connection: HTTPConnection,
+    *,
+    caller: str,
+    account_id: uuid.UUID,
+    session: AsyncSession,
+    throttle: Throttle,
+) -> None:
+    """Count this authenticated request against its caller's rate (429 when over it)."""
+    rate = await account_rate(session, account_id=account_id)
+    quota = await throttle.hit_request(caller=caller, rate=rate)
+    connection.scope.setdefault("state", {})[STATE_KEY] = quota
+
+
+class RateLimitHeaders:
+    """Add the caller's ``RateLimit-*`` headers to the answer of a counted request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            quota = scope.get("state", {}).get(STATE_KEY)
+            if message["type"] == "http.response.start" and isinstance(quota, Quota):
+                headers = MutableHeaders(scope=message)
+                for name, value in quota.headers().items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

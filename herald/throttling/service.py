@@ -1,0 +1,116 @@
+"""Request rates per key and daily message caps per account, counted with ``limits``.
+
+Counters live in memory (one process) or in Redis (``rate_limit_storage_url``, else a Redis
+``bus_url``) so that every API process shares them. A refused request raises a 429 whose
+headers say when to come back; an admitted one reports its quota in ``RateLimit-*`` headers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from limits import RateLimitItem, RateLimitItemPerDay, parse
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import storage_from_string
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.accounts.models import Account
+from herald.config import Settings
+from herald.errors import TooManyRequests
+
+REDIS_SCHEMES = ("redis://", "rediss://")
+
+
+def storage_uri(settings: Settings) -> str:
+    """The ``limits`` async storage for these settings: Redis when configured, else memory."""
+    url = settings.rate_limit_storage_url or settings.bus_url
+    if url and url.startswith(REDIS_SCHEMES):
+        return f"async+{url}"
+    if url and url.startswith("async+"):
+        return url
+    return "async+memory://"
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Where a caller stands in its window: the ``RateLimit-*`` headers."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> dict[str, str]:
+        """``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``."""
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+
+
+def _seconds_to_midnight(now: datetime) -> int:
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, math.ceil((tomorrow - now).total_seconds()))
+
+
+class Throttle:
+    """The limiter of one process, built from settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        uri = storage_uri(settings)
+        options = {"implementation": "redispy"} if "redis" in uri else {}
+        self.limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))  # type: ignore[arg-type]
+        self.default_rate = settings.rate_limit
+        self.default_daily = settings.daily_limit
+
+    async def hit_request(self, *, caller: str, rate: str | None) -> Quota:
+        """Count one request of ``caller`` (a key, or a user token); 429 when over the rate."""
+        item: RateLimitItem = parse(rate or self.default_rate)
+        allowed = await self.limiter.hit(item, "request", caller)
+        stats = await self.limiter.get_window_stats(item, "request", caller)
+        quota = Quota(
+            item.amount, stats.remaining, max(1, math.ceil(stats.reset_time - time.time()))
+        )
+        if not allowed:
+            headers = {**quota.headers(), "Retry-After": str(quota.reset_seconds)}
+            raise TooManyRequests(
+                f"Rate limit of {item} reached for this key",
+                code="rate_limit_reached",
+                headers=headers,
+            )
+        return quota
+
+    async def spend_daily(self, *, account_id: uuid.UUID, messages: int, limit: int | None) -> None:
+        """Count ``messages`` against the account's cap for this UTC day; 429 when it would exceed.
+
+        Test then hit: two concurrent requests may overshoot the cap by one request's messages.
+        """
+        if messages <= 0:
+            return
+        now = datetime.now(UTC)
+        cap = self.default_daily if limit is None else limit
+        item = RateLimitItemPerDay(max(cap, 1))
+        day = now.strftime("%Y-%m-%d")
+        if cap <= 0 or not await self.limiter.test(
+            item, "daily", str(account_id), day, cost=messages
+        ):
+            retry = str(_seconds_to_midnight(now))
+            raise TooManyRequests(
+                f"The daily limit of {cap} messages is reached for this account",
+                code="daily_limit_reached",
+                headers={"Retry-After": retry},
+            )
+        await self.limiter.hit(item, "daily", str(account_id), day, cost=messages)
+
+
+async def account_rate(session: AsyncSession, *, account_id: uuid.UUID) -> str | None:
+    """The account's own request rate, if it has one."""
+    rate: str | None = await session.scalar(
+        select(Account.rate_limit).where(Account.id == account_id)
+    )
+    return rate
