@@ -14,15 +14,25 @@ from herald.bus import create_bus
 from herald.config import Settings
 from herald.db import Database
 from herald.directory import routes as directory_routes
+from herald.events import routes as events_routes
 from herald.http.handlers import install_error_handlers
 from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
+from herald.inbox import routes as inbox_routes
 from herald.logs import configure_logging, get_logger
+from herald.notifications import routes as notifications_routes
 from herald.runtime import Runtime
 from herald.throttling.middleware import RateLimitHeaders
 from herald.throttling.service import Throttle
 
 log = get_logger(__name__)
-ROUTERS = (ops.router, accounts_routes.router, directory_routes.router)
+ROUTERS = (
+    ops.router,
+    accounts_routes.router,
+    directory_routes.router,
+    events_routes.router,
+    notifications_routes.router,
+    inbox_routes.router,
+)
 
 
 async def start_runtime(settings: Settings) -> Runtime:

@@ -6,9 +6,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from herald.directory.contact import Email, ExternalId, Phone
+from herald.errors import ErrorDetail, ValidationFailed, json_pointer
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -132,7 +141,7 @@ class TypeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schema_: dict[str, Any] = Field(alias="schema")
     realtime: bool = True
-    channels: list[Channel] = Field(default_factory=lambda: ["in_app"], min_length=1)
+    channels: list[Channel] = Field(default=["in_app"], min_length=1)
     macros: dict[str, Annotated[str, Field(max_length=2000)]] = Field(default_factory=dict)
 
 
@@ -147,3 +156,14 @@ class TypeOut(BaseModel):
     channels: list[str]
     macros: dict[str, str]
     builtin: bool
+
+
+def envelope_from(body: dict[str, Any]) -> Envelope:
+    """Seed 000's envelope or seed 001's short form, told apart by ``notify``; 422 with pointers."""
+    model: type[Envelope] | type[SeedMessage] = SeedMessage if "notify" in body else Envelope
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as exc:
+        details = [ErrorDetail(json_pointer(list(e["loc"])), e["msg"]) for e in exc.errors()]
+        raise ValidationFailed("The request is invalid", details=details) from exc
+    return parsed.envelope() if isinstance(parsed, SeedMessage) else parsed

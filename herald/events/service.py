@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from jsonschema import Draft202012Validator
@@ -106,7 +106,8 @@ def _details(error: ValidationError) -> list[ErrorDetail]:
     base = ["payload", *error.absolute_path]
     if error.validator == "required" and isinstance(error.instance, dict):
         # One error per missing property; point at the property itself, not its parent.
-        missing = [p for p in error.validator_value if p not in error.instance]
+        required: list[str] = list(cast(list[str], error.validator_value))
+        missing = [p for p in required if p not in error.instance]
         named = [p for p in missing if repr(p) in error.message] or missing
         return [ErrorDetail(json_pointer([*base, p]), error.message) for p in named[:1]]
     return [ErrorDetail(json_pointer(base), error.message)]

@@ -60,7 +60,7 @@ async def _team_ids(
     rows = await session.execute(
         select(Team.key, Team.id).where(Team.account_id == account_id, Team.key.in_(set(keys)))
     )
-    found = dict(rows.tuples().all())
+    found = dict(rows.all())
     problems.extend(
         ErrorDetail(f"/targets/teams/{i}", f"Unknown team {key}")
         for i, key in enumerate(keys)
@@ -75,7 +75,7 @@ async def _users_where(
     rows = await session.execute(
         select(User.id, User.external_id).where(condition).order_by(User.id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def _members(session: AsyncSession, team_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
-from herald.db import on_commit, utcnow
+from herald.db import AfterCommit, on_commit, utcnow
 from herald.inbox.models import InboxEvent, InboxItem, UserInboxSeq
 
 CHUNK = 5000
@@ -52,18 +52,18 @@ async def _allocate(session: AsyncSession, wanted: dict[uuid.UUID, int]) -> dict
     users = sorted(wanted)
     last: dict[uuid.UUID, int] = {}
     for start in range(0, len(users), CHUNK):
-        stmt = insert_(UserInboxSeq).values(
+        values = insert_(UserInboxSeq).values(
             [{"user_id": u, "seq": wanted[u]} for u in users[start : start + CHUNK]]
         )
-        stmt = stmt.on_conflict_do_update(
+        upsert = values.on_conflict_do_update(
             index_elements=[UserInboxSeq.user_id],
-            set_={"seq": UserInboxSeq.seq + stmt.excluded.seq},
+            set_={"seq": UserInboxSeq.seq + values.excluded.seq},
         ).returning(UserInboxSeq.user_id, UserInboxSeq.seq)
-        last.update((await session.execute(stmt)).tuples().all())
+        last.update((await session.execute(upsert)).all())
     return last
 
 
-def _publisher(bus: Bus, account_id: uuid.UUID, last: dict[uuid.UUID, int]) -> Any:
+def _publisher(bus: Bus, account_id: uuid.UUID, last: dict[uuid.UUID, int]) -> AfterCommit:
     pointers = [[str(u), seq] for u, seq in last.items()]
 
     async def publish() -> None:
@@ -125,7 +125,7 @@ async def counts(
             )
             .group_by(InboxItem.user_id)
         )
-        for user_id, unread, unseen in rows.tuples():
+        for user_id, unread, unseen in rows:
             found[user_id] = {"unread": unread, "unseen": unseen}
     return found
 

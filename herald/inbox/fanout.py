@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Uuid, func, insert, literal, select, update
+from sqlalchemy import Table, Uuid, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
@@ -23,6 +23,7 @@ from herald.inbox.models import InboxItem, InboxItemHistory
 from herald.inbox.schemas import item_document
 
 CHUNK = 5000
+ITEMS = cast(Table, InboxItem.__table__)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ async def _chain(
             InboxItem.correlation_id == message.correlation_id,
         )
     )
-    return {user: (item, gone is not None) for user, item, gone in rows.tuples()}
+    return {user: (item, gone is not None) for user, item, gone in rows}
 
 
 def plan(
@@ -118,7 +119,7 @@ async def _insert(
     }
     rows = [{**common, "id": new_id(), "user_id": u} for u in users]
     for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(InboxItem.__table__), rows[start : start + CHUNK])
+        await session.execute(insert(ITEMS), rows[start : start + CHUNK])
     return rows
 
 
@@ -176,10 +177,9 @@ async def fan_out(
     todo = plan(message, users, chain)
     item_of = {u: item for u, (item, _) in chain.items()}
     created = await _insert(session, message, todo.new)
-    updated = await _update(session, message, [item_of[u] for u in todo.update], _content(message))
-    withdrawn = await _update(
-        session, message, [item_of[u] for u in todo.withdraw], {"withdrawn_at": message.at}
-    )
+    updated = await _update(session, [item_of[u] for u in todo.update], _content(message))
+    gone = {"withdrawn_at": message.at}
+    withdrawn = await _update(session, [item_of[u] for u in todo.withdraw], gone)
     await _record_history(session, message)
     pending = _item_events(message, created, updated)
     pending += [

@@ -64,7 +64,7 @@ class Throttle:
     def __init__(self, settings: Settings) -> None:
         uri = storage_uri(settings)
         options = {"implementation": "redispy"} if "redis" in uri else {}
-        self.limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))  # type: ignore[arg-type]
+        self.limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))
         self.default_rate = settings.rate_limit
         self.default_daily = settings.daily_limit
 

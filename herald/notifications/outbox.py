@@ -1,0 +1,87 @@
+"""Pending deliveries on the external channels, written with the notification (the outbox)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.db import new_id
+from herald.delivery.models import Delivery
+from herald.delivery.status import DeliveryStatus
+from herald.events.builtin import TypeDef
+from herald.events.schemas import Envelope
+from herald.events.targeting import Recipients
+
+CHUNK = 5000
+DELIVERIES = cast(Table, Delivery.__table__)
+# Raw addresses say which channel reaches them; naming one implies its channel.
+IMPLIED = (("emails", "email"), ("phones", "sms"), ("addresses", "letter"))
+# Channels that reach directory users; the worker looks their address or devices up at send time.
+USER_CHANNELS = frozenset({"email", "sms", "push"})
+
+
+def channels_for(definition: TypeDef, envelope: Envelope) -> list[str]:
+    """The envelope's channels (else the type's), plus those raw addresses imply."""
+    chosen = list(envelope.channels or definition.channels)
+    for field, channel in IMPLIED:
+        if getattr(envelope.targets, field) and channel not in chosen:
+            chosen.append(channel)
+    return list(dict.fromkeys(chosen))
+
+
+def _recipients(
+    channel: str, recipients: Recipients
+) -> list[tuple[uuid.UUID | None, dict[str, Any]]]:
+    found: list[tuple[uuid.UUID | None, dict[str, Any]]] = []
+    if channel in USER_CHANNELS:
+        found += [(uid, {"user": ext}) for uid, ext in recipients.users.items()]
+    if channel == "email":
+        found += [(None, {"email": e}) for e in recipients.emails]
+    elif channel == "sms":
+        found += [(None, {"phone": p}) for p in recipients.phones]
+    elif channel == "letter":
+        found += [(None, {"address": a}) for a in recipients.addresses]
+    elif channel == "webhook":
+        found.append((None, {"webhook": "account"}))
+    return found
+
+
+def plan(
+    *,
+    account_id: uuid.UUID,
+    notification_id: uuid.UUID,
+    channels: list[str],
+    recipients: Recipients,
+    due_at: datetime,
+    now: datetime,
+    test: bool,
+) -> list[dict[str, Any]]:
+    """One pending delivery row per recipient per external channel."""
+    common = {
+        "account_id": account_id,
+        "notification_id": notification_id,
+        "status": DeliveryStatus.CREATED.value,
+        "due_at": due_at,
+        "attempts": 0,
+        "leased_until": None,
+        "leased_by": None,
+        "test": test,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return [
+        {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}
+        for channel in channels
+        if channel != "in_app"
+        for uid, recipient in _recipients(channel, recipients)
+    ]
+
+
+async def insert_deliveries(session: AsyncSession, *, rows: list[dict[str, Any]]) -> None:
+    """Bulk-insert pending deliveries, a statement per 5000."""
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(insert(DELIVERIES), rows[start : start + CHUNK])

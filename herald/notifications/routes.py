@@ -1,0 +1,139 @@
+"""HTTP routes of sending: ``POST /v1/notifications`` (and seed 000/001's ``POST /notifications``),
+reading notifications back, and cancelling them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+
+from herald.accounts.auth import Principal, server
+from herald.events.schemas import Channel, Envelope, envelope_from
+from herald.http.deps import RuntimeDep, SessionDep
+from herald.http.pagination import Paging, page_body
+from herald.notifications import service
+from herald.notifications.idempotency import Answer, fingerprint, run_once
+from herald.notifications.schemas import notification_document
+
+router = APIRouter(tags=["notifications"])
+Sender = Annotated[Principal, Depends(server())]
+Reader = Annotated[Principal, Depends(server("notifications.read"))]
+Writer = Annotated[Principal, Depends(server("notifications.write"))]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+]
+JSON = "application/json"
+
+
+async def _send(
+    envelope: Envelope,
+    *,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    caller: Principal,
+    key: str | None,
+) -> Response:
+    """Accept under the idempotency key; the answer's bytes are what a replay returns."""
+
+    async def work() -> Answer:
+        accepted = await service.accept(
+            session, principal=caller, envelope=envelope, throttle=runtime.throttle, bus=runtime.bus
+        )
+        body = {"id": str(accepted.id), "queued": True, "recipients": accepted.recipients}
+        return Answer(status.HTTP_202_ACCEPTED, orjson.dumps(body))
+
+    answer = await run_once(
+        work,
+        db=runtime.db,
+        session=session,
+        account_id=caller.account_id,
+        key=key,
+        digest=fingerprint(envelope.model_dump_json()),
+    )
+    return Response(answer.body, status_code=answer.status_code, media_type=JSON)
+
+
+@router.post("/v1/notifications", status_code=status.HTTP_202_ACCEPTED)
+async def send(
+    envelope: Envelope,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    caller: Sender,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Accept a notification: 202 ``{"id", "queued": true, "recipients"}``."""
+    return await _send(
+        envelope, session=session, runtime=runtime, caller=caller, key=idempotency_key
+    )
+
+
+@router.post("/notifications", status_code=status.HTTP_202_ACCEPTED)
+async def send_seed(
+    body: Annotated[dict[str, Any], Body()],
+    session: SessionDep,
+    runtime: RuntimeDep,
+    caller: Sender,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Seed-compatible send: seed 000's envelope or seed 001's ``{"message", "notify"}``."""
+    envelope = envelope_from(body)
+    return await _send(
+        envelope, session=session, runtime=runtime, caller=caller, key=idempotency_key
+    )
+
+
+@router.get("/v1/notifications/{notification_id}")
+async def get_notification(
+    notification_id: uuid.UUID, session: SessionDep, caller: Reader
+) -> dict[str, Any]:
+    """A notification with its deliveries."""
+    found = await service.get_notification(
+        session, account_id=caller.account_id, notification_id=notification_id
+    )
+    deliveries = await service.deliveries_of(session, notification_id=found.id)
+    return notification_document(found, deliveries)
+
+
+@router.get("/v1/notifications")
+async def list_notifications(
+    request: Request,
+    paging: Paging,
+    session: SessionDep,
+    caller: Reader,
+    type: Annotated[str | None, Query(max_length=64)] = None,
+    subType: Annotated[str | None, Query(max_length=255)] = None,
+    channel: Channel | None = None,
+    target: Annotated[str | None, Query(max_length=320)] = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    created_at_gt_or_eq: datetime | None = None,
+    created_at_lt_or_eq: datetime | None = None,
+) -> dict[str, Any]:
+    """The account's notifications, newest first, filtered."""
+    filters = service.Filters(
+        type, subType, channel, target, status, created_at_gt_or_eq, created_at_lt_or_eq
+    )
+    rows, total = await service.list_notifications(
+        session,
+        account_id=caller.account_id,
+        filters=filters,
+        offset=paging.offset,
+        limit=paging.per_page,
+        before=paging.cursor,
+    )
+    next_id = rows[-1].id if len(rows) == paging.per_page else None
+    data = [notification_document(n) for n in rows]
+    return page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+
+
+@router.delete("/v1/notifications/{notification_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def cancel_notification(
+    notification_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, caller: Writer
+) -> Response:
+    """Cancel what is not sent yet and remove the inbox items."""
+    await service.cancel(
+        session, account_id=caller.account_id, notification_id=notification_id, bus=runtime.bus
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,47 @@
+"""Answers of the notification routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from herald.delivery.models import Delivery
+from herald.inbox.schemas import rfc3339
+from herald.notifications.models import Notification
+
+
+def delivery_document(delivery: Delivery) -> dict[str, Any]:
+    """One delivery as ``GET /v1/notifications/{id}`` lists it."""
+    return {
+        "id": str(delivery.id),
+        "recipient": delivery.recipient,
+        "channel": delivery.channel,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+    }
+
+
+def notification_document(
+    notification: Notification, deliveries: list[Delivery] | None = None
+) -> dict[str, Any]:
+    """A notification as sent and its status (with its deliveries when given)."""
+    document: dict[str, Any] = {
+        "id": str(notification.id),
+        "type": notification.type,
+        "subType": notification.sub_type,
+        "products": notification.products,
+        "targets": notification.targets,
+        "channels": notification.channels,
+        "payload": notification.payload,
+        "message": notification.message,
+        "correlationId": notification.correlation_id,
+        "requireAction": notification.require_action,
+        "actions": notification.actions,
+        "status": notification.status,
+        "recipients": notification.recipients,
+        "test": notification.test,
+        "scheduledAt": rfc3339(notification.scheduled_at),
+        "created_at": rfc3339(notification.created_at),
+    }
+    if deliveries is not None:
+        document["deliveries"] = [delivery_document(d) for d in deliveries]
+    return document

@@ -1,0 +1,296 @@
+"""Accepting a notification in one transaction, reading it back, and cancelling it.
+
+Accepting writes the notification, its recipients' inbox items and its pending deliveries
+together, with bulk statements: nothing is half-written and nothing runs per recipient.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.accounts.auth import Principal
+from herald.accounts.models import Account
+from herald.accounts.scopes import type_scope
+from herald.bus import Bus
+from herald.db import new_id, utcnow
+from herald.delivery.models import Delivery
+from herald.delivery.status import DeliveryStatus
+from herald.directory.models import User
+from herald.errors import NotFound, ValidationFailed
+from herald.events import service as catalogue
+from herald.events.builtin import TypeDef
+from herald.events.schemas import Envelope
+from herald.events.targeting import Recipients, resolve_targets
+from herald.inbox.fanout import InAppMessage, fan_out
+from herald.inbox.models import InboxItem, InboxItemHistory
+from herald.inbox.service import withdraw_items
+from herald.notifications import outbox
+from herald.notifications.content import render_in_app
+from herald.notifications.models import Notification
+from herald.throttling.service import Throttle
+
+CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What ``POST /v1/notifications`` answers."""
+
+    id: uuid.UUID
+    recipients: int
+
+
+async def _claimer(
+    session: AsyncSession, definition: TypeDef, envelope: Envelope, account_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The user named by the type's claim field (``answeredById``), if any; 422 if unknown."""
+    external_id = envelope.payload.get(definition.claim_field) if definition.claim_field else None
+    if not isinstance(external_id, str):
+        return None
+    user_id = await session.scalar(
+        select(User.id).where(User.account_id == account_id, User.external_id == external_id)
+    )
+    if user_id is None:
+        raise ValidationFailed.at(
+            f"/payload/{definition.claim_field}", f"Unknown user {external_id}"
+        )
+    return user_id
+
+
+def _record(principal: Principal, envelope: Envelope, channels: list[str]) -> Notification:
+    now = utcnow()
+    return Notification(
+        id=new_id(),
+        created_at=now,
+        updated_at=now,
+        account_id=principal.account_id,
+        key_id=principal.key_id,
+        test=principal.test,
+        type=envelope.type,
+        sub_type=envelope.subType,
+        products=envelope.products,
+        targets=envelope.targets.model_dump(mode="json", exclude_defaults=True),
+        channels=channels,
+        payload=envelope.payload,
+        message=envelope.message,
+        correlation_id=envelope.correlation,
+        require_action=envelope.requireAction,
+        actions=[a.model_dump() for a in envelope.actions],
+        template=envelope.template,
+        personalisation=envelope.personalisation,
+        scheduled_at=envelope.scheduledAt,
+    )
+
+
+def _in_app(
+    notification: Notification, definition: TypeDef, envelope: Envelope, claimed: uuid.UUID | None
+) -> InAppMessage:
+    content = render_in_app(definition, envelope)
+    return InAppMessage(
+        account_id=notification.account_id,
+        notification_id=notification.id,
+        type=notification.type,
+        sub_type=notification.sub_type,
+        correlation_id=notification.correlation_id,
+        data=envelope.payload,
+        message=content.message,
+        message_formatted=content.message_formatted,
+        actions=notification.actions,
+        require_action=notification.require_action,
+        realtime=definition.realtime,
+        at=notification.created_at,
+        claimed_by=claimed,
+    )
+
+
+async def _spend(
+    session: AsyncSession, throttle: Throttle, principal: Principal, messages: int
+) -> None:
+    if principal.test:
+        return  # test keys count against no cap (API.md "Accounts")
+    limit = await session.scalar(
+        select(Account.daily_limit).where(Account.id == principal.account_id)
+    )
+    await throttle.spend_daily(account_id=principal.account_id, messages=messages, limit=limit)
+
+
+async def _write_inbox(
+    session: AsyncSession,
+    message: InAppMessage,
+    recipients: Recipients,
+    bus: Bus,
+) -> int:
+    """Fan out to the users; the distinct recipients, chain members included."""
+    fanned = await fan_out(session, message=message, users=list(recipients.users), bus=bus)
+    return recipients.count - len(recipients.users) + fanned.recipients
+
+
+async def accept(
+    session: AsyncSession, *, principal: Principal, envelope: Envelope, throttle: Throttle, bus: Bus
+) -> Accepted:
+    """Validate, resolve, and write a notification with its inbox items and deliveries."""
+    principal.require(type_scope(envelope.type))
+    account_id = principal.account_id
+    definition = await catalogue.get_type(
+        session, account_id=account_id, type_=envelope.type, sub_type=envelope.subType
+    )
+    catalogue.validate(definition, envelope)
+    recipients = await resolve_targets(session, account_id=account_id, targets=envelope.targets)
+    claimed = await _claimer(session, definition, envelope, account_id)
+    channels = outbox.channels_for(definition, envelope)
+    notification = _record(principal, envelope, channels)
+    rows = outbox.plan(
+        account_id=account_id,
+        notification_id=notification.id,
+        channels=channels,
+        recipients=recipients,
+        due_at=envelope.scheduledAt or notification.created_at,
+        now=notification.created_at,
+        test=principal.test,
+    )
+    in_app = "in_app" in channels
+    await _spend(session, throttle, principal, len(rows) + in_app * len(recipients.users))
+    session.add(notification)
+    await session.flush()
+    notification.recipients = recipients.count
+    if in_app:
+        message = _in_app(notification, definition, envelope, claimed)
+        notification.recipients = await _write_inbox(session, message, recipients, bus)
+    await outbox.insert_deliveries(session, rows=rows)
+    return Accepted(notification.id, notification.recipients)
+
+
+async def get_notification(
+    session: AsyncSession, *, account_id: uuid.UUID, notification_id: uuid.UUID
+) -> Notification:
+    """One of the account's notifications, or 404 (also for another account's)."""
+    found = await session.scalar(
+        select(Notification).where(
+            Notification.id == notification_id, Notification.account_id == account_id
+        )
+    )
+    if found is None:
+        raise NotFound("No such notification")
+    return found
+
+
+async def deliveries_of(session: AsyncSession, *, notification_id: uuid.UUID) -> list[Delivery]:
+    """The notification's deliveries, oldest first."""
+    rows = await session.scalars(
+        select(Delivery).where(Delivery.notification_id == notification_id).order_by(Delivery.id)
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """``GET /v1/notifications`` filters (API.md "Sending")."""
+
+    type: str | None = None
+    sub_type: str | None = None
+    channel: str | None = None
+    target: str | None = None
+    status: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def _has_channel(session: AsyncSession, channel: str) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == "postgresql":
+        contains = Notification.channels.op("@>", is_comparison=True)
+        return contains(func.jsonb_build_array(channel))
+    each = func.json_each(Notification.channels).table_valued("value")
+    return exists(select(each.c.value).where(each.c.value == channel))
+
+
+def _has_target(account_id: uuid.UUID, target: str) -> ColumnElement[bool]:
+    # A target is a user's external id (inbox or user-addressed delivery) or a raw address.
+    user_id = (
+        select(User.id)
+        .where(User.account_id == account_id, User.external_id == target)
+        .scalar_subquery()
+    )
+    via_inbox = exists().where(
+        InboxItemHistory.notification_id == Notification.id,
+        InboxItem.id == InboxItemHistory.item_id,
+        InboxItem.user_id == user_id,
+    )
+    via_delivery = exists().where(
+        Delivery.notification_id == Notification.id,
+        or_(
+            Delivery.user_id == user_id,
+            Delivery.recipient["email"].as_string() == target.lower(),
+            Delivery.recipient["phone"].as_string() == target,
+        ),
+    )
+    return or_(via_inbox, via_delivery)
+
+
+def _conditions(
+    session: AsyncSession, account_id: uuid.UUID, filters: Filters
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [Notification.account_id == account_id]
+    simple: list[tuple[Any, Any]] = [
+        (Notification.type, filters.type),
+        (Notification.sub_type, filters.sub_type),
+        (Notification.status, filters.status),
+    ]
+    where += [column == value for column, value in simple if value is not None]
+    if filters.created_from:
+        where.append(Notification.created_at >= filters.created_from)
+    if filters.created_to:
+        where.append(Notification.created_at <= filters.created_to)
+    if filters.channel:
+        where.append(_has_channel(session, filters.channel))
+    if filters.target:
+        where.append(_has_target(account_id, filters.target))
+    return where
+
+
+async def list_notifications(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    filters: Filters,
+    offset: int,
+    limit: int,
+    before: uuid.UUID | None,
+) -> tuple[list[Notification], int]:
+    """A page of the account's notifications, newest first, with the filtered total."""
+    where = _conditions(session, account_id, filters)
+    total = await session.scalar(select(func.count()).select_from(Notification).where(*where))
+    if before is not None:
+        where.append(Notification.id < before)
+    rows = await session.scalars(
+        select(Notification)
+        .where(*where)
+        .order_by(Notification.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), int(total or 0)
+
+
+async def cancel(
+    session: AsyncSession, *, account_id: uuid.UUID, notification_id: uuid.UUID, bus: Bus
+) -> None:
+    """Cancel what is not sent yet and withdraw the notification's inbox items."""
+    notification = await get_notification(
+        session, account_id=account_id, notification_id=notification_id
+    )
+    notification.status = CANCELLED
+    await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.notification_id == notification.id,
+            Delivery.status == DeliveryStatus.CREATED.value,
+        )
+        .values(status=DeliveryStatus.CANCELLED.value, updated_at=utcnow())
+    )
+    await withdraw_items(session, account_id=account_id, notification_id=notification.id, bus=bus)
