@@ -161,7 +161,9 @@ class Renderer:
     def compile(self, source: str, *, html: bool, cache_key: CacheKey | None = None) -> Template:
         """The compiled template, from the cache when ``cache_key`` is given.
 
-        Raises TemplateError for a syntax error (naming the line) or an oversized source.
+        Use it to validate a template when it is saved: raises TemplateError for a
+        syntax error (naming the line) or an oversized source. Render only through
+        ``render_part``/``render_parts``/``render_email``, which open the render budget.
         """
         if cache_key is None:
             return self._compile(source, html=html)
