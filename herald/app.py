@@ -20,7 +20,10 @@ from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
 from herald.inbox import routes as inbox_routes
 from herald.logs import configure_logging, get_logger
 from herald.notifications import routes as notifications_routes
+from herald.realtime import routes as realtime_routes
+from herald.realtime.hub import start_hub
 from herald.runtime import Runtime
+from herald.templates import routes as templates_routes
 from herald.throttling.middleware import RateLimitHeaders
 from herald.throttling.service import Throttle
 
@@ -32,6 +35,8 @@ ROUTERS = (
     events_routes.router,
     notifications_routes.router,
     inbox_routes.router,
+    templates_routes.router,
+    realtime_routes.router,
 )
 
 
@@ -69,11 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(settings)
         app.state.runtime = runtime
+        app.state.hub = await start_hub(runtime)
         await runtime.bus.start()
         log.info("herald_started", database=settings.database_url)
         try:
             yield
         finally:
+            await app.state.hub.close()
             await stop_runtime(runtime)
 
     app = FastAPI(

@@ -25,6 +25,15 @@ class Settings(BaseSettings):
         default=None, description="limits storage URI; unset: memory, or Redis when bus_url is."
     )
     allowed_origins: str | None = None
+    realtime_queue: int = Field(
+        default=256, ge=1, description="Events waiting per real-time connection before it is cut."
+    )
+    realtime_keepalive: float = Field(
+        default=20.0, gt=0, description="Seconds of silence before a real-time ping."
+    )
+    realtime_resume_grace: float = Field(
+        default=0.5, ge=0, description="Seconds a new WebSocket waits for a resume before live."
+    )
     metrics_token: SecretStr | None = None
     allow_private_urls: bool = False
     access_token_ttl_seconds: int = Field(default=3600, ge=60)

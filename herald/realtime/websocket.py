@@ -1,0 +1,134 @@
+"""``GET /v1/realtime``: the two-way WebSocket of one user.
+
+Two tasks per connection: the sender drains the connection's buffer to the socket (and pings
+an idle one); the receiver carries out the client's ops. Whichever ends first, or the hub's
+request to close (too slow, shutdown), ends both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from herald.accounts.auth import Principal
+from herald.bus.base import cancel_task
+from herald.errors import HeraldError
+from herald.http.handlers import error_response
+from herald.realtime import gate, ops, recovery
+from herald.realtime.connection import Connection
+from herald.realtime.frames import PING
+from herald.realtime.hub import Hub
+from herald.runtime import Runtime
+
+CLOSE_TIMEOUT = 5.0
+
+
+async def serve(websocket: WebSocket, *, hub: Hub, runtime: Runtime) -> None:
+    """Admit (or refuse before accepting), then run the connection until either side ends it."""
+    try:
+        principal = await gate.admit(websocket, runtime)
+        product = gate.product_of(websocket)
+    except HeraldError as error:
+        await websocket.send_denial_response(error_response(error))
+        return
+    assert principal.user_id is not None
+    await websocket.accept()
+    connection = hub.connect(
+        account_id=principal.account_id,
+        user_id=principal.user_id,
+        product=product,
+        transport="websocket",
+    )
+    try:
+        await _run(websocket, connection, principal, hub=hub, runtime=runtime)
+    finally:
+        hub.disconnect(connection)
+
+
+async def _run(
+    websocket: WebSocket,
+    connection: Connection,
+    principal: Principal,
+    *,
+    hub: Hub,
+    runtime: Runtime,
+) -> None:
+    # Read the head once the connection is registered: an event committed after this read is
+    # announced to a hub that already knows the connection, so nothing falls between the two.
+    async with runtime.db.sessions() as session:
+        head = await recovery.head(session, connection.user_id)
+    realtime = runtime.settings
+    tasks = {
+        asyncio.create_task(_send_forever(websocket, connection, realtime.realtime_keepalive)),
+        asyncio.create_task(
+            _receive_forever(websocket, connection, principal, head, hub=hub, runtime=runtime)
+        ),
+        asyncio.create_task(connection.wait_closed()),
+    }
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            await cancel_task(task)
+    if connection.closure is not None:
+        await _close(websocket, connection.closure.code, connection.closure.reason)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Send a close frame, unless the client is gone or cannot take even that in time."""
+    if websocket.application_state != WebSocketState.CONNECTED:
+        return
+    with contextlib.suppress(TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await websocket.close(code, reason)
+
+
+async def _send_forever(websocket: WebSocket, connection: Connection, keepalive: float) -> None:
+    while connection.closure is None:
+        replies, events = await connection.take(keepalive)
+        if connection.closure is not None:
+            return
+        if not replies and not events:
+            await websocket.send_text(PING.decode())
+        for reply in replies:
+            await websocket.send_text(reply.decode())
+        for event in events:
+            await websocket.send_text(event.json().decode())
+
+
+async def _receive_forever(
+    websocket: WebSocket,
+    connection: Connection,
+    principal: Principal,
+    head: int,
+    *,
+    hub: Hub,
+    runtime: Runtime,
+) -> None:
+    """Carry out client ops until the client leaves.
+
+    A new connection waits briefly for a first ``resume`` before it starts at the head, so that
+    a resuming client never gets a live event before its replay (order) or twice (once).
+    """
+    grace = runtime.settings.realtime_resume_grace
+    while True:
+        try:
+            async with asyncio.timeout(grace if connection.position is None else None):
+                message = await websocket.receive()
+        except TimeoutError:
+            hub.start_at(connection, head)
+            continue
+        if message["type"] == "websocket.disconnect":
+            return
+        try:
+            frame = ops.parse(message.get("text") or message.get("bytes") or b"")
+        except HeraldError as error:
+            connection.reply(ops.error_frame(error))
+            continue
+        if connection.position is None and frame["op"] != "resume":
+            hub.start_at(connection, head)
+        await ops.handle(
+            frame, connection=connection, principal=principal, hub=hub, runtime=runtime
+        )
