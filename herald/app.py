@@ -58,9 +58,10 @@ async def start_runtime(settings: Settings) -> Runtime:
 
 
 async def stop_runtime(runtime: Runtime) -> None:
-    """Close the bus and the database pool."""
+    """Close the bus, the rate limiter's connections and the database pool."""
     try:
         await runtime.bus.close()
+        await runtime.throttle.close()
     finally:
         await runtime.db.dispose()
 

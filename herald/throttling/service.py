@@ -12,10 +12,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerDay, parse
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
+from redis.asyncio import ConnectionPool
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,10 +65,18 @@ class Throttle:
 
     def __init__(self, settings: Settings) -> None:
         uri = storage_uri(settings)
-        options = {"implementation": "redispy"} if "redis" in uri else {}
-        self.limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))
+        # Herald owns the Redis pool (redis-py, not limits' default client) to close it on exit.
+        self._pool = ConnectionPool.from_url(uri.removeprefix("async+")) if "redis" in uri else None
+        options: dict[str, Any] = {"implementation": "redispy", "connection_pool": self._pool}
+        storage = storage_from_string(uri, **options) if self._pool else storage_from_string(uri)
+        self.limiter = FixedWindowRateLimiter(storage)
         self.default_rate = settings.rate_limit
         self.default_daily = settings.daily_limit
+
+    async def close(self) -> None:
+        """Close the Redis connections, if any."""
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def hit_request(self, *, caller: str, rate: str | None) -> Quota:
         """Count one request of ``caller`` (a key, or a user token); 429 when over the rate."""

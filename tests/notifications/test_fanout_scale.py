@@ -1,0 +1,114 @@
+"""A fan-out to a team of 10,000 users is one transaction of a few bulk statements."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import event, func, insert, select
+
+from herald.db import Database, new_id, utcnow
+from herald.delivery.models import Delivery
+from herald.directory.models import Team, User, team_members
+from herald.inbox.models import InboxEvent, InboxItem
+from tests.conftest import Tenant
+
+MEMBERS = 10_000
+
+
+async def _big_team(db: Database, tenant: Tenant) -> None:
+    now = utcnow()
+    users = [
+        {
+            "id": new_id(),
+            "account_id": tenant.account_id,
+            "external_id": f"m{n}",
+            "admin": False,
+            "data": {},
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n in range(MEMBERS)
+    ]
+    team_id = new_id()
+    async with db.sessions() as session, session.begin():
+        await session.execute(insert(User.__table__), users)
+        await session.execute(
+            insert(Team.__table__).values(
+                id=team_id,
+                account_id=tenant.account_id,
+                key="everyone",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.execute(
+            insert(team_members), [{"team_id": team_id, "user_id": u["id"]} for u in users]
+        )
+
+
+@contextmanager
+def counting(app: FastAPI) -> Iterator[list[str]]:
+    """Every statement the application's engine sends (an executemany counts once)."""
+    seen: list[str] = []
+    engine = app.state.runtime.db.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    def committed(_conn: Any) -> None:
+        seen.append("-- commit")
+
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", committed)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "commit", committed)
+
+
+async def test_team_of_ten_thousand_in_few_statements(
+    client: httpx.AsyncClient, app: FastAPI, tenant: Tenant, db: Database
+) -> None:
+    await _big_team(db, tenant)
+    body = {
+        "type": "custom",
+        "subType": "message",
+        "message": "All hands",
+        "targets": {"teams": ["everyone"]},
+    }
+    with counting(app) as statements:
+        sent = await client.post("/v1/notifications", json=body, headers=tenant.headers)
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["recipients"] == MEMBERS
+    writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
+    assert len(statements) < 40, len(statements)
+    assert statements.count("-- commit") == 1  # one transaction, committed once
+    print(f"\n{len(statements)} statements ({len(writes)} not SELECT) for {MEMBERS} recipients")
+    notification_id = uuid.UUID(sent.json()["id"])
+    async with db.sessions() as session:
+        items = await session.scalar(
+            select(func.count())
+            .select_from(InboxItem)
+            .where(InboxItem.notification_id == notification_id)
+        )
+        pushes = await session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.notification_id == notification_id)
+        )
+        member = await session.scalar(
+            select(User.id).where(User.account_id == tenant.account_id, User.external_id == "m77")
+        )
+        events = await session.execute(
+            select(InboxEvent.seq, InboxEvent.event)
+            .where(InboxEvent.user_id == member)
+            .order_by(InboxEvent.seq)
+        )
+        assert [tuple(e) for e in events] == [(1, "notification.created"), (2, "count")]
+    assert items == MEMBERS and pushes == MEMBERS
