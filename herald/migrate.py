@@ -9,9 +9,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.config import Settings
 from herald.db import create_engine
+from herald.templates.system import sync_system_templates
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,6 +42,9 @@ async def upgrade(settings: Settings, revision: str = "head") -> None:
     try:
         async with engine.begin() as conn:
             await conn.run_sync(run)
+        # The system default templates ship as files; the database follows them.
+        async with AsyncSession(engine) as session, session.begin():
+            await sync_system_templates(session)
     finally:
         await engine.dispose()
 

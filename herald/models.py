@@ -9,6 +9,7 @@ from herald.directory import models as directory_models
 from herald.events import models as events_models
 from herald.inbox import models as inbox_models
 from herald.notifications import models as notifications_models
+from herald.templates import models as templates_models
 
 metadata = Base.metadata
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "inbox_models",
     "metadata",
     "notifications_models",
+    "templates_models",
 ]

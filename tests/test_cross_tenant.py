@@ -29,6 +29,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/accounts/{account_id}"): {"retention_days": 9},
     ("PUT", "/v1/users/{external_id}"): {},
     ("PUT", "/v1/teams/{key}"): {"members": []},
+    ("PUT", "/v1/templates/{template_id}"): {"friendly_name": "B"},
 }
 PARAM = re.compile(r"{([^}]+)}")
 
@@ -49,6 +50,8 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
     await client.put("/v1/users/a-user", json={"name": "A"}, headers=a.headers)
     await client.put("/v1/teams/a-team", json={"members": ["a-user"]}, headers=a.headers)
     await client.post("/v1/users/a-user/devices/a-device", headers=a.headers)
+    template = {"id": "a-template", "channels": {"sms": {"body": "A"}}}
+    await client.post("/v1/templates", json=template, headers=a.headers)
     child = (await client.post("/v1/accounts", json={"name": "a-child"}, headers=a.headers)).json()
     keys = (await client.get("/v1/keys", headers=a.headers)).json()["data"]
     await client.put("/v1/users/b-user", json={}, headers=b.headers)
@@ -59,6 +62,8 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
         "token": "a-device",
         "account_id": child["id"],
         "key_id": keys[0]["key_id"],
+        "template_id": "a-template",
+        "version": "1",
     }
     return World(a=a, b=b, ids=ids, b_user_token=token)
 
@@ -85,6 +90,8 @@ async def _a_is_untouched(client: httpx.AsyncClient, world: World) -> None:
     assert all(k["revoked_at"] is None for k in keys)
     child = await client.get(f"/v1/accounts/{world.ids['account_id']}", headers=headers)
     assert child.json()["retention_days"] == 7
+    template = await client.get("/v1/templates/a-template", headers=headers)
+    assert template.json()["version"] == 1
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
@@ -121,6 +128,7 @@ async def test_lists_show_only_own_objects(
     client: httpx.AsyncClient, make_tenant: MakeTenant
 ) -> None:
     world = await _world(client, make_tenant)
-    for path in ("/v1/users", "/v1/teams", "/v1/keys"):
+    for path in ("/v1/users", "/v1/teams", "/v1/keys", "/v1/templates"):
         body = (await client.get(path, headers=world.b.headers)).text
         assert "a-user" not in body and "a-team" not in body and world.ids["key_id"] not in body
+        assert "a-template" not in body

@@ -1,0 +1,194 @@
+"""What the sending side uses: a cheap check at accept time, and rendering per recipient.
+
+A notification names a template; at accept time ``check_personalisation`` tells whether
+its personalisation has every field the template reads (400 naming each missing one) and
+which version will be used. Deliveries then render with ``load_for_sending`` once and
+``SendingTemplate.render`` per recipient (or ``render_for_recipient`` for one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.accounts.models import Account
+from herald.errors import ErrorDetail, MissingPersonalisation, NotFound, ValidationFailed
+from herald.templates.compose import Rendered, account_fields, context, render_channels
+from herald.templates.inheritance import localised
+from herald.templates.service import get_template
+
+__all__ = [
+    "RenderedTemplate",
+    "SendingTemplate",
+    "TemplateRef",
+    "check_personalisation",
+    "load_for_sending",
+    "render_for_recipient",
+]
+
+
+@dataclass(frozen=True)
+class TemplateRef:
+    """Which template version a notification or delivery used: the row and its version."""
+
+    template_id: str
+    row_id: uuid.UUID
+    version: int
+    owner_account_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class RenderedTemplate:
+    """A template rendered for one recipient: the parts of each wanted channel it has.
+
+    A disabled template renders nothing (``enabled`` is False, ``channels`` empty): the
+    account has switched these messages off.
+    """
+
+    ref: TemplateRef
+    locale: str | None
+    enabled: bool
+    channels: Rendered
+
+    @property
+    def template_id(self) -> str:
+        """The template's id."""
+        return self.ref.template_id
+
+    @property
+    def version(self) -> int:
+        """The version rendered."""
+        return self.ref.version
+
+
+@dataclass(frozen=True)
+class SendingTemplate:
+    """A template loaded once for a notification, rendered per recipient without the database."""
+
+    ref: TemplateRef
+    body: dict[str, Any]
+    account: dict[str, str]
+
+    @property
+    def enabled(self) -> bool:
+        """Whether messages from this template are to be sent at all."""
+        return bool(self.body.get("enabled", True))
+
+    def render(
+        self,
+        *,
+        locale: str | None,
+        personalisation: Mapping[str, Any],
+        payload: Mapping[str, Any],
+        user: Mapping[str, Any] | None,
+        channels: set[str],
+        message: str | None = None,
+    ) -> RenderedTemplate:
+        """Render the wanted channels for one recipient (MissingPersonalisation names every
+        missing field). ``locale`` is the recipient's; the account's default is the fallback."""
+        parts, used = localised(
+            self.body, locale=locale, default_locale=self.account["default_locale"]
+        )
+        if not self.enabled:
+            return RenderedTemplate(self.ref, used, False, {})
+        ctx = context(
+            personalisation=personalisation,
+            payload=payload,
+            user=user,
+            account=self.account,
+            message=message,
+        )
+        key = (self.ref.row_id, self.ref.version, used or "")
+        rendered = render_channels(parts, ctx, wanted=channels, cache_key=key)
+        return RenderedTemplate(self.ref, used, True, rendered)
+
+
+async def load_for_sending(
+    session: AsyncSession, *, account: Account, template_id: str
+) -> SendingTemplate:
+    """The template ``account`` gets for ``template_id``; unknown is a 422 at ``/template``."""
+    try:
+        resolved = await get_template(session, account=account, template_id=template_id)
+    except NotFound as exc:
+        raise ValidationFailed.at("/template", f"No template {template_id}") from exc
+    row = resolved.row
+    ref = TemplateRef(row.template_id, row.id, row.version, row.account_id)
+    fields = account_fields(str(account.id), account.name, account.default_locale)
+    return SendingTemplate(ref, dict(row.body), fields)
+
+
+async def render_for_recipient(
+    session: AsyncSession,
+    *,
+    account: Account,
+    template_id: str,
+    locale: str | None,
+    personalisation: Mapping[str, Any],
+    payload: Mapping[str, Any],
+    user: Mapping[str, Any] | None,
+    channels: set[str],
+    message: str | None = None,
+) -> RenderedTemplate:
+    """Load and render a template for one recipient, off the event loop (a render may take
+    up to its time limit)."""
+    template = await load_for_sending(session, account=account, template_id=template_id)
+    return await asyncio.to_thread(
+        template.render,
+        locale=locale,
+        personalisation=personalisation,
+        payload=payload,
+        user=user,
+        channels=channels,
+        message=message,
+    )
+
+
+async def check_personalisation(
+    session: AsyncSession,
+    *,
+    account: Account,
+    template_id: str,
+    locale: str | None,
+    personalisation: Mapping[str, Any],
+    payload: Mapping[str, Any],
+    channels: set[str],
+    message: str | None = None,
+) -> TemplateRef:
+    """At accept time: 400 naming every personalisation (or payload) field the template reads
+    but the request lacks. Recipient fields (``user.*``) are checked per delivery."""
+    template = await load_for_sending(session, account=account, template_id=template_id)
+    try:
+        await asyncio.to_thread(
+            template.render,
+            locale=locale,
+            personalisation=personalisation,
+            payload=payload,
+            user=None,
+            channels=channels,
+            message=message,
+        )
+    except MissingPersonalisation as exc:
+        details = [_request_pointer(d) for d in exc.details if not _is_recipient_field(d)]
+        if details:
+            names = ", ".join(d.path.lstrip("/").replace("/", ".") for d in details)
+            raise MissingPersonalisation(f"Missing: {names}", details=details) from exc
+    return template.ref
+
+
+def _is_recipient_field(detail: ErrorDetail) -> bool:
+    return detail.path == "/personalisation/user" or detail.path.startswith(
+        "/personalisation/user/"
+    )
+
+
+def _request_pointer(detail: ErrorDetail) -> ErrorDetail:
+    """Point a missing ``payload.*`` field at the request's payload, not its personalisation."""
+    prefix = "/personalisation/payload"
+    if detail.path == prefix or detail.path.startswith(prefix + "/"):
+        return ErrorDetail(detail.path.removeprefix("/personalisation"), detail.message)
+    return detail
