@@ -76,8 +76,8 @@ def template_macros(
     used = sorted({name for source in sources for name in variables_of(source)})
     for name in used:
         if name not in catalogue:
-            kind = "event" if name.split(".")[0] in RESERVED_ROOTS else "personalisation"
-            catalogue[name] = macro(name, f"A {kind} field this template uses")
+            kind = "An event" if name.split(".")[0] in RESERVED_ROOTS else "A personalisation"
+            catalogue[name] = macro(name, f"{kind} field this template uses")
     return catalogue
 
 
