@@ -1,0 +1,1 @@
+"""The webhook channel: notifications POSTed, signed, to an account's endpoints."""

@@ -1,0 +1,1 @@
+"""Local servers speaking the protocols of providers the tests cannot reach."""
