@@ -23,13 +23,22 @@ OWN_NAMESPACE = {
     ("PUT", "/v1/teams/{key}"),
     ("POST", "/v1/me/devices/{token}"),
     ("DELETE", "/v1/me/devices/{token}"),
+    ("PUT", "/v1/notification-types/{type_}/{sub_type}"),
+    # Run after B's own "a-user" exists (PUT /v1/users/{external_id} sorts first): B's inbox.
+    ("PUT", "/v1/users/{external_id}/inbox/read"),
+    ("PUT", "/v1/users/{external_id}/notifications/read"),
 }
+ACTION = {"actionType": "Approved"}
 # Sample bodies for routes whose body must be valid before the id is even looked at.
 BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/accounts/{account_id}"): {"retention_days": 9},
     ("PUT", "/v1/users/{external_id}"): {},
     ("PUT", "/v1/teams/{key}"): {"members": []},
     ("PUT", "/v1/templates/{template_id}"): {"friendly_name": "B"},
+    ("PUT", "/v1/notification-types/{type_}/{sub_type}"): {"schema": {"type": "object"}},
+    ("PATCH", "/v1/me/notifications/{item_id}"): ACTION,
+    ("PATCH", "/v1/users/{external_id}/notifications/{item_id}"): ACTION,
+    ("PATCH", "/v1/users/{external_id}/inbox/{item_id}"): ACTION,
 }
 PARAM = re.compile(r"{([^}]+)}")
 
@@ -54,6 +63,9 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
     await client.post("/v1/templates", json=template, headers=a.headers)
     child = (await client.post("/v1/accounts", json={"name": "a-child"}, headers=a.headers)).json()
     keys = (await client.get("/v1/keys", headers=a.headers)).json()["data"]
+    message = {"message": "for A only", "notify": {"users": ["a-user"]}}
+    sent = (await client.post("/notifications", json=message, headers=a.headers)).json()
+    items = (await client.get("/v1/users/a-user/inbox", headers=a.headers)).json()["data"]
     await client.put("/v1/users/b-user", json={}, headers=b.headers)
     token = (await client.post("/v1/users/b-user/tokens", headers=b.headers)).json()["token"]
     ids = {
@@ -64,6 +76,10 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
         "key_id": keys[0]["key_id"],
         "template_id": "a-template",
         "version": "1",
+        "notification_id": sent["id"],
+        "item_id": items[0]["id"],
+        "type_": "a-type",
+        "sub_type": "a-sub",
     }
     return World(a=a, b=b, ids=ids, b_user_token=token)
 
@@ -92,6 +108,10 @@ async def _a_is_untouched(client: httpx.AsyncClient, world: World) -> None:
     assert child.json()["retention_days"] == 7
     template = await client.get("/v1/templates/a-template", headers=headers)
     assert template.json()["version"] == 1
+    item = await client.get(f"/v1/users/a-user/inbox/{world.ids['item_id']}", headers=headers)
+    assert item.json()["read"] is False and item.json()["actionStatus"] is None
+    sent = await client.get(f"/v1/notifications/{world.ids['notification_id']}", headers=headers)
+    assert sent.json()["status"] == "queued"
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:

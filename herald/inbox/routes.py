@@ -64,7 +64,11 @@ def mount(
             )
         if seed:
             router.add_api_route(
-                SEED_PREFIX + suffix, handler, methods=[method], status_code=status_code
+                SEED_PREFIX + suffix,
+                handler,
+                methods=[method],
+                status_code=status_code,
+                include_in_schema=False,  # aliases of /v1/me, as the directory's seed routes
             )
         return handler
 
