@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -137,3 +138,28 @@ async def test_missed_calls_are_counted_but_not_pushed(
         "unread": 1,
         "unseen": 0,
     }
+
+
+async def test_concurrent_sends_number_events_without_gaps(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    await add_users(client, tenant, "a", "b")
+    body = {
+        "type": "custom",
+        "subType": "message",
+        "message": "m",
+        "targets": {"users": ["a", "b"]},
+    }
+    sends = [client.post("/v1/notifications", json=body, headers=tenant.headers) for _ in range(8)]
+    assert {r.status_code for r in await asyncio.gather(*sends)} == {202}
+    async with db.sessions() as session:
+        users = list(
+            await session.scalars(
+                select(InboxItem.user_id)
+                .where(InboxItem.account_id == tenant.account_id)
+                .distinct()
+            )
+        )
+    assert len(users) == 2
+    for user in users:
+        assert [s for s, _ in await _events(db, user)] == list(range(1, 17))
