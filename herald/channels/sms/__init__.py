@@ -1,0 +1,1 @@
+"""The SMS channel: messages, delivery receipts and the providers that send them."""
