@@ -28,6 +28,12 @@ BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {HTML: {"schema": {"type": "string"}}, "text/plain": {}}},
     406: {"description": "Accept (or ?accept=) names no type this route answers with"},
 }
+# A tenant's HTML must not run as a page of Herald's origin if a browser opens the URL.
+BODY_HEADERS = {
+    "Vary": "Accept",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 async def _view(session: SessionDep, caller: Principal, resolved: Resolved) -> TemplateOut:
@@ -90,14 +96,6 @@ async def get_template(
     )
     charset = resolved.row.body.get("template_charset", "utf-8")
     return Response(source, media_type=f"{media_type}; charset={charset}", headers=BODY_HEADERS)
-
-
-# A tenant's HTML must not run as a page of Herald's origin if a browser opens the URL.
-BODY_HEADERS = {
-    "Vary": "Accept",
-    "Content-Security-Policy": "sandbox; default-src 'none'",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 @router.put("/v1/templates/{template_id}", response_model=TemplateOut)
