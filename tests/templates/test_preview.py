@@ -159,3 +159,13 @@ async def test_preview_of_unknown_template_is_404(
 ) -> None:
     response = await preview(client, tenant, "nope", {})
     assert response.status_code == 404
+
+
+async def test_a_hostile_part_is_refused_not_run(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    for source in ("{{ ''.__class__.__mro__ }}", "{{ range(10**9) | list }}"):
+        unsaved = {"channels": {"push": {"body": source}}}
+        response = await preview(
+            client, tenant, "missed-call", {"channels": ["push"], "template": unsaved}
+        )
+        assert response.status_code == 400, source
+        assert response.json()["error"]["code"] == "template_error"
