@@ -29,7 +29,7 @@ PYTHON = sys.executable
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100) by nearest rank; 0 for no values."""
+    """The q-th percentile (0 to 100) by nearest rank; 0 for no values."""
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -122,7 +122,8 @@ class Report:
             f"- date: {meta['date']}",
             f"- command: `python -m bench.{self.name}` ({meta['command']})",
             f"- commit: {meta['commit']}",
-            f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}",
+            f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+            f"Python {m['python']}",
             "",
             "| " + " | ".join(self.columns) + " |",
             "|" + "---|" * len(self.columns),
@@ -186,7 +187,7 @@ def running(
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        preexec_fn=preexec,  # noqa: PLW1509 - affinity must be set before exec
+        preexec_fn=preexec,
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}{ready_path}", proc, timeout)
