@@ -69,7 +69,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "log_json": False,
-        "log_level": "WARNING",
+        "log_level": "INFO",
         "allow_private_urls": True,
     }
     values.update(overrides)
