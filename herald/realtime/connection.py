@@ -8,6 +8,7 @@ buffer and, once that is full, is told to go (it can resume) instead of slowing 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -46,6 +47,7 @@ class Connection:
         product: str | None,
         transport: str,
         limit: int,
+        stall: float,
         wake: Callable[[Connection], None],
     ) -> None:
         self.account_id = account_id
@@ -57,6 +59,8 @@ class Connection:
         self._limit = limit
         self._wake = wake
         self._behind = False
+        self._stall = stall
+        self._taken_at = time.monotonic()
         self._events: deque[Event] = deque()
         self._replies: deque[bytes] = deque()
         self._ready = asyncio.Event()
@@ -69,9 +73,15 @@ class Connection:
         not used: the connection asks for a new read. New events that do not fit beside events
         still waiting mean the client cannot keep up: it is let go (it can resume). A backlog
         bigger than the buffer (a resume after a long absence) is taken a buffer at a time: the
-        connection asks for the rest once its sender has taken what waits.
+        connection asks for the rest once its sender has taken what waits; if the sender takes
+        nothing for ``stall`` seconds meanwhile, the client is let go too.
         """
-        if self.position is None or self.closure is not None or self._behind:
+        if self.position is None or self.closure is not None:
+            return
+        if self._behind:
+            # Catching up: it asks for more once it has sent what waits, unless it has stalled.
+            if time.monotonic() - self._taken_at > self._stall:
+                self.close(TOO_SLOW)
             return
         if self.position < after:
             self._wake(self)
@@ -117,6 +127,7 @@ class Connection:
 
         Two empty lists mean the connection was idle (time for a keep-alive) or is closing.
         """
+        self._taken_at = time.monotonic()  # a sender back here is keeping up
         if not self._ready.is_set():
             try:
                 async with asyncio.timeout(idle):
@@ -126,6 +137,7 @@ class Connection:
         self._ready.clear()
         if self.closure is not None:
             return [], []
+        self._taken_at = time.monotonic()
         replies, events = list(self._replies), list(self._events)
         self._replies.clear()
         self._events.clear()

@@ -38,9 +38,10 @@ class HubStats:
 
 @dataclass(frozen=True)
 class HubOptions:
-    """Tuning: buffer per connection, rows per read, wait after a failed read."""
+    """Tuning: buffer per connection, seconds a catching-up sender may stall, rows per read."""
 
     queue: int = 256
+    stall: float = 20.0
     batch: int = 2000
     retry_seconds: float = 1.0
 
@@ -89,6 +90,7 @@ class Hub:
             product=product,
             transport=transport,
             limit=self.options.queue,
+            stall=self.options.stall,
             wake=self._resync,
         )
         self._users.setdefault(user_id, set()).add(connection)
@@ -178,6 +180,8 @@ class Hub:
 
 async def start_hub(runtime: Runtime) -> Hub:
     """This process's hub, subscribed to a bus that has not started yet."""
-    hub = Hub(runtime.db, HubOptions(queue=runtime.settings.realtime_queue))
+    settings = runtime.settings
+    options = HubOptions(queue=settings.realtime_queue, stall=settings.realtime_keepalive)
+    hub = Hub(runtime.db, options)
     await hub.attach(runtime.bus)
     return hub

@@ -72,6 +72,7 @@ async def _run(
     finally:
         for task in tasks:
             await cancel_task(task)
+        hub.disconnect(connection)  # before the close frame, which a stalled client may hold up
     if connection.closure is not None:
         await _close(websocket, connection.closure.code, connection.closure.reason)
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from herald.app import create_app
 from herald.realtime.hub import Hub
 from tests.bus.conftest import free_port
-from tests.conftest import MakeTenant, Tenant, bearer, settings_for
+from tests.conftest import MakeTenant, Tenant, settings_for
 
 ALLOWED_ORIGIN = "https://app.example"
 QUEUE = 8
@@ -93,6 +93,7 @@ async def server(database_url: str) -> AsyncIterator[Server]:
         allowed_origins=ALLOWED_ORIGIN,
         realtime_queue=QUEUE,
         realtime_resume_grace=0.3,
+        realtime_keepalive=2,
     )
     app = create_app(settings)
     port = free_port()
@@ -145,8 +146,11 @@ async def api(server: Server, tenant: Tenant) -> AsyncIterator[Api]:
         yield Api(server, tenant, http)
 
 
+MakeApi = Callable[[], Awaitable[Api]]
+
+
 @pytest.fixture
-async def make_api(server: Server, make_tenant: MakeTenant) -> AsyncIterator[Any]:
+async def make_api(server: Server, make_tenant: MakeTenant) -> AsyncIterator[MakeApi]:
     """``await make_api()`` -> an Api of a new tenant."""
     async with contextlib.AsyncExitStack() as stack:
 
@@ -202,6 +206,3 @@ async def events_of(client: Client, count: int) -> list[dict[str, Any]]:
 def seqs(frames: list[dict[str, Any]]) -> list[int]:
     """The sequence numbers of some frames."""
     return [f["seq"] for f in frames]
-
-
-__all__ = ["bearer"]
