@@ -13,6 +13,8 @@ from herald.accounts.secrets import load_signing_key
 from herald.bus import create_bus
 from herald.config import Settings
 from herald.db import Database
+from herald.delivery import routes as delivery_routes
+from herald.delivery.worker import Worker
 from herald.directory import routes as directory_routes
 from herald.events import routes as events_routes
 from herald.http.handlers import install_error_handlers
@@ -36,6 +38,7 @@ ROUTERS = (
     notifications_routes.router,
     inbox_routes.router,
     templates_routes.router,
+    delivery_routes.router,
     realtime_routes.router,
 )
 
@@ -66,8 +69,11 @@ async def stop_runtime(runtime: Runtime) -> None:
         await runtime.db.dispose()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A Herald API application for these settings (from the environment when not given)."""
+def create_app(settings: Settings | None = None, *, worker: bool = False) -> FastAPI:
+    """A Herald API application for these settings (from the environment when not given).
+
+    With ``worker`` (``herald serve``) the process also runs one delivery worker.
+    """
     settings = settings or Settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
 
@@ -76,11 +82,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = await start_runtime(settings)
         app.state.runtime = runtime
         app.state.hub = await start_hub(runtime)
+        app.state.worker = Worker(runtime) if worker else None
+        if app.state.worker is not None:
+            await app.state.worker.attach()
         await runtime.bus.start()
+        if app.state.worker is not None:
+            app.state.worker.start()
         log.info("herald_started", database=settings.database_url)
         try:
             yield
         finally:
+            if app.state.worker is not None:
+                await app.state.worker.shutdown()
             await app.state.hub.close()
             await stop_runtime(runtime)
 

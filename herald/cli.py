@@ -60,7 +60,8 @@ def _serve(host: str, port: int) -> None:
     settings = Settings()
     asyncio.run(upgrade(settings))
     console.print(f"Herald is listening on [bold]http://{host}:{port}[/bold]")
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    app = create_app(settings, worker=True)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
 @app.command()
@@ -70,6 +71,39 @@ def serve(
 ) -> None:
     """Migrate, then run the API, the worker and the real-time hub in one process."""
     _serve(host, port)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Sends at once.")] = 32,
+    lease: Annotated[float, typer.Option(min=1, help="Seconds a claim lasts unrenewed.")] = 60,
+    poll: Annotated[float, typer.Option(min=0.05, help="Seconds between polls.")] = 1.0,
+) -> None:
+    """Run a delivery worker alone (no API); SIGTERM drains it."""
+    from datetime import timedelta
+
+    from herald.delivery.worker import WorkerOptions
+
+    options = WorkerOptions(
+        concurrency=concurrency, lease=timedelta(seconds=lease), poll_interval=poll
+    )
+    asyncio.run(_work(Settings(), options))
+
+
+async def _work(settings: Settings, options: Any) -> None:
+    from herald.app import start_runtime, stop_runtime
+    from herald.delivery.worker import Worker
+    from herald.logs import configure_logging
+
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    runtime = await start_runtime(settings)
+    try:
+        runner = Worker(runtime, options)
+        await runner.attach()
+        await runtime.bus.start()
+        await runner.run_until_signalled()
+    finally:
+        await stop_runtime(runtime)
 
 
 @accounts_app.command("create")

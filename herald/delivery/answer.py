@@ -1,0 +1,49 @@
+"""An attempt's answer, whoever gave it: a provider, the simulator, or Herald itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from herald.channels.base import DeliveryError, DeliveryResult, RetryableDeliveryError
+from herald.delivery.status import Outcome, outcome_of
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one attempt ended with, as the delivery log records it."""
+
+    outcome: Outcome
+    provider: str | None = None
+    provider_response: Mapping[str, Any] = field(default_factory=dict)
+    receipt: str | None = None
+    provider_message_id: str | None = None
+    possible_duplicate: bool = False
+    retry_after: float | None = None
+    final: bool = False
+    """End the delivery now even if the outcome is retryable (the simulator's temp-fail)."""
+
+    @classmethod
+    def accepted(cls, provider: str, result: DeliveryResult) -> Answer:
+        """A provider took the message."""
+        return cls(
+            Outcome.DELIVERED,
+            provider=provider,
+            provider_response=dict(result.provider_response),
+            receipt=result.receipt,
+            provider_message_id=result.provider_message_id,
+            possible_duplicate=result.possible_duplicate,
+        )
+
+    @classmethod
+    def failed(cls, error: DeliveryError) -> Answer:
+        """A provider (or composing the message) refused or failed."""
+        retryable = error if isinstance(error, RetryableDeliveryError) else None
+        return cls(
+            outcome_of(error),
+            provider=error.provider,
+            provider_response={**error.provider_response, "error": error.message},
+            possible_duplicate=retryable is not None and retryable.possible_duplicate,
+            retry_after=retryable.retry_after if retryable is not None else None,
+        )

@@ -1,0 +1,146 @@
+"""Status callbacks: what the sender hears back, POSTed signed (Standard Webhooks).
+
+An account registers one endpoint (``PUT /v1/callbacks``) with the events it wants:
+``delivery.<status>`` for each delivery status and ``notification.action`` for inbox
+actions. Each event is a ``CallbackJob`` written in the transaction that caused it and
+sent by the workers through the same queue, lease and retry policy as deliveries; the
+job's id is the ``webhook-id``, the same on every retry, so receivers can de-duplicate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.bus import Bus
+from herald.db import utcnow
+from herald.delivery.models import CallbackEndpoint, CallbackJob
+from herald.delivery.queue import wake_workers
+from herald.delivery.sealing import seal
+from herald.delivery.status import DeliveryStatus
+from herald.errors import ErrorDetail, NotFound, ValidationFailed
+from herald.inbox.schemas import rfc3339
+from herald.webhooks.signing import generate_secret
+from herald.webhooks.ssrf import check_url
+
+ACTION_EVENT = "notification.action"
+EVENTS = frozenset({*(f"delivery.{s.value}" for s in DeliveryStatus), ACTION_EVENT})
+"""Every event an endpoint may subscribe to."""
+_ENDPOINTS = "herald.delivery.callbacks.endpoints"
+
+
+async def put_endpoint(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    url: str,
+    events: list[str],
+    allow_private: bool,
+    sealing_key: str,
+) -> tuple[CallbackEndpoint, str]:
+    """Set the account's endpoint with a new secret; returns it and the secret (shown once)."""
+    unknown = [ErrorDetail(f"/events/{i}", f"Unknown event {e}") for i, e in enumerate(events)
+               if e not in EVENTS]  # fmt: skip
+    if unknown:
+        raise ValidationFailed("Unknown callback events", details=unknown)
+    await check_url(url, allow_private=allow_private, pointer="/url")
+    endpoint = await session.get(CallbackEndpoint, account_id)
+    if endpoint is None:
+        endpoint = CallbackEndpoint(account_id=account_id)
+        session.add(endpoint)
+    plain = generate_secret()
+    endpoint.url = url
+    endpoint.events = sorted(set(events))
+    endpoint.secret = seal(sealing_key, plain)
+    endpoint.updated_at = utcnow()
+    session.info.pop(_ENDPOINTS, None)
+    await session.flush()
+    return endpoint, plain
+
+
+async def get_endpoint(session: AsyncSession, *, account_id: uuid.UUID) -> CallbackEndpoint:
+    """The account's endpoint, or 404."""
+    endpoint = await session.get(CallbackEndpoint, account_id)
+    if endpoint is None:
+        raise NotFound("No callback endpoint is set")
+    return endpoint
+
+
+async def delete_endpoint(session: AsyncSession, *, account_id: uuid.UUID) -> None:
+    """Stop callbacks: remove the endpoint (jobs already queued end cancelled)."""
+    await session.delete(await get_endpoint(session, account_id=account_id))
+    session.info.pop(_ENDPOINTS, None)
+
+
+async def enqueue_callback(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    event: str,
+    data: Mapping[str, Any],
+    bus: Bus | None = None,
+    at: datetime | None = None,
+) -> CallbackJob | None:
+    """Queue ``event`` for the account's endpoint, if it has one that wants this event.
+
+    Call it in the transaction that made the event happen, so the callback is sent if and
+    only if that commits; ``bus`` wakes the workers after the commit.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"unknown callback event {event}")
+    events = await _subscribed(session, account_id)
+    if event not in events:
+        return None
+    now = at or utcnow()
+    job = CallbackJob(
+        account_id=account_id,
+        event=event,
+        payload={"type": event, "timestamp": rfc3339(now), "data": dict(data)},
+        due_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(job)
+    if bus is not None:
+        wake_workers(session, bus)
+    return job
+
+
+def action_data(
+    *,
+    notification_id: uuid.UUID,
+    item_id: uuid.UUID,
+    recipient: str,
+    action_type: str,
+    action_note: str | None,
+    performed_by: str,
+    performed_at: datetime,
+) -> dict[str, Any]:
+    """The ``data`` of a ``notification.action`` callback (API.md); ``recipient`` is the
+    user's external id."""
+    return {
+        "notification_id": str(notification_id),
+        "item_id": str(item_id),
+        "recipient": recipient,
+        "actionType": action_type,
+        "actionNote": action_note,
+        "performedBy": performed_by,
+        "performedAt": rfc3339(performed_at),
+    }
+
+
+async def _subscribed(session: AsyncSession, account_id: uuid.UUID) -> frozenset[str]:
+    """The events the account's endpoint wants; read once per transaction (a worker's
+    batch may raise many events for the same account)."""
+    cache: dict[uuid.UUID, frozenset[str]] = session.info.setdefault(_ENDPOINTS, {})
+    if account_id not in cache:
+        events = await session.scalar(
+            select(CallbackEndpoint.events).where(CallbackEndpoint.account_id == account_id)
+        )
+        cache[account_id] = frozenset(events or ())
+    return cache[account_id]

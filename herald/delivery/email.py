@@ -1,0 +1,99 @@
+"""The email channel's composition: sender and recipients from the template, and the message.
+
+``to``, ``cc`` and ``bcc`` each have a type (seed 002): ``original`` is the delivery's
+recipient, ``specified`` the listed addresses, ``admins`` the emails of the account's
+admin users. ``to`` defaults to ``original``; ``from`` defaults to ``HERALD_EMAIL_FROM``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.channels.base import EmailMessage, PermanentDeliveryError
+from herald.delivery.addresses import address_of
+from herald.delivery.models import Delivery
+from herald.directory.models import User
+
+if TYPE_CHECKING:
+    from herald.delivery.compose import Target
+
+_ORIGINAL = {"type": "original"}
+
+
+async def compose_email(
+    session: AsyncSession, target: Target, parts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The email's log document: rendered parts and the resolved sender and recipients."""
+    address = address_of(target.delivery, target.user)
+    if address is None:
+        raise PermanentDeliveryError("the recipient has no email address")
+    admins = _Admins(session, target.delivery)
+    to = await _addresses(parts.get("to") or _ORIGINAL, address, admins)
+    if not to:
+        raise PermanentDeliveryError("the template's To resolves to no address")
+    return {
+        "subject": parts.get("subject") or "",
+        "text/html": parts.get("html"),
+        "text/plain": parts.get("text") or "",
+        "emails": {
+            "from": parts.get("from") or target.settings.email_from,
+            "reply_to": [parts["reply_to"]] if parts.get("reply_to") else [],
+            "to": to,
+            "cc": await _addresses(parts.get("cc"), address, admins),
+            "bcc": await _addresses(parts.get("bcc"), address, admins),
+        },
+    }
+
+
+def email_message(delivery: Delivery, rendered: Mapping[str, Any]) -> EmailMessage:
+    """The message every attempt sends, from the stored log document."""
+    emails = rendered["emails"]
+    return EmailMessage(
+        delivery_id=str(delivery.id),
+        recipient=emails["to"][0],
+        from_=emails["from"],
+        subject=rendered["subject"],
+        text=rendered["text/plain"],
+        html=rendered["text/html"],
+        reply_to=tuple(emails["reply_to"]),
+        to=tuple(emails["to"]),
+        cc=tuple(emails["cc"]),
+        bcc=tuple(emails["bcc"]),
+    )
+
+
+class _Admins:
+    """The account's admin users' emails, read at most once per delivery."""
+
+    def __init__(self, session: AsyncSession, delivery: Delivery) -> None:
+        self._session = session
+        self._account_id = delivery.account_id
+        self._emails: list[str] | None = None
+
+    async def emails(self) -> list[str]:
+        if self._emails is None:
+            rows = await self._session.scalars(
+                select(User.email)
+                .where(User.account_id == self._account_id, User.admin, User.email.is_not(None))
+                .order_by(User.external_id)
+            )
+            self._emails = [email for email in rows if email]
+        return self._emails
+
+
+async def _addresses(spec: Mapping[str, Any] | None, address: str, admins: _Admins) -> list[str]:
+    """One of ``to``/``cc``/``bcc`` resolved to addresses (none when the template has none)."""
+    if not spec:
+        return []
+    kind = spec.get("type") or ""
+    if kind == "original":
+        return [address]
+    if kind == "specified":
+        return [str(a) for a in spec.get("email_addresses") or []]
+    if kind == "admins":
+        return await admins.emails()
+    return []

@@ -1,0 +1,155 @@
+"""HTTP routes of the delivery log, status callbacks and account providers."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+
+from herald.accounts.auth import Principal, server
+from herald.channels.registry import ProviderRegistry
+from herald.delivery import callbacks, providers, service
+from herald.delivery.schemas import (
+    CallbackIn,
+    ProviderIn,
+    callback_document,
+    delivery_document,
+    provider_document,
+)
+from herald.delivery.status import DeliveryStatus
+from herald.http.deps import RuntimeDep, SessionDep
+from herald.http.pagination import Paging, page_body
+
+router = APIRouter(tags=["deliveries"])
+Reader = Annotated[Principal, Depends(server("deliveries.read"))]
+Admin = Annotated[Principal, Depends(server("admin"))]
+Name = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
+
+
+@functools.cache
+def registry() -> ProviderRegistry:
+    """The installed providers (entry points are read once per process)."""
+    return ProviderRegistry.from_entry_points()
+
+
+@router.get("/v1/deliveries")
+async def list_deliveries(
+    request: Request,
+    paging: Paging,
+    session: SessionDep,
+    caller: Reader,
+    notification_id: uuid.UUID | None = None,
+    channel: Annotated[str | None, Query(max_length=16)] = None,
+    status: DeliveryStatus | None = None,
+    created_at_gt_or_eq: datetime | None = None,
+) -> dict[str, Any]:
+    """The account's deliveries, newest first, with their attempts and rendered content."""
+    filters = service.Filters(
+        notification_id, channel, status.value if status else None, created_at_gt_or_eq
+    )
+    rows, total = await service.list_deliveries(
+        session,
+        account_id=caller.account_id,
+        filters=filters,
+        offset=paging.offset,
+        limit=paging.per_page,
+        before=paging.cursor,
+    )
+    next_id = rows[-1].delivery.id if len(rows) == paging.per_page else None
+    data = [delivery_document(r.delivery, r.attempts) for r in rows]
+    return page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+
+
+@router.get("/v1/deliveries/{delivery_id}")
+async def get_delivery(
+    delivery_id: uuid.UUID, session: SessionDep, caller: Reader
+) -> dict[str, Any]:
+    """One delivery: status, every attempt with the provider's answer, receipt, content."""
+    found = await service.get_delivery(
+        session, account_id=caller.account_id, delivery_id=delivery_id
+    )
+    return delivery_document(found.delivery, found.attempts)
+
+
+@router.put("/v1/callbacks")
+async def put_callbacks(
+    body: CallbackIn, session: SessionDep, runtime: RuntimeDep, caller: Admin
+) -> dict[str, Any]:
+    """Set where status callbacks go; answers the new signing secret, shown this once."""
+    endpoint, secret = await callbacks.put_endpoint(
+        session,
+        account_id=caller.account_id,
+        url=body.url,
+        events=body.events,
+        allow_private=runtime.settings.allow_private_urls,
+        sealing_key=runtime.secret,
+    )
+    return callback_document(endpoint, secret=secret)
+
+
+@router.get("/v1/callbacks")
+async def get_callbacks(session: SessionDep, caller: Admin) -> dict[str, Any]:
+    """The callback endpoint (without its secret)."""
+    return callback_document(await callbacks.get_endpoint(session, account_id=caller.account_id))
+
+
+@router.delete("/v1/callbacks", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_callbacks(session: SessionDep, caller: Admin) -> Response:
+    """Stop status callbacks."""
+    await callbacks.delete_endpoint(session, account_id=caller.account_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/v1/providers")
+async def list_providers(
+    request: Request, paging: Paging, session: SessionDep, runtime: RuntimeDep, caller: Admin
+) -> dict[str, Any]:
+    """The account's providers, secrets masked."""
+    rows = await providers.list_providers(session, account_id=caller.account_id)
+    page = rows[paging.offset : paging.offset + paging.per_page]
+    data = [
+        provider_document(
+            row, providers.masked_settings(row, registry=registry(), secret=runtime.secret)
+        )
+        for row in page
+    ]
+    return page_body(request, paging, data=data, total=len(rows))
+
+
+@router.put("/v1/providers/{channel}/{provider}")
+async def put_provider(
+    channel: Name,
+    provider: Name,
+    body: ProviderIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    caller: Admin,
+) -> dict[str, Any]:
+    """Add or replace one of the account's providers (settings checked by the provider)."""
+    row = await providers.put_provider(
+        session,
+        account_id=caller.account_id,
+        channel=channel,
+        name=provider,
+        config=body.settings,
+        priority=body.priority,
+        active=body.active,
+        registry=registry(),
+        secret=runtime.secret,
+    )
+    masked = providers.masked_settings(row, registry=registry(), secret=runtime.secret)
+    return provider_document(row, masked)
+
+
+@router.delete("/v1/providers/{channel}/{provider}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_provider(
+    channel: Name, provider: Name, session: SessionDep, caller: Admin
+) -> Response:
+    """Remove one of the account's providers."""
+    await providers.delete_provider(
+        session, account_id=caller.account_id, channel=channel, name=provider
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

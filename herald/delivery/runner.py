@@ -1,0 +1,224 @@
+"""One attempt at one claimed delivery: compose (first time), send, record — two short
+transactions around a send that holds none.
+
+1. Prepare: load the delivery; at its first attempt render it and store what will be sent
+   (the log's ``rendered``, the template version); pick the providers.
+2. Send: the simulator for test keys, else the providers with failover.
+3. Record: the attempt and the provider's answer, the status through the state machine
+   (retry on the one policy, or the end), the receipt, and the status callback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.accounts.models import Account
+from herald.bus import Bus
+from herald.channels.base import DeliveryError, PermanentDeliveryError
+from herald.channels.failover import send_with_failover
+from herald.config import Settings
+from herald.db import Database, run_after_commit, utcnow
+from herald.delivery import callbacks
+from herald.delivery.answer import Answer
+from herald.delivery.compose import Target, TemplateDisabled, compose, message_for
+from herald.delivery.models import Delivery, DeliveryAttempt
+from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
+from herald.delivery.providers import AnyProvider, ProviderPool
+from herald.delivery.queue import Claimed, finish, lock
+from herald.delivery.schemas import delivery_document
+from herald.delivery.simulator import simulate
+from herald.delivery.status import TERMINAL, DeliveryStatus, Outcome
+from herald.delivery.templating import TemplateCache
+from herald.directory.models import User
+from herald.notifications.models import Notification
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A delivery ready for its attempt: the answer already known, or the providers to try."""
+
+    delivery: Delivery
+    answer: Answer | None = None
+    providers: tuple[AnyProvider, ...] = ()
+
+
+class DeliveryRunner:
+    """Runs attempts at deliveries for one worker."""
+
+    model = Delivery
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        settings: Settings,
+        bus: Bus,
+        worker: str,
+        providers: ProviderPool,
+        templates: TemplateCache | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._bus = bus
+        self._worker = worker
+        self._providers = providers
+        self._templates = templates or TemplateCache()
+        self._policy = policy
+
+    async def run(self, job: Claimed) -> None:
+        """Make the attempt ``job`` claimed and record its answer."""
+        prepared = await self._prepare(job)
+        if prepared is None:
+            return
+        answer = prepared.answer or await self._send(prepared)
+        await self._record(job, answer)
+
+    async def claimed(self, session: AsyncSession, jobs: list[Claimed]) -> None:
+        """In the claiming transaction: ``delivery.sending`` callbacks for first claims."""
+        for job in jobs:
+            if job.previous is DeliveryStatus.CREATED:
+                delivery = await session.get(Delivery, job.id)
+                assert delivery is not None
+                await self._status_callback(session, delivery, attempts=[])
+
+    async def _prepare(self, job: Claimed) -> Prepared | None:
+        async with self._db.sessions() as session, session.begin():
+            delivery = await session.get(Delivery, job.id)
+            if delivery is None or DeliveryStatus(delivery.status) in TERMINAL:
+                return None
+            if job.attempt > self._policy.max_attempts:
+                # Its workers kept dying mid-attempt: stop before it takes down another.
+                error = f"gave up after {job.attempt - 1} interrupted attempts"
+                gave_up = Answer(Outcome.TECHNICAL, provider_response={"error": error}, final=True)
+                return Prepared(delivery, gave_up)
+            if delivery.rendered is None:
+                answer = await self._compose(session, delivery)
+                if answer is not None:
+                    return Prepared(delivery, answer)
+            if delivery.test:
+                return Prepared(delivery, simulate(rendered_address(delivery.rendered)))
+            providers = await self._providers.for_channel(
+                session, account_id=delivery.account_id, channel=delivery.channel
+            )
+            return Prepared(delivery, providers=tuple(providers))
+
+    async def _compose(self, session: AsyncSession, delivery: Delivery) -> Answer | None:
+        """Render and store what the delivery sends; an answer when it can never be sent."""
+        try:
+            target = await self._target(session, delivery)
+            composed = await compose(session, target, self._templates)
+        except PermanentDeliveryError as exc:
+            return Answer.failed(exc)
+        except TemplateDisabled as exc:
+            return Answer(Outcome.CANCELLED, provider_response={"error": str(exc)})
+        delivery.rendered = composed.rendered
+        delivery.template_id = composed.template_id
+        delivery.template_version = composed.template_version
+        return None
+
+    async def _target(self, session: AsyncSession, delivery: Delivery) -> Target:
+        notification = await session.get(Notification, delivery.notification_id)
+        account = await session.get(Account, delivery.account_id)
+        assert notification is not None and account is not None  # foreign keys, cascading
+        user = await session.get(User, delivery.user_id) if delivery.user_id else None
+        return Target(delivery, notification, account, user, self._settings)
+
+    async def _send(self, prepared: Prepared) -> Answer:
+        try:
+            message = message_for(prepared.delivery)
+            sent = await send_with_failover(prepared.providers, message)
+        except DeliveryError as exc:
+            return Answer.failed(exc)
+        return Answer.accepted(sent.provider.name, sent.result)
+
+    async def _record(self, job: Claimed, answer: Answer) -> None:
+        async with self._db.sessions() as session:
+            async with session.begin():
+                row = await lock(session, Delivery, job.id)
+                if row is None:
+                    return
+                now = utcnow()
+                done = finish(
+                    row,
+                    job=job,
+                    worker=self._worker,
+                    outcome=answer.outcome,
+                    retry_after=answer.retry_after,
+                    final=answer.final,
+                    policy=self._policy,
+                    now=now,
+                )
+                _record_answer(session, row, answer, job=job, applied=done.applied, now=now)
+                if done.changed:
+                    await session.flush()
+                    await self._status_callback(session, row, attempts=None)
+            await run_after_commit(session)
+
+    async def _status_callback(
+        self, session: AsyncSession, delivery: Delivery, *, attempts: list[DeliveryAttempt] | None
+    ) -> None:
+        if attempts is None:
+            attempts = await attempts_of(session, delivery)
+        await callbacks.enqueue_callback(
+            session,
+            account_id=delivery.account_id,
+            event=f"delivery.{delivery.status}",
+            data=delivery_document(delivery, attempts, rendered=False),
+            bus=self._bus,
+        )
+
+
+def _record_answer(
+    session: AsyncSession,
+    row: Delivery,
+    answer: Answer,
+    *,
+    job: Claimed,
+    applied: bool,
+    now: Any,
+) -> None:
+    """The attempt, and (when it counted) who sent it and the receipt."""
+    session.add(
+        DeliveryAttempt(
+            delivery_id=row.id,
+            at=now,
+            outcome=answer.outcome.value,
+            provider=answer.provider,
+            provider_response=dict(answer.provider_response),
+            possible_duplicate=answer.possible_duplicate or job.lease_was_lost,
+        )
+    )
+    if answer.possible_duplicate or job.lease_was_lost:
+        row.possible_duplicate = True
+    if applied and answer.provider:
+        row.provider = answer.provider
+    if applied and answer.outcome is Outcome.DELIVERED:
+        row.receipt = answer.receipt
+        row.provider_message_id = answer.provider_message_id
+        row.sent_at = now
+
+
+async def attempts_of(session: AsyncSession, delivery: Delivery) -> list[DeliveryAttempt]:
+    """The delivery's attempts, oldest first."""
+    rows = await session.scalars(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id == delivery.id)
+        .order_by(DeliveryAttempt.at, DeliveryAttempt.id)
+    )
+    return list(rows)
+
+
+def rendered_address(rendered: dict[str, Any] | None) -> str | None:
+    """The first recipient in a stored ``rendered`` document (email's To, else ``to``)."""
+    if not rendered:
+        return None
+    emails = rendered.get("emails")
+    if isinstance(emails, dict) and emails.get("to"):
+        return str(emails["to"][0])
+    to = rendered.get("to")
+    return to if isinstance(to, str) else None

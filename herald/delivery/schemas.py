@@ -1,0 +1,86 @@
+"""Request bodies and answers of the delivery routes (API.md "Deliveries and logs", "Providers")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from herald.delivery.models import AccountProvider, CallbackEndpoint, Delivery, DeliveryAttempt
+from herald.inbox.schemas import rfc3339
+
+
+class CallbackIn(BaseModel):
+    """``PUT /v1/callbacks``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    events: Annotated[list[str], Field(min_length=1, max_length=64)]
+
+
+class ProviderIn(BaseModel):
+    """``PUT /v1/providers/{channel}/{provider}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    settings: dict[str, Any]
+    priority: Annotated[int, Field(ge=0, le=1000)] = 1
+    active: bool = True
+
+
+def attempt_document(attempt: DeliveryAttempt) -> dict[str, Any]:
+    """One attempt as the log shows it: when, the outcome, the provider's answer."""
+    return {
+        "at": rfc3339(attempt.at),
+        "outcome": attempt.outcome,
+        "provider_response": attempt.provider_response,
+    }
+
+
+def delivery_document(
+    delivery: Delivery, attempts: list[DeliveryAttempt], *, rendered: bool = True
+) -> dict[str, Any]:
+    """A delivery as ``GET /v1/deliveries/{id}`` shows it (callbacks leave out ``rendered``)."""
+    document: dict[str, Any] = {
+        "id": str(delivery.id),
+        "notification_id": str(delivery.notification_id),
+        "recipient": delivery.recipient,
+        "channel": delivery.channel,
+        "provider": delivery.provider,
+        "status": delivery.status,
+        "attempts": [attempt_document(a) for a in attempts],
+        "receipt": delivery.receipt,
+        "template_id": delivery.template_id,
+        "template_version": delivery.template_version,
+        "possible_duplicate": delivery.possible_duplicate,
+        "test": delivery.test,
+        "created_at": rfc3339(delivery.created_at),
+        "sent_at": rfc3339(delivery.sent_at),
+        "completed_at": rfc3339(delivery.completed_at),
+        "purged_at": rfc3339(delivery.purged_at),
+    }
+    if rendered:
+        document["rendered"] = delivery.rendered
+    return document
+
+
+def callback_document(endpoint: CallbackEndpoint, *, secret: str | None = None) -> dict[str, Any]:
+    """The account's callback endpoint; the secret only when it was just made."""
+    document: dict[str, Any] = {"url": endpoint.url, "events": endpoint.events}
+    if secret is not None:
+        document["secret"] = secret
+    return document
+
+
+def provider_document(row: AccountProvider, settings: dict[str, Any]) -> dict[str, Any]:
+    """One of the account's providers, with ``settings`` already masked."""
+    return {
+        "channel": row.channel,
+        "provider": row.provider,
+        "settings": settings,
+        "priority": row.priority,
+        "active": row.active,
+        "created_at": rfc3339(row.created_at),
+        "updated_at": rfc3339(row.updated_at),
+    }

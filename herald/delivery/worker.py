@@ -1,0 +1,264 @@
+"""The worker: claims due jobs (deliveries and status callbacks) and runs them concurrently.
+
+It claims only as many jobs as it has free slots, so nothing it holds waits unstarted; it
+sleeps until the bus says work was committed, a slot frees up, or the poll interval
+passes (the bus is a hint: polling alone is correct). While sends run it renews their
+leases; a worker that dies stops renewing and its jobs become due again when the leases
+run out. ``stop()`` drains: no new claims, in-flight sends finish (up to
+``drain_timeout``), and the leases of any it had to interrupt are given back. Every
+``purge_interval`` it runs the retention purge. Each step is its own transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from prometheus_client import Gauge
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.bus import Message
+from herald.db import run_after_commit, utcnow
+from herald.delivery.callback_runner import CallbackRunner
+from herald.delivery.models import CallbackJob, Delivery
+from herald.delivery.providers import ProviderPool
+from herald.delivery.queue import ACTIVE, WAKE_CHANNEL, Claimed, Job, claim_due, release, renew
+from herald.delivery.retention import purge
+from herald.delivery.runner import DeliveryRunner
+from herald.logs import get_logger
+from herald.runtime import Runtime
+
+log = get_logger(__name__)
+QUEUE_DEPTH = Gauge("herald_queue_due", "Jobs due and not finished, by queue", ["queue"])
+
+
+class Runner(Protocol):
+    """Runs one claimed job of one table."""
+
+    @property
+    def model(self) -> type[Job]:
+        """The table whose jobs it runs."""
+
+    async def run(self, job: Claimed) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How a worker runs; the defaults suit one process sending for one machine."""
+
+    concurrency: int = 32
+    lease: timedelta = timedelta(seconds=60)
+    poll_interval: float = 1.0
+    drain_timeout: float = 30.0
+    purge_interval: float = 3600.0
+    depth_interval: float = 15.0
+
+
+@dataclass
+class _Flight:
+    """A running job: its task and which table it came from."""
+
+    model: type[Job]
+    task: asyncio.Task[None]
+
+
+@dataclass
+class _Timers:
+    renewed: float = field(default_factory=time.monotonic)
+    purged: float = 0.0
+    measured: float = 0.0
+
+
+class Worker:
+    """Claims and runs due jobs until stopped."""
+
+    def __init__(self, runtime: Runtime, options: WorkerOptions | None = None) -> None:
+        self.runtime = runtime
+        self.options = options or WorkerOptions()
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.providers = ProviderPool(settings=runtime.settings, secret=runtime.secret)
+        deliveries = DeliveryRunner(
+            db=runtime.db, settings=runtime.settings, bus=runtime.bus, worker=self.name,
+            providers=self.providers,
+        )  # fmt: skip
+        callbacks = CallbackRunner(
+            db=runtime.db, settings=runtime.settings, sealing_key=runtime.secret, worker=self.name
+        )
+        self._deliveries = deliveries
+        self._runners: tuple[Runner, ...] = (callbacks, deliveries)
+        self._flights: dict[uuid.UUID, _Flight] = {}
+        self._nudge = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._beat = 0.0
+        self._timers = _Timers()
+        self._task: asyncio.Task[None] | None = None
+
+    async def attach(self) -> None:
+        """Listen for wake-ups on the bus (before the bus starts) and report to ``/readyz``."""
+        await self.runtime.bus.subscribe(WAKE_CHANNEL, self._on_wake)
+        self.runtime.extras.setdefault("readiness", {})["worker"] = self.alive
+
+    def alive(self) -> bool:
+        """Whether the loop turned recently (readiness)."""
+        limit = max(5 * self.options.poll_interval, 30.0)
+        return not self._stopping.is_set() and time.monotonic() - self._beat < limit
+
+    def stop(self) -> None:
+        """Ask the loop to drain and return."""
+        self._stopping.set()
+        self._nudge.set()
+
+    def start(self) -> asyncio.Task[None]:
+        """Run in the background (``herald serve``); ``shutdown()`` drains it."""
+        self._task = asyncio.create_task(self.run(), name="herald-worker")
+        return self._task
+
+    async def shutdown(self) -> None:
+        """Stop a worker started with ``start()`` and wait for it to drain."""
+        self.stop()
+        if self._task is not None:
+            await self._task
+
+    async def run_until_signalled(self) -> None:
+        """Run in the foreground (``herald worker``) until SIGTERM or SIGINT, then drain."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.stop)
+        try:
+            await self.run()
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+
+    async def run(self) -> None:
+        """Claim and run jobs until ``stop()``, then drain."""
+        log.info("worker.started", worker=self.name, concurrency=self.options.concurrency)
+        try:
+            while not self._stopping.is_set():
+                self._beat = time.monotonic()
+                claimed = await self._fill()
+                await self._housekeeping()
+                if not claimed:
+                    await self._sleep()
+        finally:
+            await self._drain()
+            await self.providers.aclose()
+            log.info("worker.stopped", worker=self.name)
+
+    async def _on_wake(self, _channel: str, _message: Message) -> None:
+        self._nudge.set()
+
+    async def _sleep(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._nudge.wait(), self.options.poll_interval)
+        self._nudge.clear()
+
+    async def _fill(self) -> int:
+        """Claim as many jobs as there are free slots and start them; how many were claimed."""
+        started = 0
+        for runner in self._runners:
+            free = self.options.concurrency - len(self._flights)
+            if free <= 0:
+                break
+            jobs = await self._claim(runner, free)
+            for job in jobs:
+                self._start(runner, job)
+            started += len(jobs)
+        return started
+
+    async def _claim(self, runner: Runner, limit: int) -> list[Claimed]:
+        async with self.runtime.db.sessions() as session:
+            async with session.begin():
+                jobs = await claim_due(
+                    session, model=runner.model, worker=self.name, limit=limit,
+                    lease=self.options.lease,
+                )  # fmt: skip
+                if runner.model is Delivery:
+                    await self._deliveries.claimed(session, jobs)
+            await run_after_commit(session)
+        return jobs
+
+    def _start(self, runner: Runner, job: Claimed) -> None:
+        task = asyncio.create_task(self._guarded(runner, job), name=f"herald-job-{job.id}")
+        self._flights[job.id] = _Flight(runner.model, task)
+        task.add_done_callback(lambda _t: self._landed(job.id))
+
+    def _landed(self, job_id: uuid.UUID) -> None:
+        self._flights.pop(job_id, None)
+        self._nudge.set()
+
+    async def _guarded(self, runner: Runner, job: Claimed) -> None:
+        try:
+            await runner.run(job)
+        except Exception:
+            # A bug or the database going away: the lease runs out and the job is retried.
+            log.exception("worker.job_failed", worker=self.name, job_id=str(job.id))
+
+    async def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._timers.renewed >= self.options.lease.total_seconds() / 3:
+            self._timers.renewed = now
+            await self._renew()
+        if now - self._timers.measured >= self.options.depth_interval:
+            self._timers.measured = now
+            await self._measure()
+        if now - self._timers.purged >= self.options.purge_interval:
+            self._timers.purged = now
+            await self._purge()
+
+    async def _renew(self) -> None:
+        async with self.runtime.db.sessions() as session, session.begin():
+            for model, ids in self._in_flight().items():
+                await renew(
+                    session, model=model, worker=self.name, ids=ids, lease=self.options.lease
+                )
+
+    async def _measure(self) -> None:
+        async with self.runtime.db.sessions() as session, session.begin():
+            for model in (Delivery, CallbackJob):
+                QUEUE_DEPTH.labels(model.__tablename__).set(await _due(session, model))
+
+    async def _purge(self) -> None:
+        while True:
+            async with self.runtime.db.sessions() as session, session.begin():
+                purged = await purge(session)
+            if purged.deliveries:
+                log.info("retention.purged", deliveries=purged.deliveries)
+            if purged.deliveries < 1000:
+                return
+
+    def _in_flight(self) -> dict[type[Job], list[uuid.UUID]]:
+        grouped: dict[type[Job], list[uuid.UUID]] = {}
+        for job_id, flight in self._flights.items():
+            grouped.setdefault(flight.model, []).append(job_id)
+        return grouped
+
+    async def _drain(self) -> None:
+        """Let in-flight jobs finish; interrupt the rest and give their leases back."""
+        tasks = [flight.task for flight in self._flights.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.options.drain_timeout)
+        left = self._in_flight()
+        for flight in self._flights.values():
+            flight.task.cancel()
+        async with self.runtime.db.sessions() as session, session.begin():
+            for model, ids in left.items():
+                await release(session, model=model, worker=self.name, ids=ids)
+
+
+async def _due(session: AsyncSession, model: type[Job]) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(model)
+        .where(model.status.in_(ACTIVE), model.due_at <= utcnow())
+    )
+    return int(count or 0)
