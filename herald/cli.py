@@ -74,6 +74,29 @@ def serve(
 
 
 @app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+) -> None:
+    """Run the API and the real-time hub, no worker: start as many side by side as you need.
+
+    Does not migrate (run ``herald migrate`` once per deployment). On SIGTERM, SSE streams
+    get a few seconds before they are cut; their clients come back with Last-Event-ID.
+    """
+    from herald.app import create_app
+
+    console.print(f"Herald API is listening on [bold]http://{host}:{port}[/bold]")
+    uvicorn.run(
+        create_app(Settings()),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(min=1, help="Sends at once.")] = 32,
     lease: Annotated[float, typer.Option(min=1, help="Seconds a claim lasts unrenewed.")] = 60,
