@@ -3,9 +3,12 @@
 Deliveries made with a test key never reach a provider. They end ``delivered``, except
 for these documented addresses (docs/simulator.md), which end as their name says:
 
-- email ``perm-fail@simulator.herald.test``, SMS ``+447700900002`` → permanent-failure
-- email ``temp-fail@simulator.herald.test``, SMS ``+447700900003`` → temporary-failure
-- email ``tech-fail@simulator.herald.test``, SMS ``+447700900111`` → technical-failure
+- email ``perm-fail@simulator.herald.test``, SMS ``+12025550102`` → permanent-failure
+- email ``temp-fail@simulator.herald.test``, SMS ``+12025550103`` → temporary-failure
+- email ``tech-fail@simulator.herald.test``, SMS ``+12025550111`` → technical-failure
+
+The numbers are in the North American 555-0100…0199 block, reserved for fiction, so a
+real phone is never reached even if a test key's setting were wrong.
 
 The simulator's failures are final at once: retrying would only delay the answer a
 test is waiting for.
@@ -27,9 +30,9 @@ EMAIL_OUTCOMES = {
     "tech-fail@simulator.herald.test": Outcome.TECHNICAL,
 }
 PHONE_OUTCOMES = {
-    "447700900002": Outcome.PERMANENT,
-    "447700900003": Outcome.TEMPORARY,
-    "447700900111": Outcome.TECHNICAL,
+    "12025550102": Outcome.PERMANENT,
+    "12025550103": Outcome.TEMPORARY,
+    "12025550111": Outcome.TECHNICAL,
 }
 _NOT_DIGITS = re.compile(r"\D")
 
