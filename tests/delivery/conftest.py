@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -17,14 +17,15 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from herald.app import start_runtime, stop_runtime
 from herald.config import Settings
-from herald.db import Database
+from herald.db import Database, new_id
 from herald.delivery.models import Delivery
 from herald.delivery.status import TERMINAL
 from herald.delivery.worker import Worker, WorkerOptions
+from herald.notifications.models import Notification
 from tests.channels.conftest import Server, Sink
 from tests.conftest import Tenant, settings_for
 
@@ -130,3 +131,49 @@ async def send(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) 
 async def email_to(client: httpx.AsyncClient, tenant: Tenant, *addresses: str, **body: Any) -> str:
     """Accept a custom message by email to raw addresses."""
     return await send(client, tenant.headers, targets={"emails": list(addresses)}, **body)
+
+
+async def make_deliveries(
+    db: Database, tenant: Tenant, count: int, *, due_at: datetime, channel: str = "email"
+) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """A notification with ``count`` pending deliveries due at ``due_at``, written directly."""
+    notification = Notification(
+        id=new_id(),
+        account_id=tenant.account_id,
+        type="custom",
+        sub_type="message",
+        products=[],
+        targets={},
+        channels=[channel],
+        payload={},
+        message="queued",
+        actions=[],
+        personalisation={},
+    )
+    ids = [new_id() for _ in range(count)]
+    rows = [
+        {
+            "id": delivery_id,
+            "account_id": tenant.account_id,
+            "notification_id": notification.id,
+            "channel": channel,
+            "recipient": {"email": f"q{i}@example.com"},
+            "status": "created",
+            "due_at": due_at,
+            "attempts": 0,
+            "test": False,
+        }
+        for i, delivery_id in enumerate(ids)
+    ]
+    async with db.sessions() as session, session.begin():
+        session.add(notification)
+        await session.flush()
+        for start in range(0, count, 1000):
+            await session.execute(insert(Delivery), rows[start : start + 1000])
+    return notification.id, ids
+
+
+async def drop_notification(db: Database, notification_id: uuid.UUID) -> None:
+    """Remove a notification and (by cascade) its deliveries."""
+    async with db.sessions() as session, session.begin():
+        await session.execute(delete(Notification).where(Notification.id == notification_id))
