@@ -22,6 +22,8 @@ class LoadResult:
     p99_ms: float
     requests: int
     non_2xx: int
+    errors: int = 0
+    """Socket errors: failed connects, reads, writes and timeouts (wrk's 2 s by default)."""
 
 
 def require_wrk() -> str:
@@ -52,7 +54,11 @@ def parse(report: str) -> LoadResult:
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", report, re.M).group(1))  # type: ignore[union-attr]
     count = int(re.search(r"(\d+) requests in", report).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", report)
-    return LoadResult(rps, p50, p99, count, int(bad.group(1)) if bad else 0)
+    socket = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", report
+    )
+    errors = sum(int(n) for n in socket.groups()) if socket else 0
+    return LoadResult(rps, p50, p99, count, int(bad.group(1)) if bad else 0, errors)
 
 
 def wrk(
@@ -64,8 +70,13 @@ def wrk(
     seconds: int,
     method: str = "POST",
     cores: set[int] | None = None,
+    timeout: int = 30,
 ) -> LoadResult:
-    """Drive ``url`` with ``connections`` concurrent clients for ``seconds``."""
+    """Drive ``url`` with ``connections`` concurrent clients for ``seconds``.
+
+    A request slower than ``timeout`` seconds counts as a socket error; wrk's own default (2 s)
+    would silently drop the slow tail from the latency figures under heavy queueing.
+    """
     binary = require_wrk()
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "request.lua"
@@ -75,6 +86,7 @@ def wrk(
             "-t1",
             f"-c{connections}",
             f"-d{seconds}s",
+            f"--timeout={timeout}s",
             "--latency",
             "-s",
             str(script),
