@@ -134,9 +134,18 @@ async def email_to(client: httpx.AsyncClient, tenant: Tenant, *addresses: str, *
 
 
 async def make_deliveries(
-    db: Database, tenant: Tenant, count: int, *, due_at: datetime, channel: str = "email"
+    db: Database,
+    tenant: Tenant,
+    count: int,
+    *,
+    due_at: datetime,
+    channel: str = "email",
+    recipients: list[dict[str, Any]] | None = None,
+    test: bool = False,
 ) -> tuple[uuid.UUID, list[uuid.UUID]]:
-    """A notification with ``count`` pending deliveries due at ``due_at``, written directly."""
+    """A notification with ``count`` pending deliveries due at ``due_at``, written directly
+    (also to addresses the accepting API would refuse, such as the simulator's)."""
+    recipients = recipients or [{"email": f"q{i}@example.com"} for i in range(count)]
     notification = Notification(
         id=new_id(),
         account_id=tenant.account_id,
@@ -157,11 +166,11 @@ async def make_deliveries(
             "account_id": tenant.account_id,
             "notification_id": notification.id,
             "channel": channel,
-            "recipient": {"email": f"q{i}@example.com"},
+            "recipient": recipients[i],
             "status": "created",
             "due_at": due_at,
             "attempts": 0,
-            "test": False,
+            "test": test,
         }
         for i, delivery_id in enumerate(ids)
     ]
