@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, distinct, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
@@ -39,7 +39,7 @@ async def purge(session: AsyncSession, *, now: datetime | None = None, limit: in
     """
     now = now or utcnow()
     deliveries = callbacks = 0
-    periods = await session.scalars(select(distinct(Account.retention_days)))
+    periods = await session.scalars(select(Account.retention_days).distinct())
     for days in list(periods):
         accounts = select(Account.id).where(Account.retention_days == days)
         cutoff = now - timedelta(days=days)
