@@ -3,16 +3,20 @@
 A statement per 5000 recipients at most, whatever the fan-out: items are inserted with
 ``executemany``, chain members are updated with ``UPDATE ... RETURNING``, the history is an
 ``INSERT ... SELECT`` and event numbers come from one upsert (``herald.inbox.events``).
+Text rendered per recipient (a template reading ``user.*``) rides in the same statements:
+``fan_out`` asks its ``TextSource`` once for the text of every user it writes to, each
+inserted row carries its own, and chain members get theirs in one ``executemany``.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Uuid, func, insert, literal, select, update
+from sqlalchemy import Table, Uuid, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
@@ -24,6 +28,14 @@ from herald.inbox.schemas import item_document
 
 CHUNK = 5000
 ITEMS = cast(Table, InboxItem.__table__)
+
+
+@dataclass(frozen=True)
+class ItemText:
+    """The text of an inbox item, plain and as safe HTML."""
+
+    message: str | None
+    message_formatted: str | None
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,17 @@ class InAppMessage:
     realtime: bool
     at: datetime
     claimed_by: uuid.UUID | None = None
+
+
+Texts = Mapping[uuid.UUID, ItemText]
+TextSource = Callable[[list[uuid.UUID]], Awaitable[Texts]]
+"""Given the users an event writes to (new items and chain members), the text of each."""
+
+
+def _text_of(message: InAppMessage, texts: Texts, user_id: uuid.UUID) -> dict[str, str | None]:
+    """The item text columns of one recipient: its own text, else the message's."""
+    text = texts.get(user_id) or ItemText(message.message, message.message_formatted)
+    return {"message": text.message, "message_formatted": text.message_formatted}
 
 
 @dataclass
@@ -103,8 +126,16 @@ def _content(message: InAppMessage) -> dict[str, Any]:
     }
 
 
+def _shared(message: InAppMessage, texts: Texts) -> dict[str, Any]:
+    """The columns an update gives every chain item: the text too, unless it is per recipient."""
+    content = _content(message)
+    if texts:
+        del content["message"], content["message_formatted"]
+    return content
+
+
 async def _insert(
-    session: AsyncSession, message: InAppMessage, users: list[uuid.UUID]
+    session: AsyncSession, message: InAppMessage, users: list[uuid.UUID], texts: Texts
 ) -> list[dict[str, Any]]:
     common = {
         **_content(message),
@@ -117,7 +148,7 @@ async def _insert(
         "withdrawn_at": None,
         "created_at": message.at,
     }
-    rows = [{**common, "id": new_id(), "user_id": u} for u in users]
+    rows = [{**common, "id": new_id(), "user_id": u, **_text_of(message, texts, u)} for u in users]
     for start in range(0, len(rows), CHUNK):
         await session.execute(insert(ITEMS), rows[start : start + CHUNK])
     return rows
@@ -136,6 +167,28 @@ async def _update(
         )
         changed.extend(dict(row) for row in result.mappings())
     return changed
+
+
+async def _retext(
+    session: AsyncSession,
+    message: InAppMessage,
+    texts: Texts,
+    chain_items: list[tuple[uuid.UUID, uuid.UUID]],
+) -> None:
+    """Give updated chain items their recipient's own text: one ``executemany`` per chunk."""
+    if not texts:
+        return  # the shared text goes with the other columns (``_shared``)
+    rows = []
+    for user, item in chain_items:
+        text = _text_of(message, texts, user)
+        rows.append({"item": item, "text": text["message"], "html": text["message_formatted"]})
+    statement = (
+        update(ITEMS)
+        .where(ITEMS.c.id == bindparam("item"))
+        .values(message=bindparam("text"), message_formatted=bindparam("html"))
+    )
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(statement, rows[start : start + CHUNK])
 
 
 async def _record_history(session: AsyncSession, message: InAppMessage) -> None:
@@ -170,14 +223,24 @@ def _item_events(
 
 
 async def fan_out(
-    session: AsyncSession, *, message: InAppMessage, users: list[uuid.UUID], bus: Bus
+    session: AsyncSession,
+    *,
+    message: InAppMessage,
+    users: list[uuid.UUID],
+    bus: Bus,
+    texts: TextSource | None = None,
 ) -> Plan:
-    """Create, update or withdraw the recipients' items and append their events."""
+    """Create, update or withdraw the recipients' items and append their events.
+
+    Without ``texts`` every item shows the message's text; with it, each its own.
+    """
     chain = await _chain(session, message) if message.correlation_id else {}
     todo = plan(message, users, chain)
     item_of = {u: item for u, (item, _) in chain.items()}
-    created = await _insert(session, message, todo.new)
-    updated = await _update(session, [item_of[u] for u in todo.update], _content(message))
+    own = await texts([*todo.new, *todo.update]) if texts else {}
+    created = await _insert(session, message, todo.new, own)
+    await _retext(session, message, own, [(u, item_of[u]) for u in todo.update])
+    updated = await _update(session, [item_of[u] for u in todo.update], _shared(message, own))
     gone = {"withdrawn_at": message.at}
     withdrawn = await _update(session, [item_of[u] for u in todo.withdraw], gone)
     await _record_history(session, message)

@@ -9,8 +9,10 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.bus import Bus
 from herald.db import new_id
 from herald.delivery.models import Delivery
+from herald.delivery.queue import wake_workers
 from herald.delivery.status import DeliveryStatus
 from herald.events.builtin import TypeDef
 from herald.events.schemas import Envelope
@@ -81,7 +83,13 @@ def plan(
     ]
 
 
-async def insert_deliveries(session: AsyncSession, *, rows: list[dict[str, Any]]) -> None:
-    """Bulk-insert pending deliveries, a statement per 5000."""
+async def insert_deliveries(session: AsyncSession, *, rows: list[dict[str, Any]], bus: Bus) -> None:
+    """Bulk-insert pending deliveries, a statement per 5000; workers wake after the commit.
+
+    A delivery names no template: the worker renders what its notification names (or the
+    template of its type) for the delivery's account, recipient and locale, at send time.
+    """
     for start in range(0, len(rows), CHUNK):
         await session.execute(insert(DELIVERIES), rows[start : start + CHUNK])
+    if rows:
+        wake_workers(session, bus)

@@ -27,12 +27,14 @@ from herald.events import service as catalogue
 from herald.events.builtin import TypeDef
 from herald.events.schemas import Envelope
 from herald.events.targeting import Recipients, resolve_targets
-from herald.inbox.fanout import InAppMessage, fan_out
+from herald.inbox.fanout import InAppMessage, ItemText, TextSource, fan_out
 from herald.inbox.models import InboxItem, InboxItemHistory
 from herald.inbox.service import withdraw_items
 from herald.notifications import outbox
 from herald.notifications.content import render_in_app
 from herald.notifications.models import Notification
+from herald.notifications.templated import InAppTemplate, Shared, named_template
+from herald.templates.sending import SendingTemplate
 from herald.throttling.service import Throttle
 
 CANCELLED = "cancelled"
@@ -88,30 +90,41 @@ def _record(principal: Principal, envelope: Envelope, channels: list[str]) -> No
     )
 
 
-def _in_app(
-    notification: Notification, definition: TypeDef, envelope: Envelope, claimed: uuid.UUID | None
+def in_app_message(
+    notification: Notification, *, text: ItemText, realtime: bool, claimed: uuid.UUID | None
 ) -> InAppMessage:
-    content = render_in_app(definition, envelope)
+    """What the notification's inbox items show (``text`` unless each gets its own)."""
     return InAppMessage(
         account_id=notification.account_id,
         notification_id=notification.id,
         type=notification.type,
         sub_type=notification.sub_type,
         correlation_id=notification.correlation_id,
-        data=envelope.payload,
-        message=content.message,
-        message_formatted=content.message_formatted,
+        data=notification.payload,
+        message=text.message,
+        message_formatted=text.message_formatted,
         actions=notification.actions,
         require_action=notification.require_action,
-        realtime=definition.realtime,
+        realtime=realtime,
         at=notification.created_at,
         claimed_by=claimed,
     )
 
 
-async def _spend(
+def in_app_text(
+    session: AsyncSession, template: SendingTemplate | None, shared: Shared
+) -> tuple[ItemText, TextSource | None] | None:
+    """The template's in-app text, common or per recipient; None if it has no in-app part."""
+    part = InAppTemplate.of(template) if template is not None else None
+    if part is None:
+        return None
+    return part.common(shared), part.text_source(session, shared)
+
+
+async def charge(
     session: AsyncSession, throttle: Throttle, principal: Principal, messages: int
 ) -> None:
+    """Count messages against the sending account's daily cap (429 when it is reached)."""
     if principal.test:
         return  # test keys count against no cap (API.md "Accounts")
     limit = await session.scalar(
@@ -122,12 +135,24 @@ async def _spend(
 
 async def _write_inbox(
     session: AsyncSession,
-    message: InAppMessage,
+    notification: Notification,
+    *,
+    definition: TypeDef,
+    envelope: Envelope,
+    template: SendingTemplate | None,
+    claimed: uuid.UUID | None,
     recipients: Recipients,
     bus: Bus,
 ) -> int:
     """Fan out to the users; the distinct recipients, chain members included."""
-    fanned = await fan_out(session, message=message, users=list(recipients.users), bus=bus)
+    shared = Shared(envelope.personalisation, envelope.payload, envelope.message)
+    text, texts = in_app_text(session, template, shared) or (
+        render_in_app(definition, envelope),
+        None,
+    )
+    message = in_app_message(notification, text=text, realtime=definition.realtime, claimed=claimed)
+    users = list(recipients.users)
+    fanned = await fan_out(session, message=message, users=users, bus=bus, texts=texts)
     return recipients.count - len(recipients.users) + fanned.recipients
 
 
@@ -144,6 +169,9 @@ async def accept(
     recipients = await resolve_targets(session, account_id=account_id, targets=envelope.targets)
     claimed = await _claimer(session, definition, envelope, account_id)
     channels = outbox.channels_for(definition, envelope)
+    template = await named_template(
+        session, account_id=account_id, envelope=envelope, channels=channels
+    )
     notification = _record(principal, envelope, channels)
     rows = outbox.plan(
         account_id=account_id,
@@ -155,14 +183,16 @@ async def accept(
         test=principal.test,
     )
     in_app = "in_app" in channels
-    await _spend(session, throttle, principal, len(rows) + in_app * len(recipients.users))
+    await charge(session, throttle, principal, len(rows) + in_app * len(recipients.users))
     session.add(notification)
     await session.flush()
     notification.recipients = recipients.count
     if in_app:
-        message = _in_app(notification, definition, envelope, claimed)
-        notification.recipients = await _write_inbox(session, message, recipients, bus)
-    await outbox.insert_deliveries(session, rows=rows)
+        notification.recipients = await _write_inbox(
+            session, notification, definition=definition, envelope=envelope, template=template,
+            claimed=claimed, recipients=recipients, bus=bus,
+        )  # fmt: skip
+    await outbox.insert_deliveries(session, rows=rows, bus=bus)
     return Accepted(notification.id, notification.recipients)
 
 
