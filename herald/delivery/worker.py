@@ -107,6 +107,11 @@ class Worker:
         await self.runtime.bus.subscribe(WAKE_CHANNEL, self._on_wake)
         self.runtime.extras.setdefault("readiness", {})["worker"] = self.alive
 
+    @property
+    def in_flight(self) -> int:
+        """How many jobs are running now."""
+        return len(self._flights)
+
     def alive(self) -> bool:
         """Whether the loop turned recently (readiness)."""
         limit = max(5 * self.options.poll_interval, 30.0)
