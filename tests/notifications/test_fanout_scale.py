@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ async def _big_team(db: Database, tenant: Tenant) -> None:
             "id": new_id(),
             "account_id": tenant.account_id,
             "external_id": f"m{n}",
+            "first_name": f"M{n}",
             "admin": False,
             "data": {},
             "created_at": now,
@@ -112,3 +114,41 @@ async def test_team_of_ten_thousand_in_few_statements(
         )
         assert [tuple(e) for e in events] == [(1, "notification.created"), (2, "count")]
     assert items == MEMBERS and pushes == MEMBERS
+
+
+async def test_a_templated_text_per_recipient_stays_bulk(
+    client: httpx.AsyncClient, app: FastAPI, tenant: Tenant, db: Database
+) -> None:
+    await _big_team(db, tenant)
+    template = {"id": "hello", "channels": {"in_app": {"message": "Hi {{ user.first_name }}"}}}
+    made = await client.post("/v1/templates", json=template, headers=tenant.headers)
+    assert made.status_code == 201, made.text
+    body = {
+        "type": "custom",
+        "subType": "message",
+        "message": "All hands",
+        "template": "hello",
+        "channels": ["in_app"],
+        "targets": {"teams": ["everyone"]},
+    }
+    started = time.perf_counter()
+    with counting(app) as statements:
+        sent = await client.post("/v1/notifications", json=body, headers=tenant.headers)
+    elapsed = time.perf_counter() - started
+    assert sent.status_code == 202, sent.text
+    # The template check and load, and the users' profiles a query per 5000: still bulk.
+    assert len(statements) < 45, len(statements)
+    assert statements.count("-- commit") == 1
+    print(f"\n{len(statements)} statements, {elapsed:.2f} s for {MEMBERS} rendered texts")
+    async with db.sessions() as session:
+        texts = dict(
+            (
+                await session.execute(
+                    select(User.external_id, InboxItem.message)
+                    .join(User, User.id == InboxItem.user_id)
+                    .where(InboxItem.notification_id == uuid.UUID(sent.json()["id"]))
+                )
+            ).all()
+        )
+    assert len(texts) == MEMBERS
+    assert texts["m0"] == "Hi M0" and texts["m9999"] == "Hi M9999"
