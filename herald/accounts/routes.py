@@ -15,6 +15,8 @@ from herald.accounts.schemas import (
     AccountCreate,
     AccountOut,
     AccountPatch,
+    BroadcastIn,
+    BroadcastOut,
     KeyCreate,
     KeyOut,
     Limits,
@@ -28,6 +30,7 @@ from herald.directory.service import get_user
 from herald.errors import OAuthError
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.pagination import Paging, page_body
+from herald.notifications.broadcast import BroadcastRequest, broadcast
 
 router = APIRouter(tags=["accounts"])
 AccountWriter = Annotated[Principal, Depends(server("accounts.write"))]
@@ -131,6 +134,37 @@ async def patch_account(
     service.update_account(account, body, by_ancestor=account.id != caller.account_id)
     await session.flush()
     return account_out(account)
+
+
+@router.post(
+    "/v1/accounts/{account_id}/broadcast",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BroadcastOut,
+)
+async def broadcast_to_accounts(
+    account_id: uuid.UUID,
+    body: BroadcastIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    caller: AccountWriter,
+) -> BroadcastOut:
+    """A templated notification to every account below ``account_id`` (or ``recipient_id``)."""
+    request = BroadcastRequest(
+        template=body.template,
+        user_type=body.user_type,
+        recipient_id=body.recipient_id,
+        personalisation=body.personalisation,
+        channels=list(dict.fromkeys(body.channels)),
+    )
+    done = await broadcast(
+        session,
+        principal=caller,
+        account_id=account_id,
+        request=request,
+        throttle=runtime.throttle,
+        bus=runtime.bus,
+    )
+    return BroadcastOut(accounts=done.accounts, recipients=done.recipients, ids=done.ids)
 
 
 @router.get("/v1/keys")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from limits import parse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from herald.accounts import scopes as scope_rules
-from herald.directory.contact import Locale
+from herald.directory.contact import EXTERNAL_ID_PATTERN, Locale
+from herald.events.schemas import Channel
 
 
 class AccountCreate(BaseModel):
@@ -94,3 +96,27 @@ class TokenOut(BaseModel):
 class UserTokenOut(BaseModel):
     token: str
     expires_at: datetime
+
+
+class BroadcastIn(BaseModel):
+    """``POST /v1/accounts/{id}/broadcast`` (seed 002's customer update)."""
+
+    model_config = ConfigDict(extra="forbid")
+    template: str = Field(pattern=EXTERNAL_ID_PATTERN, max_length=255)
+    user_type: str = Field(
+        default="admins_only",
+        pattern=EXTERNAL_ID_PATTERN,
+        max_length=255,
+        description='"all_users", "admins_only" (the default) or one user\'s external id',
+    )
+    recipient_id: uuid.UUID | None = Field(
+        default=None, description="Only this account (a descendant); else every descendant"
+    )
+    personalisation: dict[str, Any] = Field(default_factory=dict)
+    channels: list[Channel] = Field(default=["email"], min_length=1)
+
+
+class BroadcastOut(BaseModel):
+    accounts: int
+    recipients: int
+    ids: list[uuid.UUID]
