@@ -245,15 +245,6 @@ async def main(ks: list[int]) -> None:
         title="Real time: K WebSocket clients on one server process",
         columns=["server", "clients", "events_per_s", "p50_ms", "p99_ms", "kib_per_connection"],
     )
-    with tempfile.TemporaryDirectory() as workdir:
-        for k in ks:
-            for name, run in (
-                ("herald", herald_run(k, Path(workdir), server)),
-                ("websockets broadcast", baseline_run(k, server)),
-            ):
-                row = await run
-                report.rows.append({"server": name, "clients": k, **row})
-                print(name, k, row, flush=True)
     report.notes += [
         f"{USERS} users, K/{USERS} connections each; {ROUNDS} rounds of one notification to every"
         " user (two frames per client per round: created and count).",
@@ -263,7 +254,16 @@ async def main(ks: list[int]) -> None:
         f"Server pinned to core(s) {sorted(server)}, clients on {sorted(load)}; SQLite, in-process"
         " bus (herald api).",
     ]
-    print(report.write())
+    with tempfile.TemporaryDirectory() as workdir:
+        for k in ks:
+            runs: list[tuple[str, Callable[[], Awaitable[dict[str, float]]]]] = [
+                ("herald", lambda: herald_run(k, Path(workdir), server)),
+                ("websockets broadcast", lambda: baseline_run(k, server)),
+            ]
+            for name, run in runs:
+                row = await run()
+                report.rows.append({"server": name, "clients": k, **row})
+                print(name, k, row, report.write(), flush=True)  # a crash keeps the rows
 
 
 def cli() -> None:
