@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -257,8 +258,8 @@ async def main(ks: list[int]) -> None:
     with tempfile.TemporaryDirectory() as workdir:
         for k in ks:
             runs: list[tuple[str, Callable[[], Awaitable[dict[str, float]]]]] = [
-                ("herald", lambda: herald_run(k, Path(workdir), server)),
-                ("websockets broadcast", lambda: baseline_run(k, server)),
+                ("herald", partial(herald_run, k, Path(workdir), server)),
+                ("websockets broadcast", partial(baseline_run, k, server)),
             ]
             for name, run in runs:
                 row = await run()
