@@ -32,6 +32,7 @@ ACTION = {"actionType": "Approved"}
 # Sample bodies for routes whose body must be valid before the id is even looked at.
 BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/accounts/{account_id}"): {"retention_days": 9},
+    ("POST", "/v1/accounts/{account_id}/broadcast"): {"template": "custom-message"},
     ("PUT", "/v1/users/{external_id}"): {},
     ("PUT", "/v1/teams/{key}"): {"members": []},
     ("PUT", "/v1/templates/{template_id}"): {"friendly_name": "B"},
