@@ -44,5 +44,9 @@ format: dev ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff format herald tests
 	$(BIN)/ruff check --fix herald tests
 
+bench: dev ## Run the benchmarks into bench/results/ (PostgreSQL too if HERALD_BENCH_DATABASE_URL)
+	bash scripts/system-deps.sh bench
+	$(BIN)/python -m bench.run
+
 clean: ## Remove the virtualenv, caches and the local database
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache herald.db herald.db-shm herald.db-wal
