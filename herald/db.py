@@ -95,8 +95,12 @@ def _sqlite_begin_immediate(conn: Any) -> None:
 def create_engine(settings: Settings) -> AsyncEngine:
     """An async engine for the configured URL, tuned for SQLite or PostgreSQL."""
     if settings.is_sqlite:
+        # One connection per process: every transaction takes SQLite's single write lock
+        # (BEGIN IMMEDIATE), so more connections only wait in SQLite's busy handler, which
+        # sleeps up to 100 ms between tries and leaves the lock idle. Waiting for the pool
+        # instead is an asyncio queue: first come, first served, handed over at once.
         engine = create_async_engine(
-            settings.database_url, connect_args={"timeout": 30}, pool_size=5, max_overflow=5
+            settings.database_url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
