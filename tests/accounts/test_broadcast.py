@@ -92,7 +92,7 @@ async def _owners(db: Database, ids: list[str]) -> dict[uuid.UUID, int]:
             .where(Notification.id.in_([uuid.UUID(i) for i in ids]))
             .group_by(Notification.account_id)
         )
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
 
 async def test_all_users_of_every_descendant(
