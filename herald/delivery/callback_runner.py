@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.config import Settings
-from herald.db import Database
 from herald.delivery.answer import Answer
+from herald.delivery.gate import Gate
 from herald.delivery.models import CallbackEndpoint, CallbackJob
 from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
 from herald.delivery.queue import Claimed, finish, lock
@@ -36,23 +37,29 @@ class CallbackRunner:
     def __init__(
         self,
         *,
-        db: Database,
+        gate: Gate,
         settings: Settings,
         sealing_key: str,
         worker: str,
         policy: RetryPolicy = DEFAULT_POLICY,
         time_limit: float = 10.0,
     ) -> None:
-        self._db = db
+        self._gate = gate
         self._settings = settings
         self._sealing_key = sealing_key
         self._worker = worker
         self._policy = policy
         self._time_limit = time_limit
 
+    async def claimed(self, session: AsyncSession, jobs: list[Claimed]) -> None:
+        """Nothing to prepare: a callback's body was fixed when it was queued."""
+
+    async def aclose(self) -> None:
+        """Nothing to release: each attempt opens and closes its own transactions."""
+
     async def run(self, job: Claimed) -> None:
         """POST the callback ``job`` claimed and record the answer."""
-        async with self._db.sessions() as session, session.begin():
+        async with self._gate.transaction() as session:
             row = await session.get(CallbackJob, job.id)
             if row is None or DeliveryStatus(row.status) in TERMINAL:
                 return
@@ -89,7 +96,7 @@ class CallbackRunner:
         return _answer_of(response)
 
     async def _record(self, job: Claimed, answer: Answer) -> None:
-        async with self._db.sessions() as session, session.begin():
+        async with self._gate.transaction() as session:
             row = await lock(session, CallbackJob, job.id)
             if row is None:
                 return

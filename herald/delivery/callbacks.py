@@ -93,8 +93,7 @@ async def enqueue_callback(
     """
     if event not in EVENTS:
         raise ValueError(f"unknown callback event {event}")
-    events = await _subscribed(session, account_id)
-    if event not in events:
+    if not await wants(session, account_id=account_id, event=event):
         return None
     now = at or utcnow()
     job = CallbackJob(
@@ -134,13 +133,13 @@ def action_data(
     }
 
 
-async def _subscribed(session: AsyncSession, account_id: uuid.UUID) -> frozenset[str]:
-    """The events the account's endpoint wants; read once per transaction (a worker's
-    batch may raise many events for the same account)."""
+async def wants(session: AsyncSession, *, account_id: uuid.UUID, event: str) -> bool:
+    """Whether the account's endpoint wants ``event``; the endpoint is read once per
+    transaction (a worker's batch may raise many events for the same account)."""
     cache: dict[uuid.UUID, frozenset[str]] = session.info.setdefault(_ENDPOINTS, {})
     if account_id not in cache:
         events = await session.scalar(
             select(CallbackEndpoint.events).where(CallbackEndpoint.account_id == account_id)
         )
         cache[account_id] = frozenset(events or ())
-    return cache[account_id]
+    return event in cache[account_id]

@@ -1,15 +1,18 @@
-"""One attempt at one claimed delivery: compose (first time), send, record — two short
-transactions around a send that holds none.
+"""Attempts at claimed deliveries: prepare in the claiming transaction, send holding no
+transaction, record in batches.
 
-1. Prepare: load the delivery; at its first attempt render it and store what will be sent
-   (the log's ``rendered``, the template version); pick the providers.
+1. Prepare (in the claim's transaction, for the whole batch): at a delivery's first
+   attempt render it and store what will be sent (the log's ``rendered``, the template
+   version); pick the providers.
 2. Send: the simulator for test keys, else the providers with failover.
-3. Record: the attempt and the provider's answer, the status through the state machine
-   (retry on the one policy, or the end), the receipt, and the status callback.
+3. Record (``Recorder``, many answers per transaction): the attempt and the provider's
+   answer, the status through the state machine (retry on the one policy, or the end),
+   the receipt, and the status callback.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,17 +24,19 @@ from herald.bus import Bus
 from herald.channels.base import DeliveryError, PermanentDeliveryError
 from herald.channels.failover import send_with_failover
 from herald.config import Settings
-from herald.db import Database, run_after_commit, utcnow
+from herald.db import utcnow
 from herald.delivery import callbacks
 from herald.delivery.answer import Answer
 from herald.delivery.compose import Target, TemplateDisabled, compose, message_for
+from herald.delivery.gate import Gate
 from herald.delivery.models import Delivery, DeliveryAttempt
 from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
 from herald.delivery.providers import AnyProvider, ProviderPool
 from herald.delivery.queue import Claimed, finish, lock
+from herald.delivery.recorder import Recorder
 from herald.delivery.schemas import delivery_document
 from herald.delivery.simulator import simulate
-from herald.delivery.status import TERMINAL, DeliveryStatus, Outcome
+from herald.delivery.status import DeliveryStatus, Outcome
 from herald.delivery.templating import TemplateCache
 from herald.directory.models import User
 from herald.notifications.models import Notification
@@ -54,7 +59,7 @@ class DeliveryRunner:
     def __init__(
         self,
         *,
-        db: Database,
+        gate: Gate,
         settings: Settings,
         bus: Bus,
         worker: str,
@@ -62,50 +67,62 @@ class DeliveryRunner:
         templates: TemplateCache | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
-        self._db = db
         self._settings = settings
         self._bus = bus
         self._worker = worker
         self._providers = providers
         self._templates = templates or TemplateCache()
         self._policy = policy
+        self._recorder = Recorder(gate, self._write)
+        self._prepared: dict[uuid.UUID, Prepared] = {}
+
+    async def claimed(self, session: AsyncSession, jobs: list[Claimed]) -> None:
+        """In the claiming transaction: prepare each job, and ``delivery.sending`` callbacks
+        for first claims."""
+        providers: dict[tuple[uuid.UUID, str], tuple[AnyProvider, ...]] = {}
+        for job in jobs:
+            delivery = await session.get(Delivery, job.id)
+            assert delivery is not None  # claim_due just loaded and locked it
+            if job.previous is DeliveryStatus.CREATED:
+                await self._status_callback(session, delivery, attempts=[])
+            self._prepared[job.id] = await self._prepare(session, job, delivery, providers)
 
     async def run(self, job: Claimed) -> None:
         """Make the attempt ``job`` claimed and record its answer."""
-        prepared = await self._prepare(job)
-        if prepared is None:
-            return
+        prepared = self._prepared.pop(job.id)
         answer = prepared.answer or await self._send(prepared)
-        await self._record(job, answer)
+        await self._recorder.record(job, answer)
 
-    async def claimed(self, session: AsyncSession, jobs: list[Claimed]) -> None:
-        """In the claiming transaction: ``delivery.sending`` callbacks for first claims."""
-        for job in jobs:
-            if job.previous is DeliveryStatus.CREATED:
-                delivery = await session.get(Delivery, job.id)
-                assert delivery is not None
-                await self._status_callback(session, delivery, attempts=[])
+    async def aclose(self) -> None:
+        """Stop the recorder (every run has returned)."""
+        await self._recorder.aclose()
 
-    async def _prepare(self, job: Claimed) -> Prepared | None:
-        async with self._db.sessions() as session, session.begin():
-            delivery = await session.get(Delivery, job.id)
-            if delivery is None or DeliveryStatus(delivery.status) in TERMINAL:
-                return None
-            if job.attempt > self._policy.max_attempts:
-                # Its workers kept dying mid-attempt: stop before it takes down another.
-                error = f"gave up after {job.attempt - 1} interrupted attempts"
-                gave_up = Answer(Outcome.TECHNICAL, provider_response={"error": error}, final=True)
-                return Prepared(delivery, gave_up)
-            if delivery.rendered is None:
-                answer = await self._compose(session, delivery)
-                if answer is not None:
-                    return Prepared(delivery, answer)
-            if delivery.test:
-                return Prepared(delivery, simulate(rendered_address(delivery.rendered)))
-            providers = await self._providers.for_channel(
+    async def _prepare(
+        self,
+        session: AsyncSession,
+        job: Claimed,
+        delivery: Delivery,
+        providers: dict[tuple[uuid.UUID, str], tuple[AnyProvider, ...]],
+    ) -> Prepared:
+        """What the attempt will do; ``providers`` is shared by the batch's deliveries."""
+        if job.attempt > self._policy.max_attempts:
+            # Its workers kept dying mid-attempt: stop before it takes down another.
+            error = f"gave up after {job.attempt - 1} interrupted attempts"
+            gave_up = Answer(Outcome.TECHNICAL, provider_response={"error": error}, final=True)
+            return Prepared(delivery, gave_up)
+        if delivery.rendered is None:
+            answer = await self._compose(session, delivery)
+            if answer is not None:
+                return Prepared(delivery, answer)
+        if delivery.test:
+            return Prepared(delivery, simulate(rendered_address(delivery.rendered)))
+        key = (delivery.account_id, delivery.channel)
+        if key not in providers:
+            found = await self._providers.for_channel(
                 session, account_id=delivery.account_id, channel=delivery.channel
             )
-            return Prepared(delivery, providers=tuple(providers))
+            providers[key] = tuple(found)
+        return Prepared(delivery, providers=providers[key])
 
     async def _compose(self, session: AsyncSession, delivery: Delivery) -> Answer | None:
         """Render and store what the delivery sends; an answer when it can never be sent."""
@@ -136,38 +153,39 @@ class DeliveryRunner:
             return Answer.failed(exc)
         return Answer.accepted(sent.provider.name, sent.result)
 
-    async def _record(self, job: Claimed, answer: Answer) -> None:
-        async with self._db.sessions() as session:
-            async with session.begin():
-                row = await lock(session, Delivery, job.id)
-                if row is None:
-                    return
-                now = utcnow()
-                done = finish(
-                    row,
-                    job=job,
-                    worker=self._worker,
-                    outcome=answer.outcome,
-                    retry_after=answer.retry_after,
-                    final=answer.final,
-                    policy=self._policy,
-                    now=now,
-                )
-                _record_answer(session, row, answer, job=job, applied=done.applied, now=now)
-                if done.changed:
-                    await session.flush()
-                    await self._status_callback(session, row, attempts=None)
-            await run_after_commit(session)
+    async def _write(self, session: AsyncSession, job: Claimed, answer: Answer) -> None:
+        """Record one answer (in the recorder's batch transaction)."""
+        row = await lock(session, Delivery, job.id)
+        if row is None:
+            return
+        now = utcnow()
+        done = finish(
+            row,
+            job=job,
+            worker=self._worker,
+            outcome=answer.outcome,
+            retry_after=answer.retry_after,
+            final=answer.final,
+            policy=self._policy,
+            now=now,
+        )
+        _record_answer(session, row, answer, job=job, applied=done.applied, now=now)
+        if done.changed:
+            await session.flush()
+            await self._status_callback(session, row, attempts=None)
 
     async def _status_callback(
         self, session: AsyncSession, delivery: Delivery, *, attempts: list[DeliveryAttempt] | None
     ) -> None:
+        event = f"delivery.{delivery.status}"
+        if not await callbacks.wants(session, account_id=delivery.account_id, event=event):
+            return
         if attempts is None:
             attempts = await attempts_of(session, delivery)
         await callbacks.enqueue_callback(
             session,
             account_id=delivery.account_id,
-            event=f"delivery.{delivery.status}",
+            event=event,
             data=delivery_document(delivery, attempts, rendered=False),
             bus=self._bus,
         )

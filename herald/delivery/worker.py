@@ -27,8 +27,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Message
-from herald.db import run_after_commit, utcnow
+from herald.db import utcnow
 from herald.delivery.callback_runner import CallbackRunner
+from herald.delivery.gate import Gate
 from herald.delivery.models import CallbackJob, Delivery
 from herald.delivery.providers import ProviderPool
 from herald.delivery.queue import ACTIVE, WAKE_CHANNEL, Claimed, Job, claim_due, release, renew
@@ -48,7 +49,14 @@ class Runner(Protocol):
     def model(self) -> type[Job]:
         """The table whose jobs it runs."""
 
-    async def run(self, job: Claimed) -> None: ...
+    async def claimed(self, session: AsyncSession, jobs: list[Claimed]) -> None:
+        """In the claiming transaction: prepare what the jobs need."""
+
+    async def run(self, job: Claimed) -> None:
+        """Attempt one job claimed earlier and record its answer."""
+
+    async def aclose(self) -> None:
+        """Release what the runner holds, once no job runs."""
 
 
 @dataclass(frozen=True)
@@ -86,14 +94,15 @@ class Worker:
         self.options = options or WorkerOptions()
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.providers = ProviderPool(settings=runtime.settings, secret=runtime.secret)
+        self._gate = Gate(runtime.db)
         deliveries = DeliveryRunner(
-            db=runtime.db, settings=runtime.settings, bus=runtime.bus, worker=self.name,
+            gate=self._gate, settings=runtime.settings, bus=runtime.bus, worker=self.name,
             providers=self.providers,
         )  # fmt: skip
         callbacks = CallbackRunner(
-            db=runtime.db, settings=runtime.settings, sealing_key=runtime.secret, worker=self.name
-        )
-        self._deliveries = deliveries
+            gate=self._gate, settings=runtime.settings, sealing_key=runtime.secret,
+            worker=self.name,
+        )  # fmt: skip
         self._runners: tuple[Runner, ...] = (callbacks, deliveries)
         self._flights: dict[uuid.UUID, _Flight] = {}
         self._nudge = asyncio.Event()
@@ -150,14 +159,23 @@ class Worker:
         try:
             while not self._stopping.is_set():
                 self._beat = time.monotonic()
-                claimed = await self._fill()
-                await self._housekeeping()
-                if not claimed:
+                if not await self._turn():
                     await self._sleep()
         finally:
             await self._drain()
             await self.providers.aclose()
             log.info("worker.stopped", worker=self.name)
+
+    async def _turn(self) -> int:
+        """One round of claiming and housekeeping; how many jobs it started."""
+        try:
+            claimed = await self._fill()
+            await self._housekeeping()
+        except Exception:
+            # The database went away or a claim failed: keep running, try again after a poll.
+            log.exception("worker.turn_failed", worker=self.name)
+            return 0
+        return claimed
 
     async def _on_wake(self, _channel: str, _message: Message) -> None:
         self._nudge.set()
@@ -172,7 +190,8 @@ class Worker:
         started = 0
         for runner in self._runners:
             free = self.options.concurrency - len(self._flights)
-            if free <= 0:
+            # Claim in batches, not one job per freed slot: each claim is a transaction.
+            if free < max(1, self.options.concurrency // 4) and self._flights:
                 break
             jobs = await self._claim(runner, free)
             for job in jobs:
@@ -181,15 +200,12 @@ class Worker:
         return started
 
     async def _claim(self, runner: Runner, limit: int) -> list[Claimed]:
-        async with self.runtime.db.sessions() as session:
-            async with session.begin():
-                jobs = await claim_due(
-                    session, model=runner.model, worker=self.name, limit=limit,
-                    lease=self.options.lease,
-                )  # fmt: skip
-                if runner.model is Delivery:
-                    await self._deliveries.claimed(session, jobs)
-            await run_after_commit(session)
+        async with self._gate.transaction() as session:
+            jobs = await claim_due(
+                session, model=runner.model, worker=self.name, limit=limit,
+                lease=self.options.lease,
+            )  # fmt: skip
+            await runner.claimed(session, jobs)
         return jobs
 
     def _start(self, runner: Runner, job: Claimed) -> None:
@@ -221,20 +237,20 @@ class Worker:
             await self._purge()
 
     async def _renew(self) -> None:
-        async with self.runtime.db.sessions() as session, session.begin():
+        async with self._gate.transaction() as session:
             for model, ids in self._in_flight().items():
                 await renew(
                     session, model=model, worker=self.name, ids=ids, lease=self.options.lease
                 )
 
     async def _measure(self) -> None:
-        async with self.runtime.db.sessions() as session, session.begin():
+        async with self._gate.transaction() as session:
             for model in (Delivery, CallbackJob):
                 QUEUE_DEPTH.labels(model.__tablename__).set(await _due(session, model))
 
     async def _purge(self) -> None:
         while True:
-            async with self.runtime.db.sessions() as session, session.begin():
+            async with self._gate.transaction() as session:
                 purged = await purge(session)
             if purged.deliveries:
                 log.info("retention.purged", deliveries=purged.deliveries)
@@ -255,9 +271,11 @@ class Worker:
         left = self._in_flight()
         for flight in self._flights.values():
             flight.task.cancel()
-        async with self.runtime.db.sessions() as session, session.begin():
+        async with self._gate.transaction() as session:
             for model, ids in left.items():
                 await release(session, model=model, worker=self.name, ids=ids)
+        for runner in self._runners:
+            await runner.aclose()
 
 
 async def _due(session: AsyncSession, model: type[Job]) -> int:
