@@ -27,6 +27,7 @@ OWN_NAMESPACE = {
     # Run after B's own "a-user" exists (PUT /v1/users/{external_id} sorts first): B's inbox.
     ("PUT", "/v1/users/{external_id}/inbox/read"),
     ("PUT", "/v1/users/{external_id}/notifications/read"),
+    ("PUT", "/v1/providers/{channel}/{provider}"),
 }
 ACTION = {"actionType": "Approved"}
 # Sample bodies for routes whose body must be valid before the id is even looked at.
@@ -40,7 +41,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/me/notifications/{item_id}"): ACTION,
     ("PATCH", "/v1/users/{external_id}/notifications/{item_id}"): ACTION,
     ("PATCH", "/v1/users/{external_id}/inbox/{item_id}"): ACTION,
+    ("PUT", "/v1/providers/{channel}/{provider}"): {"settings": {"url": "smtp://127.0.0.1:25"}},
 }
+A_PROVIDER = {"settings": {"url": "smtp://a.example.com:25"}}
+A_EMAIL = {"type": "custom", "subType": "message", "message": "A", "channels": ["email"],
+           "targets": {"emails": ["a@example.com"]}}  # fmt: skip
 PARAM = re.compile(r"{([^}]+)}")
 
 
@@ -67,6 +72,10 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
     message = {"message": "for A only", "notify": {"users": ["a-user"]}}
     sent = (await client.post("/notifications", json=message, headers=a.headers)).json()
     items = (await client.get("/v1/users/a-user/inbox", headers=a.headers)).json()["data"]
+    await client.put("/v1/providers/email/smtp", json=A_PROVIDER, headers=a.headers)
+    mailed = (await client.post("/v1/notifications", json=A_EMAIL, headers=a.headers)).json()
+    path = f"/v1/deliveries?notification_id={mailed['id']}"
+    delivery = (await client.get(path, headers=a.headers)).json()["data"][0]
     await client.put("/v1/users/b-user", json={}, headers=b.headers)
     token = (await client.post("/v1/users/b-user/tokens", headers=b.headers)).json()["token"]
     ids = {
@@ -81,6 +90,9 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
         "item_id": items[0]["id"],
         "type_": "a-type",
         "sub_type": "a-sub",
+        "delivery_id": delivery["id"],
+        "channel": "email",
+        "provider": "smtp",
     }
     return World(a=a, b=b, ids=ids, b_user_token=token)
 
@@ -113,6 +125,8 @@ async def _a_is_untouched(client: httpx.AsyncClient, world: World) -> None:
     assert item.json()["read"] is False and item.json()["actionStatus"] is None
     sent = await client.get(f"/v1/notifications/{world.ids['notification_id']}", headers=headers)
     assert sent.json()["status"] == "queued"
+    providers = (await client.get("/v1/providers", headers=headers)).json()["data"]
+    assert [(p["channel"], p["provider"]) for p in providers] == [("email", "smtp")]
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
