@@ -146,10 +146,8 @@ async def _write_inbox(
 ) -> int:
     """Fan out to the users; the distinct recipients, chain members included."""
     shared = Shared(envelope.personalisation, envelope.payload, envelope.message)
-    text, texts = in_app_text(session, template, shared) or (
-        render_in_app(definition, envelope),
-        None,
-    )
+    found = in_app_text(session, template, shared)
+    text, texts = found if found is not None else (render_in_app(definition, envelope), None)
     message = in_app_message(notification, text=text, realtime=definition.realtime, claimed=claimed)
     users = list(recipients.users)
     fanned = await fan_out(session, message=message, users=users, bus=bus, texts=texts)
