@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
@@ -35,6 +34,7 @@ from herald.delivery.providers import AnyProvider, ProviderPool
 from herald.delivery.queue import Claimed, finish, lock
 from herald.delivery.recorder import Recorder
 from herald.delivery.schemas import delivery_document
+from herald.delivery.service import attempts_of
 from herald.delivery.simulator import simulate
 from herald.delivery.status import DeliveryStatus, Outcome
 from herald.delivery.templating import TemplateCache
@@ -181,7 +181,7 @@ class DeliveryRunner:
         if not await callbacks.wants(session, account_id=delivery.account_id, event=event):
             return
         if attempts is None:
-            attempts = await attempts_of(session, delivery)
+            attempts = (await attempts_of(session, [delivery.id])).get(delivery.id, [])
         await callbacks.enqueue_callback(
             session,
             account_id=delivery.account_id,
@@ -219,16 +219,6 @@ def _record_answer(
         row.receipt = answer.receipt
         row.provider_message_id = answer.provider_message_id
         row.sent_at = now
-
-
-async def attempts_of(session: AsyncSession, delivery: Delivery) -> list[DeliveryAttempt]:
-    """The delivery's attempts, oldest first."""
-    rows = await session.scalars(
-        select(DeliveryAttempt)
-        .where(DeliveryAttempt.delivery_id == delivery.id)
-        .order_by(DeliveryAttempt.at, DeliveryAttempt.id)
-    )
-    return list(rows)
 
 
 def rendered_address(rendered: dict[str, Any] | None) -> str | None:

@@ -40,7 +40,7 @@ async def get_delivery(
     )
     if delivery is None:
         raise NotFound("No such delivery")
-    attempts = await _attempts(session, [delivery.id])
+    attempts = await attempts_of(session, [delivery.id])
     return Logged(delivery, attempts.get(delivery.id, []))
 
 
@@ -63,7 +63,7 @@ async def list_deliveries(
             select(Delivery).where(*where).order_by(Delivery.id.desc()).offset(offset).limit(limit)
         )
     )
-    attempts = await _attempts(session, [d.id for d in rows])
+    attempts = await attempts_of(session, [d.id for d in rows])
     return [Logged(d, attempts.get(d.id, [])) for d in rows], int(total or 0)
 
 
@@ -80,9 +80,10 @@ def _conditions(account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[b
     return where
 
 
-async def _attempts(
+async def attempts_of(
     session: AsyncSession, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[DeliveryAttempt]]:
+    """The attempts of these deliveries, oldest first, by delivery."""
     if not ids:
         return {}
     rows = await session.scalars(
