@@ -39,7 +39,7 @@ from herald.notifications.models import Notification
 
 ITEMS = cast(Table, InboxItem.__table__)
 USERS = cast(Table, User.__table__)
-OTHER_USERS = 10_000
+OTHER_USERS = 9_990  # with MINE: (1,000,000 - 1,000) / 9,990 = 100 items each
 MINE = 1_000
 UNREAD_SHARE = 0.4
 ME = "me"
