@@ -31,7 +31,8 @@ def normalize_phone(value: str) -> str:
 def normalize_email(value: str) -> str:
     """A syntactically valid address, domain lower-cased; deliverability is not checked here."""
     try:
-        checked = validate_email(value, check_deliverability=False)
+        # test_environment admits the reserved .test domain, where the simulator addresses live.
+        checked = validate_email(value, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from exc
     return str(checked.normalized)

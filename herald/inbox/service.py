@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
 from herald.db import utcnow
+from herald.delivery.callbacks import action_data, enqueue_callback
+from herald.directory.models import User
 from herald.errors import NotFound
 from herald.inbox import events as inbox_events
 from herald.inbox.events import PendingEvent
@@ -178,7 +180,27 @@ async def act(
     item.updated_at = now
     await session.flush()
     await _emit(session, owner, [_updated(item)], "action", bus)
+    await _action_callback(session, owner=owner, item=item, action=action, bus=bus)
     return item
+
+
+async def _action_callback(
+    session: AsyncSession, *, owner: Owner, item: InboxItem, action: ActionIn, bus: Bus
+) -> None:
+    """Tell the sending service about the action (seed 003's feedback), in this transaction."""
+    recipient = await session.scalar(select(User.external_id).where(User.id == owner.user_id))
+    data = action_data(
+        notification_id=item.notification_id,
+        item_id=item.id,
+        recipient=str(recipient),
+        action_type=action.actionType.value,
+        action_note=action.actionNote,
+        performed_by=owner.actor,
+        performed_at=item.updated_at,
+    )
+    await enqueue_callback(
+        session, account_id=owner.account_id, event="notification.action", data=data, bus=bus
+    )
 
 
 async def audit_trail(

@@ -20,7 +20,7 @@ from herald.accounts.scopes import type_scope
 from herald.bus import Bus
 from herald.db import new_id, utcnow
 from herald.delivery.models import Delivery
-from herald.delivery.status import DeliveryStatus
+from herald.delivery.status import ALLOWED, DeliveryStatus
 from herald.directory.models import User
 from herald.errors import NotFound, ValidationFailed
 from herald.events import service as catalogue
@@ -313,12 +313,17 @@ async def cancel(
         session, account_id=account_id, notification_id=notification_id
     )
     notification.status = CANCELLED
+    now = utcnow()
+    # Every status the state machine lets move to cancelled, unless a worker holds the delivery
+    # right now: its send is under way and its answer decides the status.
+    cancellable = [s.value for s, edges in ALLOWED.items() if DeliveryStatus.CANCELLED in edges]
     await session.execute(
         update(Delivery)
         .where(
             Delivery.notification_id == notification.id,
-            Delivery.status == DeliveryStatus.CREATED.value,
+            Delivery.status.in_(cancellable),
+            or_(Delivery.leased_until.is_(None), Delivery.leased_until < now),
         )
-        .values(status=DeliveryStatus.CANCELLED.value, updated_at=utcnow())
+        .values(status=DeliveryStatus.CANCELLED.value, updated_at=now, completed_at=now)
     )
     await withdraw_items(session, account_id=account_id, notification_id=notification.id, bus=bus)
