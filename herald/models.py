@@ -6,9 +6,11 @@ from herald.accounts import models as accounts_models
 from herald.db import Base
 from herald.delivery import models as delivery_models
 from herald.directory import models as directory_models
+from herald.endpoints import models as endpoints_models
 from herald.events import models as events_models
 from herald.inbox import models as inbox_models
 from herald.notifications import models as notifications_models
+from herald.sms import models as sms_models
 from herald.templates import models as templates_models
 
 metadata = Base.metadata
@@ -16,9 +18,11 @@ __all__ = [
     "accounts_models",
     "delivery_models",
     "directory_models",
+    "endpoints_models",
     "events_models",
     "inbox_models",
     "metadata",
     "notifications_models",
+    "sms_models",
     "templates_models",
 ]

@@ -64,6 +64,8 @@ class Delivery(Queued, Base):
     receipt: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     possible_duplicate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    document_id: Mapped[str | None] = mapped_column(String(64))
+    """A letter's PDF in the document store (``GET /v1/deliveries/{id}/pdf``)."""
     sent_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
 

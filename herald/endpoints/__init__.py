@@ -1,0 +1,1 @@
+"""The webhook channel's per-account endpoints: where notifications are POSTed, signed."""
