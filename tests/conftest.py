@@ -6,15 +6,12 @@ isolated by tenant: each test makes its own accounts, which is also what Herald 
 
 from __future__ import annotations
 
-import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -24,15 +21,7 @@ from herald.app import create_app
 from herald.config import Settings
 from herald.db import Database
 from herald.migrate import upgrade
-
-POSTGRES_ADMIN_DSN = os.environ.get(
-    "HERALD_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-
-def _asyncpg_url(dsn: str, database: str) -> str:
-    base = dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{database}"
+from tests.support.postgres import throwaway_database
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -46,22 +35,8 @@ async def database_url(
         await upgrade(settings_for(url))
         yield url
         return
-    name = f"herald_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = _asyncpg_url(POSTGRES_ADMIN_DSN, name)
-    try:
-        await upgrade(settings_for(url))
+    async with throwaway_database() as url:
         yield url
-    finally:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:

@@ -6,23 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 
 from herald.accounts import service as accounts
 from herald.db import Database
-from herald.migrate import upgrade
 from tests.bus.conftest import RedisServer, free_port
-from tests.conftest import POSTGRES_ADMIN_DSN, Tenant, _asyncpg_url, settings_for
+from tests.conftest import Tenant, settings_for
 from tests.realtime.conftest import Api, Client, Server, call, seqs, unique, websocket
+from tests.support.postgres import throwaway_database
 
 HERALD = str(Path(sys.executable).with_name("herald"))
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -31,22 +29,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A throwaway, migrated PostgreSQL database."""
-    name = f"herald_e2e_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = _asyncpg_url(POSTGRES_ADMIN_DSN, name)
-    try:
-        await upgrade(settings_for(url))
+    async with throwaway_database("herald_e2e") as url:
         yield url
-    finally:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 @contextmanager
