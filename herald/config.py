@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None
     email_from: str = "Herald <noreply@herald.localhost>"
     public_url: str = "http://127.0.0.1:8000"
+    documents_dir: str = Field(
+        default="./var/documents", description="Where letter PDFs are kept (the document store)."
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -62,6 +62,8 @@ class DeliveryResult:
     receipt: str = ""
     provider_response: Mapping[str, Any] = field(default_factory=dict)
     possible_duplicate: bool = False
+    awaits_receipt: bool = False
+    """The provider will report what became of the message later (an SMS delivery receipt)."""
 
 
 class DeliveryError(Exception):

@@ -9,6 +9,9 @@ from typing import Any
 from herald.channels.base import DeliveryError, DeliveryResult, RetryableDeliveryError
 from herald.delivery.status import Outcome, outcome_of
 
+ACTION_FLAGS = ("invalid_token", "disable_endpoint")
+"""Class attributes of provider errors that ask the pipeline to act (see ``effects``)."""
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -26,9 +29,9 @@ class Answer:
 
     @classmethod
     def accepted(cls, provider: str, result: DeliveryResult) -> Answer:
-        """A provider took the message."""
+        """A provider took the message (``sent`` when its receipt will say the rest)."""
         return cls(
-            Outcome.DELIVERED,
+            Outcome.SENT if result.awaits_receipt else Outcome.DELIVERED,
             provider=provider,
             provider_response=dict(result.provider_response),
             receipt=result.receipt,
@@ -40,10 +43,13 @@ class Answer:
     def failed(cls, error: DeliveryError) -> Answer:
         """A provider (or composing the message) refused or failed."""
         retryable = error if isinstance(error, RetryableDeliveryError) else None
+        # What the pipeline must do besides recording (remove a device, disable an
+        # endpoint) travels as flags in the response the log keeps.
+        flags = {flag: True for flag in ACTION_FLAGS if getattr(error, flag, False)}
         return cls(
             outcome_of(error),
             provider=error.provider,
-            provider_response={**error.provider_response, "error": error.message},
+            provider_response={**error.provider_response, **flags, "error": error.message},
             possible_duplicate=retryable is not None and retryable.possible_duplicate,
             retry_after=retryable.retry_after if retryable is not None else None,
         )

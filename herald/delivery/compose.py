@@ -20,9 +20,14 @@ from herald.accounts.models import Account
 from herald.channels.base import OutboundMessage, PermanentDeliveryError
 from herald.config import Settings
 from herald.delivery.addresses import address_of, user_fields
+from herald.delivery.chat import CHAT_SOURCES, chat_message, compose_chat
 from herald.delivery.email import compose_email, email_message
+from herald.delivery.letter import compose_letter, letter_message, letter_pdf
 from herald.delivery.models import Delivery
+from herald.delivery.push import compose_push, push_message, push_providers
+from herald.delivery.sms import compose_sms, sms_message
 from herald.delivery.templating import TemplateCache
+from herald.delivery.webhook import compose_webhook, webhook_message, webhook_secret
 from herald.directory.models import User
 from herald.errors import HeraldError
 from herald.notifications.models import Notification
@@ -48,26 +53,60 @@ class Composed:
     """What a delivery sends, as its log shows it, and the template version it came from."""
 
     rendered: dict[str, Any]
-    template_id: str
-    template_version: int
+    template_id: str | None
+    template_version: int | None
+
+
+@dataclass(frozen=True)
+class Keys:
+    """What loading a message's secrets may need: settings and the deployment's sealing key."""
+
+    settings: Settings
+    sealing_key: str
 
 
 Composer = Callable[[AsyncSession, Target, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 """(session, target, the template's rendered parts) → the log's ``rendered`` document."""
-MessageBuilder = Callable[[Delivery, Mapping[str, Any]], OutboundMessage]
-"""(delivery, its stored ``rendered``) → the provider's message."""
+MessageBuilder = Callable[[Delivery, Mapping[str, Any], Mapping[str, Any]], OutboundMessage]
+"""(delivery, its stored ``rendered``, what ``load`` gave) → the provider's message."""
+Loader = Callable[[AsyncSession, Delivery, Keys], Awaitable[dict[str, Any]]]
+"""(session, delivery, keys) → what the message needs but the log must not show (a
+webhook endpoint's secret, a letter's PDF); read at each attempt, never stored."""
+Router = Callable[[Mapping[str, Any]], frozenset[str]]
+"""(stored ``rendered``) → the names of the providers that can send it (push platforms)."""
+
+
+async def _nothing(_session: AsyncSession, _delivery: Delivery, _keys: Keys) -> dict[str, Any]:
+    return {}
 
 
 @dataclass(frozen=True)
 class ChannelSupport:
-    """How one channel composes a delivery and rebuilds its message for each attempt."""
+    """How one channel composes a delivery and rebuilds its message for each attempt.
+
+    ``sources`` are the template channels whose parts it sends, the first present
+    winning (default: its own); ``route``, when set, narrows the providers to those
+    able to send one delivery.
+    """
 
     compose: Composer
     message: MessageBuilder
+    load: Loader = _nothing
+    sources: tuple[str, ...] = ()
+    route: Router | None = None
+    templated: bool = True
+    """False for a channel that sends the notification itself (webhooks): no template."""
 
 
 CHANNELS: dict[str, ChannelSupport] = {
     "email": ChannelSupport(compose=compose_email, message=email_message),
+    "sms": ChannelSupport(compose=compose_sms, message=sms_message),
+    "push": ChannelSupport(compose=compose_push, message=push_message, route=push_providers),
+    "webhook": ChannelSupport(
+        compose=compose_webhook, message=webhook_message, load=webhook_secret, templated=False
+    ),
+    "letter": ChannelSupport(compose=compose_letter, message=letter_message, load=letter_pdf),
+    "chat": ChannelSupport(compose=compose_chat, message=chat_message, sources=CHAT_SOURCES),
 }
 
 
@@ -78,9 +117,13 @@ async def compose(session: AsyncSession, target: Target, templates: TemplateCach
     field, no address) and TemplateDisabled when the account switched the template off.
     """
     delivery, notification = target.delivery, target.notification
+    support = CHANNELS.get(delivery.channel)
+    if support is not None and not support.templated:
+        return Composed(await support.compose(session, target, {}), None, None)
     template = await templates.for_notification(
         session, account=target.account, notification=notification
     )
+    sources = (support.sources if support else ()) or (delivery.channel,)
     try:
         result = await asyncio.to_thread(
             template.render,
@@ -88,14 +131,14 @@ async def compose(session: AsyncSession, target: Target, templates: TemplateCach
             personalisation=notification.personalisation,
             payload=notification.payload,
             user=user_fields(delivery, target.user),
-            channels={delivery.channel},
+            channels=set(sources),
             message=notification.message,
         )
     except HeraldError as exc:
         raise PermanentDeliveryError(f"the template cannot be rendered: {exc.message}") from exc
     if not result.enabled:
         raise TemplateDisabled(f"template {template.ref.template_id} is disabled")
-    parts = result.channels.get(delivery.channel)
+    parts = next((result.channels[s] for s in sources if s in result.channels), None)
     if parts is None:
         raise PermanentDeliveryError(
             f"template {template.ref.template_id} has no {delivery.channel} content"
@@ -114,10 +157,15 @@ async def _channel_document(
     return {**parts, "to": address_of(target.delivery, target.user)}
 
 
-def message_for(delivery: Delivery) -> OutboundMessage:
-    """The provider's message, rebuilt from the delivery's stored ``rendered``."""
+def support_for(delivery: Delivery) -> ChannelSupport:
+    """The delivery's channel support; permanent failure when none is installed."""
     support = CHANNELS.get(delivery.channel)
     if support is None:
         raise PermanentDeliveryError(f"no way to send {delivery.channel} is installed")
+    return support
+
+
+def message_for(delivery: Delivery, loaded: Mapping[str, Any]) -> OutboundMessage:
+    """The provider's message, rebuilt from the delivery's stored ``rendered``."""
     assert delivery.rendered is not None
-    return support.message(delivery, delivery.rendered)
+    return support_for(delivery).message(delivery, delivery.rendered, loaded)

@@ -49,7 +49,9 @@ async def compose_email(
     }
 
 
-def email_message(delivery: Delivery, rendered: Mapping[str, Any]) -> EmailMessage:
+def email_message(
+    delivery: Delivery, rendered: Mapping[str, Any], _loaded: Mapping[str, Any]
+) -> EmailMessage:
     """The message every attempt sends, from the stored log document."""
     emails = rendered["emails"]
     return EmailMessage(

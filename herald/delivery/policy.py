@@ -30,6 +30,8 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(hours=2)
     max_age: timedelta = timedelta(hours=72)
     jitter: Jitter = Jitter.FULL
+    receipt_wait: timedelta = timedelta(hours=72)
+    """How long a message sent to a provider that reports receipts waits for its receipt."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

@@ -10,8 +10,11 @@ to it, so mail never leaves through the operator's relay once a tenant brought i
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import inspect
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -121,6 +124,38 @@ async def _find(
     return found
 
 
+def build(
+    registry: ProviderRegistry,
+    channel: str,
+    name: str,
+    config: Mapping[str, Any],
+    options: Mapping[str, Any],
+) -> AnyProvider:
+    """A provider from its settings, given each of ``options`` its constructor takes.
+
+    Options are the operator's and the worker's (``allow_private``, ``on_receipt``,
+    ``receipt_url``), never a tenant's: a provider that has no use for one is not given it.
+    """
+    cls = registry.get(channel, name)
+    accepted = inspect.signature(cls.__init__).parameters
+    return cls(
+        cls.Settings.model_validate(config),
+        **{key: value for key, value in options.items() if key in accepted},
+    )
+
+
+def receipt_token(secret: str, provider_id: uuid.UUID) -> str:
+    """The unguessable token in an account provider's receipt URL (an HMAC of its id)."""
+    digest = hmac.new(secret.encode(), b"sms-receipts:" + provider_id.bytes, hashlib.sha256)
+    return digest.hexdigest()[:40]
+
+
+def receipt_url(settings: Settings, secret: str, provider_id: uuid.UUID) -> str:
+    """Where an account's HTTP SMS provider posts delivery receipts."""
+    token = receipt_token(secret, provider_id)
+    return f"{settings.public_url.rstrip('/')}/v1/receipts/sms/{provider_id}/{token}"
+
+
 class ProviderPool:
     """The provider instances one worker sends through, built once and kept (with their
     connection pools and circuit breakers) until their configuration changes."""
@@ -131,12 +166,16 @@ class ProviderPool:
         settings: Settings,
         secret: str,
         registry: ProviderRegistry | None = None,
-        factory: Callable[[ProviderRegistry, str, str, dict[str, Any]], AnyProvider] | None = None,
+        options: Mapping[str, Any] | None = None,
+        receipts: Callable[[uuid.UUID | None], Any] | None = None,
     ) -> None:
+        """``options`` go to every provider constructor that takes them (see ``build``);
+        ``receipts(account_id)`` is the ``on_receipt`` of that account's providers."""
         self._settings = settings
+        self._receipts = receipts
         self._secret = secret
         self.registry = registry or ProviderRegistry.from_entry_points()
-        self._factory = factory or (lambda reg, channel, name, cfg: reg.create(channel, name, cfg))
+        self._options = {"allow_private": settings.allow_private_urls, **(options or {})}
         self._defaults: dict[str, list[AnyProvider]] | None = None
         self._accounts: dict[uuid.UUID, tuple[datetime, AnyProvider]] = {}
 
@@ -165,10 +204,16 @@ class ProviderPool:
         for provider in providers:
             await provider.aclose()
 
+    def _for(self, account_id: uuid.UUID | None) -> dict[str, Any]:
+        """The options of one account's providers (None: the process-wide defaults)."""
+        if self._receipts is None:
+            return dict(self._options)
+        return {**self._options, "on_receipt": self._receipts(account_id)}
+
     def _default(self, channel: str) -> list[AnyProvider]:
         if self._defaults is None:
             self._defaults = {
-                ch: [self._factory(self.registry, ch, name, cfg) for name, cfg in configs]
+                ch: [build(self.registry, ch, name, cfg, self._for(None)) for name, cfg in configs]
                 for ch, configs in _default_configs(self._settings).items()
             }
         return self._defaults.get(channel, [])
@@ -178,7 +223,9 @@ class ProviderPool:
         if cached is not None and cached[0] == row.updated_at:
             return cached[1]
         config = orjson.loads(unseal(self._secret, row.settings))
-        provider = self._factory(self.registry, row.channel, row.provider, config)
+        url = receipt_url(self._settings, self._secret, row.id)
+        options = {**self._for(row.account_id), "receipt_url": url}
+        provider = build(self.registry, row.channel, row.provider, config, options)
         self._accounts[row.id] = (row.updated_at, provider)
         if cached is not None:
             await cached[1].aclose()

@@ -175,9 +175,9 @@ def finish(
 ) -> Finished:
     """Apply an attempt's ``outcome`` to a locked ``row``: retry on the policy, or end it.
 
-    ``final`` ends the job even on a retryable outcome. A worker that lost its lease may
-    still end the job (a delivered message is delivered) but never reschedules it: the job
-    belongs to whoever claimed it since.
+    ``final`` ends the job even on a retryable (or ``sent``) outcome. A worker that lost
+    its lease may still end the job (a delivered message is delivered) but never
+    reschedules it: the job belongs to whoever claimed it since.
     """
     now = now or utcnow()
     previous = DeliveryStatus(row.status)
@@ -189,6 +189,9 @@ def finish(
             now=now,
             retry_after=retry_after,
         )
+    elif outcome is Outcome.SENT and not final:
+        # Due again when the wait for its delivery receipt is over (see DeliveryRunner).
+        retry_at = now + policy.receipt_wait
     decision = transition(previous, outcome, retry_at=retry_at)
     owner = row.leased_by == worker and row.attempts == job.attempt
     if decision.ignored or not (owner or decision.terminal):

@@ -13,7 +13,8 @@ transaction, record in batches.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,17 +25,23 @@ from herald.channels.base import DeliveryError, PermanentDeliveryError
 from herald.channels.failover import send_with_failover
 from herald.config import Settings
 from herald.db import utcnow
-from herald.delivery import callbacks
 from herald.delivery.answer import Answer
-from herald.delivery.compose import Target, TemplateDisabled, compose, message_for
+from herald.delivery.compose import (
+    ChannelSupport,
+    Keys,
+    Target,
+    TemplateDisabled,
+    compose,
+    message_for,
+    support_for,
+)
+from herald.delivery.effects import after_answer, status_callback
 from herald.delivery.gate import Gate
 from herald.delivery.models import Delivery, DeliveryAttempt
 from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
 from herald.delivery.providers import AnyProvider, ProviderPool
 from herald.delivery.queue import Claimed, finish, lock
 from herald.delivery.recorder import Recorder
-from herald.delivery.schemas import delivery_document
-from herald.delivery.service import attempts_of
 from herald.delivery.simulator import simulate
 from herald.delivery.status import DeliveryStatus, Outcome
 from herald.delivery.templating import TemplateCache
@@ -49,6 +56,8 @@ class Prepared:
     delivery: Delivery
     answer: Answer | None = None
     providers: tuple[AnyProvider, ...] = ()
+    loaded: Mapping[str, Any] = field(default_factory=dict)
+    """What the message needs but the delivery does not store (a secret, a PDF)."""
 
 
 class DeliveryRunner:
@@ -64,10 +73,12 @@ class DeliveryRunner:
         bus: Bus,
         worker: str,
         providers: ProviderPool,
+        sealing_key: str,
         templates: TemplateCache | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self._settings = settings
+        self._keys = Keys(settings, sealing_key)
         self._bus = bus
         self._worker = worker
         self._providers = providers
@@ -84,7 +95,7 @@ class DeliveryRunner:
             delivery = await session.get(Delivery, job.id)
             assert delivery is not None  # claim_due just loaded and locked it
             if job.previous is DeliveryStatus.CREATED:
-                await self._status_callback(session, delivery, attempts=[])
+                await status_callback(session, delivery, bus=self._bus, attempts=[])
             self._prepared[job.id] = await self._prepare(session, job, delivery, providers)
 
     async def run(self, job: Claimed) -> None:
@@ -116,13 +127,22 @@ class DeliveryRunner:
                 return Prepared(delivery, answer)
         if delivery.test:
             return Prepared(delivery, simulate(rendered_address(delivery.rendered)))
+        if delivery.sent_at is not None:
+            return Prepared(delivery, _no_receipt(delivery, self._policy))
         key = (delivery.account_id, delivery.channel)
         if key not in providers:
             found = await self._providers.for_channel(
                 session, account_id=delivery.account_id, channel=delivery.channel
             )
             providers[key] = tuple(found)
-        return Prepared(delivery, providers=providers[key])
+        try:
+            support = support_for(delivery)
+            loaded = await support.load(session, delivery, self._keys)
+        except PermanentDeliveryError as exc:
+            return Prepared(delivery, Answer.failed(exc))
+        return Prepared(
+            delivery, providers=_routed(support, delivery, providers[key]), loaded=loaded
+        )
 
     async def _compose(self, session: AsyncSession, delivery: Delivery) -> Answer | None:
         """Render and store what the delivery sends; an answer when it can never be sent."""
@@ -147,7 +167,7 @@ class DeliveryRunner:
 
     async def _send(self, prepared: Prepared) -> Answer:
         try:
-            message = message_for(prepared.delivery)
+            message = message_for(prepared.delivery, prepared.loaded)
             sent = await send_with_failover(prepared.providers, message)
         except DeliveryError as exc:
             return Answer.failed(exc)
@@ -170,25 +190,10 @@ class DeliveryRunner:
             now=now,
         )
         _record_answer(session, row, answer, job=job, applied=done.applied, now=now)
+        await after_answer(session, row, answer, applied=done.applied)
         if done.changed:
             await session.flush()
-            await self._status_callback(session, row, attempts=None)
-
-    async def _status_callback(
-        self, session: AsyncSession, delivery: Delivery, *, attempts: list[DeliveryAttempt] | None
-    ) -> None:
-        event = f"delivery.{delivery.status}"
-        if not await callbacks.wants(session, account_id=delivery.account_id, event=event):
-            return
-        if attempts is None:
-            attempts = (await attempts_of(session, [delivery.id])).get(delivery.id, [])
-        await callbacks.enqueue_callback(
-            session,
-            account_id=delivery.account_id,
-            event=event,
-            data=delivery_document(delivery, attempts, rendered=False),
-            bus=self._bus,
-        )
+            await status_callback(session, row, bus=self._bus)
 
 
 def _record_answer(
@@ -215,10 +220,33 @@ def _record_answer(
         row.possible_duplicate = True
     if applied and answer.provider:
         row.provider = answer.provider
-    if applied and answer.outcome is Outcome.DELIVERED:
+    if applied and answer.outcome in (Outcome.DELIVERED, Outcome.SENT):
         row.receipt = answer.receipt
         row.provider_message_id = answer.provider_message_id
-        row.sent_at = now
+        row.sent_at = row.sent_at or now
+
+
+def _routed(
+    support: ChannelSupport, delivery: Delivery, providers: tuple[AnyProvider, ...]
+) -> tuple[AnyProvider, ...]:
+    """The providers able to send this delivery (a push goes to its platform's service)."""
+    if support.route is None or delivery.rendered is None:
+        return providers
+    names = support.route(delivery.rendered)
+    return tuple(provider for provider in providers if provider.name in names)
+
+
+def _no_receipt(delivery: Delivery, policy: RetryPolicy) -> Answer:
+    """A sent message whose delivery receipt never came: the provider took it, so it ends
+    ``delivered`` (as every channel's accepted message does), and the receipt says why."""
+    hours = round(policy.receipt_wait.total_seconds() / 3600)
+    return Answer(
+        Outcome.DELIVERED,
+        provider=delivery.provider,
+        provider_response={"receipt": f"none within {hours} h"},
+        receipt=f"{delivery.receipt or 'accepted'}; no delivery receipt within {hours} h",
+        provider_message_id=delivery.provider_message_id,
+    )
 
 
 def rendered_address(rendered: dict[str, Any] | None) -> str | None:

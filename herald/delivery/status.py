@@ -2,7 +2,7 @@
 
     created ──▶ sending ──▶ delivered | temporary-failure | permanent-failure
        │          │ ▲           | technical-failure | cancelled
-       │          └─┘ (retry scheduled)
+       │          └─┘ (retry scheduled, or sent and awaiting its delivery receipt)
        └──▶ any terminal status (e.g. cancelled before it was claimed)
 
 A terminal status never changes: an outcome that arrives after one (a duplicate, a
@@ -40,6 +40,9 @@ class Outcome(StrEnum):
     """Retryable, on Herald's or the provider's side: connection refused, timeout."""
     PERMANENT = "permanent"
     CANCELLED = "cancelled"
+    SENT = "sent"
+    """A provider took it and will send a delivery receipt (SMS): it is ``sending`` until the
+    receipt comes, and ``delivered`` if none comes in time."""
 
 
 TERMINAL: frozenset[DeliveryStatus] = frozenset(
@@ -65,9 +68,12 @@ _FINAL: dict[Outcome, DeliveryStatus] = {
     Outcome.CANCELLED: DeliveryStatus.CANCELLED,
     Outcome.TEMPORARY: DeliveryStatus.TEMPORARY_FAILURE,
     Outcome.TECHNICAL: DeliveryStatus.TECHNICAL_FAILURE,
+    Outcome.SENT: DeliveryStatus.DELIVERED,
 }
 
 RETRYABLE: frozenset[Outcome] = frozenset({Outcome.TEMPORARY, Outcome.TECHNICAL})
+WAITING: frozenset[Outcome] = RETRYABLE | {Outcome.SENT}
+"""Outcomes that leave a delivery ``sending`` until ``retry_at``."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +96,12 @@ def transition(current: DeliveryStatus, outcome: Outcome, *, retry_at: datetime 
 
     ``retry_at`` comes from the retry policy: a time to retry a retryable outcome, or
     None when retries are exhausted (the outcome then becomes its terminal failure).
-    It is not used for outcomes that are not retryable.
+    For ``sent`` it is when to stop waiting for the receipt. It is not used for other
+    outcomes.
     """
     if current in TERMINAL:
         return Decision(status=current, ignored=True)
-    if outcome in RETRYABLE and retry_at is not None:
+    if outcome in WAITING and retry_at is not None:
         return Decision(status=DeliveryStatus.SENDING, retry_at=retry_at)
     return Decision(status=_FINAL[outcome])
 

@@ -18,9 +18,10 @@ import signal
 import socket
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import Gauge
 from sqlalchemy import func, select
@@ -37,6 +38,7 @@ from herald.delivery.retention import purge
 from herald.delivery.runner import DeliveryRunner
 from herald.logs import get_logger
 from herald.runtime import Runtime
+from herald.sms.receipts import SmppReceipts
 
 log = get_logger(__name__)
 QUEUE_DEPTH = Gauge("herald_queue_due", "Jobs due and not finished, by queue", ["queue"])
@@ -89,15 +91,26 @@ class _Timers:
 class Worker:
     """Claims and runs due jobs until stopped."""
 
-    def __init__(self, runtime: Runtime, options: WorkerOptions | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        options: WorkerOptions | None = None,
+        *,
+        provider_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``provider_options`` go to the providers that take them (a test's TLS trust)."""
         self.runtime = runtime
         self.options = options or WorkerOptions()
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.providers = ProviderPool(settings=runtime.settings, secret=runtime.secret)
         self._gate = Gate(runtime.db)
+        self.receipts = SmppReceipts(self._gate, runtime.bus)
+        self.providers = ProviderPool(
+            settings=runtime.settings, secret=runtime.secret,
+            options=provider_options, receipts=self.receipts.handler,
+        )  # fmt: skip
         deliveries = DeliveryRunner(
             gate=self._gate, settings=runtime.settings, bus=runtime.bus, worker=self.name,
-            providers=self.providers,
+            providers=self.providers, sealing_key=runtime.secret,
         )  # fmt: skip
         callbacks = CallbackRunner(
             gate=self._gate, settings=runtime.settings, sealing_key=runtime.secret,

@@ -21,7 +21,7 @@ from herald.errors import ErrorDetail, ValidationFailed, json_pointer
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
-Channel = Literal["in_app", "email", "sms", "push", "webhook", "letter"]
+Channel = Literal["in_app", "email", "sms", "push", "webhook", "letter", "chat"]
 Line = Annotated[str, Field(min_length=1, max_length=255)]
 
 

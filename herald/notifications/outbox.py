@@ -17,6 +17,7 @@ from herald.delivery.status import DeliveryStatus
 from herald.events.builtin import TypeDef
 from herald.events.schemas import Envelope
 from herald.events.targeting import Recipients
+from herald.notifications.reach import expand
 
 CHUNK = 5000
 DELIVERIES = cast(Table, Delivery.__table__)
@@ -24,6 +25,8 @@ DELIVERIES = cast(Table, Delivery.__table__)
 IMPLIED = (("emails", "email"), ("phones", "sms"), ("addresses", "letter"))
 # Channels that reach directory users; the worker looks their address or devices up at send time.
 USER_CHANNELS = frozenset({"email", "sms", "push"})
+# Channels that reach the account itself (its webhook endpoints, its chat services).
+ACCOUNT_CHANNELS = frozenset({"webhook", "chat"})
 
 
 def channels_for(definition: TypeDef, envelope: Envelope) -> list[str]:
@@ -47,8 +50,9 @@ def _recipients(
         found += [(None, {"phone": p}) for p in recipients.phones]
     elif channel == "letter":
         found += [(None, {"address": a}) for a in recipients.addresses]
-    elif channel == "webhook":
-        found.append((None, {"webhook": "account"}))
+    elif channel in ACCOUNT_CHANNELS:
+        # Expanded when written: one delivery per matching webhook endpoint (``expand``).
+        found.append((None, {channel: "account"}))
     return found
 
 
@@ -88,7 +92,9 @@ async def insert_deliveries(session: AsyncSession, *, rows: list[dict[str, Any]]
 
     A delivery names no template: the worker renders what its notification names (or the
     template of its type) for the delivery's account, recipient and locale, at send time.
+    Push and webhook rows are first expanded to one per device and one per endpoint.
     """
+    rows = await expand(session, rows)
     for start in range(0, len(rows), CHUNK):
         await session.execute(insert(DELIVERIES), rows[start : start + CHUNK])
     if rows:

@@ -134,7 +134,8 @@ def test_a_retry_is_scheduled_only_for_a_retryable_outcome(
 ) -> None:
     decision = transition(current, outcome, retry_at=retry_at)
     if decision.retry_at is not None:
-        assert outcome in {Outcome.TEMPORARY, Outcome.TECHNICAL}
+        # A retry, or (sent) the wait for a delivery receipt.
+        assert outcome in {Outcome.TEMPORARY, Outcome.TECHNICAL, Outcome.SENT}
         assert decision.status is DeliveryStatus.SENDING
         assert not decision.terminal
     else:

@@ -1,10 +1,10 @@
 """A letter as the print providers receive it, its PDF and the manifest that goes with it.
 
-The message carries the rendered HTML and the postal address; each print provider
-renders the PDF itself, in a thread (WeasyPrint is synchronous and CPU-bound), with
-``render_letter_pdf``: from the same inputs it gives the same letter as the copy kept in
-the document store for ``GET /v1/deliveries/{id}/pdf``. A provider thus needs no access
-to the store, and a retry prints the same letter.
+The message carries the rendered HTML, the postal address and, from the pipeline, the
+PDF it rendered once and kept in the document store (``GET /v1/deliveries/{id}/pdf``),
+so the printed letter is the stored one and a retry prints it again. A message without
+a PDF is rendered here, in a thread (WeasyPrint is synchronous and CPU-bound), with
+``render_letter_pdf``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from herald.channels.base import OutboundMessage, PermanentDeliveryError
@@ -34,6 +34,8 @@ class LetterMessage(OutboundMessage):
     address_lines: tuple[str, ...]
     postcode: str
     html: str
+    pdf: bytes | None = field(default=None, repr=False)
+    """The PDF already rendered (and kept in the document store); None: render ``html``."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,10 @@ class RenderedLetter:
 
 
 async def render(message: LetterMessage) -> RenderedLetter:
-    """The letter's PDF, rendered in a thread; an unusable address is permanent."""
+    """The letter's PDF (rendered in a thread unless it came with the message); an unusable
+    address is permanent."""
+    if message.pdf is not None:
+        return RenderedLetter(message.pdf, page_count(message.pdf))
     try:
         pdf = await asyncio.to_thread(
             render_letter_pdf,

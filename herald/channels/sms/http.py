@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import string
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import quote, urlencode
 
@@ -88,6 +89,11 @@ class HttpSmsSettings(BaseModel):
     status_path: str | None = "status"
     error_path: str | None = Field(default="message", description="an error answer's text")
     statuses: dict[str, ReceiptOutcome] = Field(default_factory=lambda: dict(TWILIO_STATUSES))
+    receipt_url_field: str | None = Field(
+        default=None,
+        description="the field that carries Herald's receipt URL (Twilio: StatusCallback); "
+        "set, the message waits for its receipt",
+    )
     receipt_id_path: str = "MessageSid"
     receipt_status_path: str = "MessageStatus"
     receipt_error_path: str | None = "ErrorCode"
@@ -121,10 +127,15 @@ class HttpSmsProvider(Provider[SmsMessage, HttpSmsSettings]):
         *,
         circuit: CircuitBreaker | None = None,
         allow_private: bool = False,
+        receipt_url: str | None = None,
     ) -> None:
-        """``allow_private`` is the operator's ``HERALD_ALLOW_PRIVATE_URLS``, never a tenant's."""
+        """``allow_private`` is the operator's ``HERALD_ALLOW_PRIVATE_URLS``, never a tenant's;
+        ``receipt_url`` is where this provider's receipts reach Herald (sent in
+        ``receipt_url_field``)."""
         super().__init__(settings, circuit=circuit)
         self._client = ssrf.safe_client(allow_private=allow_private, timeout=settings.timeout)
+        field = settings.receipt_url_field
+        self._receipts: dict[str, str] = {field: receipt_url} if field and receipt_url else {}
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
@@ -135,7 +146,7 @@ class HttpSmsProvider(Provider[SmsMessage, HttpSmsSettings]):
         try:
             answer = await self._client.post(
                 _url(settings.url, message),
-                content=_encode(settings, _fields(settings, message)),
+                content=_encode(settings, _fields(settings, message) | self._receipts),
                 headers=_request_headers(settings),
             )
         except ssrf.UnresolvableUrl as exc:
@@ -144,7 +155,9 @@ class HttpSmsProvider(Provider[SmsMessage, HttpSmsSettings]):
             raise PermanentDeliveryError(exc.message) from exc
         except httpx.TransportError as exc:
             raise request_error(exc) from exc
-        return _result(settings, answer)
+        result = _result(settings, answer)
+        # Asked for a receipt: the delivery stays "sending" until it comes.
+        return replace(result, awaits_receipt=bool(self._receipts))
 
 
 def parse_receipt(settings: HttpSmsSettings, fields: Mapping[str, Any]) -> SmsReceipt:

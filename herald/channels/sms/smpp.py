@@ -154,6 +154,7 @@ class SmppProvider(Provider[SmsMessage, SmppSettings]):
             provider_message_id=ids[-1],
             receipt=f"accepted in {len(ids)} submit_sm",
             provider_response={"message_ids": ids, "parts": len(submits)},
+            awaits_receipt=True,  # the last part always asks for a receipt
         )
 
     async def _bound_session(self) -> SmppSession:

@@ -1,0 +1,87 @@
+"""The push channel's composition: one delivery per device, sent by its platform's provider.
+
+Deliveries are written one per device of the user (``herald.notifications.reach``); an
+iOS device is pushed through APNs, an Android one through FCM, a browser through Web
+Push. The correlation id travels with the message and becomes the collapse id, so a
+later event of the same call replaces the earlier push on the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.channels.base import PermanentDeliveryError
+from herald.channels.push.messages import PushMessage, WebPushMessage
+from herald.delivery.models import Delivery
+from herald.directory.models import Device
+
+if TYPE_CHECKING:
+    from herald.delivery.compose import Target
+
+PLATFORM_PROVIDERS: dict[str, frozenset[str]] = {
+    "iOS": frozenset({"apns"}),
+    "Android": frozenset({"fcm"}),
+    "web": frozenset({"webpush"}),
+}
+
+
+async def compose_push(
+    session: AsyncSession, target: Target, parts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Title and body for the delivery's device; permanent when there is no device."""
+    delivery, notification = target.delivery, target.notification
+    token = delivery.recipient.get("device")
+    if not isinstance(token, str):
+        raise PermanentDeliveryError("the user has no registered device")
+    device = await session.scalar(
+        select(Device).where(Device.account_id == delivery.account_id, Device.token == token)
+    )
+    if device is None:
+        raise PermanentDeliveryError("the device is no longer registered")
+    document: dict[str, Any] = {
+        "to": token,
+        "platform": device.type,
+        "title": parts.get("title") or "",
+        "body": parts.get("body") or "",
+        "data": {
+            "notification_id": str(notification.id),
+            "type": notification.type,
+            "subType": notification.sub_type,
+        },
+        "correlation_id": notification.correlation_id,
+    }
+    if device.type == "web":
+        document["subscription"] = device.subscription
+    return document
+
+
+def push_providers(rendered: Mapping[str, Any]) -> frozenset[str]:
+    """The providers that can reach the delivery's platform."""
+    return PLATFORM_PROVIDERS.get(rendered.get("platform") or "", frozenset())
+
+
+def push_message(
+    delivery: Delivery, rendered: Mapping[str, Any], _loaded: Mapping[str, Any]
+) -> PushMessage:
+    """The push every attempt sends: to the token, or to the browser's subscription."""
+    common: dict[str, Any] = {
+        "delivery_id": str(delivery.id),
+        "title": rendered["title"],
+        "body": rendered["body"],
+        "data": rendered["data"],
+        "correlation_id": rendered.get("correlation_id"),
+    }
+    subscription = rendered.get("subscription")
+    if rendered.get("platform") == "web" and isinstance(subscription, dict):
+        keys = subscription.get("keys") or {}
+        return WebPushMessage(
+            recipient=str(subscription.get("endpoint")),
+            p256dh=str(keys.get("p256dh", "")),
+            auth=str(keys.get("auth", "")),
+            **common,
+        )
+    return PushMessage(recipient=rendered["to"], **common)

@@ -1,0 +1,133 @@
+"""Sender names (seed 004): registered per account, approved by an ancestor account.
+
+A name is 1 to 11 letters, digits and spaces (what an alphanumeric SMS sender may hold),
+with at least one letter. Names of well-known brands (banks, public authorities,
+payment providers, carriers) are rejected at once, compared without regard to case,
+spaces or punctuation; any other name waits ``pending`` until an ancestor account's
+admin (or the CLI) approves or rejects it. Only an ``approved`` name may be used.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.accounts.models import Account
+from herald.db import utcnow
+from herald.errors import BadRequest, NotFound, ValidationFailed
+from herald.sms.models import SmsSender
+
+NAME = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+_FOLD = re.compile(r"[^a-z0-9]")
+# Short names are only refused when they are the whole name: "ups" inside "Groups" is not UPS.
+WELL_KNOWN_BRANDS = frozenset(
+    {
+        "amazon", "americanexpress", "amex", "apple", "applepay", "bankofamerica",
+        "barclays", "citibank", "danskebank", "dhl", "ebay", "facebook", "fedex", "google",
+        "googlepay", "govuk", "hmrc", "hsbc", "instagram", "irs", "jpmorgan", "klarna",
+        "lloyds", "mastercard", "microsoft", "mitid", "mobilepay", "monzo", "natwest",
+        "netflix", "nhs", "nordea", "paypal", "police", "postnord", "revolut", "royalmail",
+        "santander", "skat", "stripe", "ups", "usps", "visa", "wellsfargo", "whatsapp",
+    }
+)  # fmt: skip
+MIN_CONTAINED = 5
+
+
+class SenderStatus(StrEnum):
+    """Where a sender name stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class SenderNotApproved(BadRequest):
+    """A send named a sender that is not approved, or hid the number without one."""
+
+    code = "sender_not_approved"
+
+
+def folded(name: str) -> str:
+    """The name compared to brands: lower case, letters and digits only."""
+    return _FOLD.sub("", name.lower())
+
+
+def brand_of(name: str) -> str | None:
+    """The well-known brand the name matches, if any."""
+    key = folded(name)
+    for brand in WELL_KNOWN_BRANDS:
+        if key == brand or (len(brand) >= MIN_CONTAINED and brand in key):
+            return brand
+    return None
+
+
+async def register(session: AsyncSession, *, account_id: uuid.UUID, name: str) -> SmsSender:
+    """Register ``name`` (again): pending, or rejected at once if it names a brand.
+
+    Registering a name the account already has changes nothing: a decision stands.
+    """
+    if not NAME.fullmatch(name):
+        raise ValidationFailed.at(
+            "/path/name", "A sender name is 1-11 letters, digits and spaces, with a letter"
+        )
+    found = await find(session, account_id=account_id, name=name)
+    if found is not None:
+        return found
+    brand = brand_of(name)
+    sender = SmsSender(
+        account_id=account_id,
+        name=name,
+        status=SenderStatus.REJECTED if brand else SenderStatus.PENDING,
+        reason=f"matches the well-known brand {brand!r}" if brand else None,
+        decided_at=utcnow() if brand else None,
+    )
+    session.add(sender)
+    await session.flush()
+    return sender
+
+
+async def find(session: AsyncSession, *, account_id: uuid.UUID, name: str) -> SmsSender | None:
+    """The account's sender of that name, if registered."""
+    found: SmsSender | None = await session.scalar(
+        select(SmsSender).where(SmsSender.account_id == account_id, SmsSender.name == name)
+    )
+    return found
+
+
+async def list_senders(session: AsyncSession, *, account_id: uuid.UUID) -> list[SmsSender]:
+    """The account's sender names, by name."""
+    rows = await session.scalars(
+        select(SmsSender).where(SmsSender.account_id == account_id).order_by(SmsSender.name)
+    )
+    return list(rows)
+
+
+async def decide(
+    session: AsyncSession, *, account: Account, name: str, status: SenderStatus
+) -> SmsSender:
+    """Approve or reject the account's sender name (the caller checked it may decide)."""
+    sender = await find(session, account_id=account.id, name=name)
+    if sender is None:
+        raise NotFound("No such sender name")
+    sender.status = status.value
+    sender.reason = None
+    sender.decided_at = utcnow()
+    await session.flush()
+    return sender
+
+
+async def check_sender(session: AsyncSession, *, account_id: uuid.UUID, name: str) -> None:
+    """400 ``sender_not_approved`` unless the account's sender ``name`` is approved."""
+    sender = await find(session, account_id=account_id, name=name)
+    if sender is None or sender.status != SenderStatus.APPROVED:
+        state = sender.status if sender else "not registered"
+        raise SenderNotApproved(f"The sender name {name!r} is not approved ({state})")
+
+
+def is_number(sender: str) -> bool:
+    """Whether a sender is a phone number (needs no approval) rather than a name."""
+    return sender.lstrip("+").isdigit()
