@@ -16,6 +16,7 @@ from herald.db import Database
 from herald.delivery import routes as delivery_routes
 from herald.delivery.worker import Worker
 from herald.directory import routes as directory_routes
+from herald.endpoints import routes as endpoints_routes
 from herald.events import routes as events_routes
 from herald.http.handlers import install_error_handlers
 from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
@@ -25,6 +26,8 @@ from herald.notifications import routes as notifications_routes
 from herald.realtime import routes as realtime_routes
 from herald.realtime.hub import start_hub
 from herald.runtime import Runtime
+from herald.sms import routes as sms_routes
+from herald.sms import sender_routes
 from herald.templates import routes as templates_routes
 from herald.throttling.middleware import RateLimitHeaders
 from herald.throttling.service import Throttle
@@ -39,6 +42,9 @@ ROUTERS = (
     inbox_routes.router,
     templates_routes.router,
     delivery_routes.router,
+    endpoints_routes.router,
+    sms_routes.router,
+    sender_routes.router,
     realtime_routes.router,
 )
 

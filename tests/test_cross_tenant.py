@@ -9,6 +9,7 @@ namespace and leave A's object untouched. A new route is covered the moment it i
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ OWN_NAMESPACE = {
     ("PUT", "/v1/users/{external_id}/inbox/read"),
     ("PUT", "/v1/users/{external_id}/notifications/read"),
     ("PUT", "/v1/providers/{channel}/{provider}"),
+    ("PUT", "/v1/endpoints/{name}"),
+    ("PUT", "/v1/senders/{name}"),
 }
 ACTION = {"actionType": "Approved"}
 # Sample bodies for routes whose body must be valid before the id is even looked at.
@@ -42,6 +45,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/users/{external_id}/notifications/{item_id}"): ACTION,
     ("PATCH", "/v1/users/{external_id}/inbox/{item_id}"): ACTION,
     ("PUT", "/v1/providers/{channel}/{provider}"): {"settings": {"url": "smtp://127.0.0.1:25"}},
+    ("PUT", "/v1/endpoints/{name}"): {"url": "http://127.0.0.1:9/b", "types": ["*"]},
+    ("POST", "/v1/users/{external_id}/message"): {"message": {"body": "B"}},
+    ("POST", "/v1/teams/{key}/message"): {"message": {"body": "B"}},
+    ("POST", "/v1/receipts/sms/{provider_id}/{token}"): {"MessageSid": "x", "MessageStatus": "sent"},
 }
 A_PROVIDER = {"settings": {"url": "smtp://a.example.com:25"}}
 A_EMAIL = {"type": "custom", "subType": "message", "message": "A", "channels": ["email"],
@@ -76,6 +83,9 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
     mailed = (await client.post("/v1/notifications", json=A_EMAIL, headers=a.headers)).json()
     path = f"/v1/deliveries?notification_id={mailed['id']}"
     delivery = (await client.get(path, headers=a.headers)).json()["data"][0]
+    hook = {"url": "http://127.0.0.1:9/a", "types": ["telephony/*"]}
+    await client.put("/v1/endpoints/Acme", json=hook, headers=a.headers)
+    await client.put("/v1/senders/Acme", headers=a.headers)
     await client.put("/v1/users/b-user", json={}, headers=b.headers)
     token = (await client.post("/v1/users/b-user/tokens", headers=b.headers)).json()["token"]
     ids = {
@@ -93,6 +103,9 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
         "delivery_id": delivery["id"],
         "channel": "email",
         "provider": "smtp",
+        "name": "Acme",
+        # No receipt URL of A's is guessable: any provider id with a token not made for it.
+        "provider_id": str(uuid.uuid4()),
     }
     return World(a=a, b=b, ids=ids, b_user_token=token)
 
@@ -127,6 +140,10 @@ async def _a_is_untouched(client: httpx.AsyncClient, world: World) -> None:
     assert sent.json()["status"] == "queued"
     providers = (await client.get("/v1/providers", headers=headers)).json()["data"]
     assert [(p["channel"], p["provider"]) for p in providers] == [("email", "smtp")]
+    endpoints = (await client.get("/v1/endpoints", headers=headers)).json()["data"]
+    assert [(e["name"], e["url"]) for e in endpoints] == [("Acme", "http://127.0.0.1:9/a")]
+    senders = (await client.get("/v1/senders", headers=headers)).json()["data"]
+    assert [(s["name"], s["status"]) for s in senders] == [("Acme", "pending")]
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from herald.accounts.auth import Principal, server
 from herald.channels.registry import ProviderRegistry
 from herald.delivery import callbacks, providers, service
+from herald.delivery.letter import documents
 from herald.delivery.schemas import (
     CallbackIn,
     ProviderIn,
@@ -20,6 +21,7 @@ from herald.delivery.schemas import (
     provider_document,
 )
 from herald.delivery.status import DeliveryStatus
+from herald.errors import NotFound
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.pagination import Paging, page_body
 
@@ -27,6 +29,7 @@ router = APIRouter(tags=["deliveries"])
 Reader = Annotated[Principal, Depends(server("deliveries.read"))]
 Admin = Annotated[Principal, Depends(server("admin"))]
 Name = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
+PDF = "application/pdf"
 
 
 @functools.cache
@@ -72,6 +75,24 @@ async def get_delivery(
         session, account_id=caller.account_id, delivery_id=delivery_id
     )
     return delivery_document(found.delivery, found.attempts)
+
+
+@router.get(
+    "/v1/deliveries/{delivery_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {PDF: {}}, "description": "The letter as printed"}},
+)
+async def get_delivery_pdf(
+    delivery_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, caller: Reader
+) -> Response:
+    """A letter's PDF, as kept in the document store (404 when the delivery has none)."""
+    found = await service.get_delivery(
+        session, account_id=caller.account_id, delivery_id=delivery_id
+    )
+    if found.delivery.document_id is None:
+        raise NotFound("This delivery has no PDF")
+    pdf = await documents(runtime.settings).get(found.delivery.document_id)
+    return Response(pdf, media_type=PDF)
 
 
 @router.put("/v1/callbacks")

@@ -1,0 +1,145 @@
+"""HTTP routes of direct SMS (seed 004) and of HTTP providers' delivery receipts.
+
+``POST /v1/messages`` (alias ``/v1/messages/sms``), ``/v1/users/{external_id}/message``
+and ``/v1/teams/{key}/message`` need ``notifications.sms.write``; the seed's own paths
+(``/messages``, ``/employees/{id}/message``, ``/employee_groups/{id}/message``) answer
+the same and are left out of the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from herald.accounts.auth import Principal, server
+from herald.channels.sms.http import HttpSmsSettings, parse_receipt
+from herald.delivery.models import AccountProvider
+from herald.delivery.providers import receipt_token
+from herald.delivery.sealing import unseal
+from herald.directory.contact import EXTERNAL_ID_PATTERN
+from herald.directory.models import User
+from herald.directory.service import get_team, get_user, team_member_ids
+from herald.errors import NotFound, ValidationFailed
+from herald.http.deps import RuntimeDep, SessionDep
+from herald.http.pagination import Paging, page_body
+from herald.sms import service
+from herald.sms.receipts import apply_receipt
+from herald.sms.schemas import MessageIn, MessagesIn, message_document
+from herald.sms.service import SMS_SCOPE, Recipient
+
+router = APIRouter(tags=["sms"])
+Texter = Annotated[Principal, Depends(server(SMS_SCOPE))]
+Reader = Annotated[Principal, Depends(server("deliveries.read"))]
+ExternalId = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255)]
+ACCEPTED = status.HTTP_202_ACCEPTED
+
+
+async def _send(
+    session: SessionDep, runtime: RuntimeDep, caller: Principal, body: MessageIn,
+    recipients: list[Recipient], targets: dict[str, Any],
+) -> JSONResponse:  # fmt: skip
+    sent = await service.send(
+        session, principal=caller, message=body.message, recipients=recipients,
+        targets=targets, throttle=runtime.throttle, bus=runtime.bus,
+    )  # fmt: skip
+    return JSONResponse(sent.body(), status_code=ACCEPTED)
+
+
+@router.post("/v1/messages", status_code=ACCEPTED)
+@router.post("/v1/messages/sms", status_code=ACCEPTED)
+@router.post("/messages", status_code=ACCEPTED, include_in_schema=False)
+async def send_messages(
+    body: MessagesIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
+) -> JSONResponse:
+    """One SMS to each number: ``{"sent", "failed_numbers", "messages"}``."""
+    numbers = [str(n) for n in body.to_numbers]
+    recipients = [Recipient(number) for number in numbers]
+    return await _send(session, runtime, caller, body, recipients, {"phones": numbers})
+
+
+@router.post("/v1/users/{external_id}/message", status_code=ACCEPTED)
+@router.post("/employees/{external_id}/message", status_code=ACCEPTED, include_in_schema=False)
+async def message_user(
+    external_id: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep,
+    caller: Texter,
+) -> JSONResponse:  # fmt: skip
+    """One SMS to the user's phone."""
+    user = await get_user(session, account_id=caller.account_id, external_id=external_id)
+    recipients = [_of_user(user)]
+    return await _send(session, runtime, caller, body, recipients, {"users": [external_id]})
+
+
+@router.post("/v1/teams/{key}/message", status_code=ACCEPTED)
+@router.post("/employee_groups/{key}/message", status_code=ACCEPTED, include_in_schema=False)
+async def message_team(
+    key: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
+) -> JSONResponse:
+    """One SMS to each member of the team; members without a phone are listed as failed."""
+    team = await get_team(session, account_id=caller.account_id, key=key)
+    members = await team_member_ids(session, team_id=team.id)
+    users = [await get_user(session, account_id=caller.account_id, external_id=m) for m in members]
+    recipients = [_of_user(user) for user in users]
+    return await _send(session, runtime, caller, body, recipients, {"teams": [key]})
+
+
+def _of_user(user: User) -> Recipient:
+    return Recipient(user.phone, user_id=user.id, external_id=user.external_id)
+
+
+@router.get("/v1/messages")
+async def list_messages(
+    request: Request,
+    paging: Paging,
+    session: SessionDep,
+    caller: Reader,
+    created_at_gt_or_eq: datetime | None = None,
+    created_at_lt_or_eq: datetime | None = None,
+    endpoint: str | None = None,
+) -> dict[str, Any]:
+    """The account's SMS, newest first."""
+    filters = service.MessageFilters(created_at_gt_or_eq, created_at_lt_or_eq, endpoint)
+    rows, total = await service.list_messages(
+        session, account_id=caller.account_id, filters=filters, offset=paging.offset,
+        limit=paging.per_page, before=paging.cursor,
+    )  # fmt: skip
+    next_id = rows[-1].id if len(rows) == paging.per_page else None
+    data = [message_document(row) for row in rows]
+    return page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+
+
+@router.post("/v1/receipts/sms/{provider_id}/{token}", status_code=status.HTTP_204_NO_CONTENT)
+async def sms_receipt(
+    provider_id: uuid.UUID, token: str, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """A delivery receipt from an account's HTTP SMS provider (the URL is its credential)."""
+    row = await session.get(AccountProvider, provider_id)
+    expected = receipt_token(runtime.secret, provider_id)
+    if row is None or (row.channel, row.provider) != ("sms", "http"):
+        raise NotFound("No such receipt URL")
+    if not hmac.compare_digest(token, expected):
+        raise NotFound("No such receipt URL")
+    settings = HttpSmsSettings.model_validate(orjson.loads(unseal(runtime.secret, row.settings)))
+    try:
+        receipt = parse_receipt(settings, await _fields(request))
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from exc
+    found = await apply_receipt(
+        session, account_id=row.account_id, provider="http", receipt=receipt, bus=runtime.bus
+    )
+    if not found:
+        raise NotFound("No message has this id")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _fields(request: Request) -> dict[str, Any]:
+    """A receipt's fields, posted as a form (Twilio) or as JSON."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = orjson.loads(await request.body())
+        return body if isinstance(body, dict) else {}
+    return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}

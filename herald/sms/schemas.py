@@ -1,0 +1,65 @@
+"""Request and answer bodies of the SMS gateway (seed 004 shapes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from herald.delivery.models import Delivery
+from herald.inbox.schemas import rfc3339
+from herald.sms.models import SmsSender
+
+
+class MessageBody(BaseModel):
+    """The message: its text, the sender name (``endpoint``), and whether to hide the number."""
+
+    model_config = ConfigDict(extra="forbid")
+    body: str = Field(min_length=1, max_length=1600)
+    endpoint: str | None = Field(default=None, min_length=1, max_length=32)
+    from_number_hidden: bool = False
+
+
+class MessageIn(BaseModel):
+    """``POST /v1/users/{external_id}/message`` and ``/v1/teams/{key}/message``."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: MessageBody
+
+
+class MessagesIn(MessageIn):
+    """``POST /v1/messages``: the message and the numbers (with or without ``+``)."""
+
+    to_numbers: list[str | int] = Field(min_length=1, max_length=1000)
+
+
+def sender_document(sender: SmsSender) -> dict[str, Any]:
+    """A sender name and where it stands."""
+    return {
+        "name": sender.name,
+        "status": sender.status,
+        "reason": sender.reason,
+        "created_at": rfc3339(sender.created_at),
+        "decided_at": rfc3339(sender.decided_at) if sender.decided_at else None,
+    }
+
+
+def message_document(delivery: Delivery) -> dict[str, Any]:
+    """One SMS as ``GET /v1/messages`` lists it (its text is gone once purged)."""
+    rendered = delivery.rendered or {}
+    return {
+        "id": str(delivery.id),
+        "notification_id": str(delivery.notification_id),
+        "to": rendered.get("to") or delivery.recipient.get("phone"),
+        "body": rendered.get("body"),
+        "endpoint": rendered.get("endpoint"),
+        "sender": rendered.get("sender"),
+        "from_number_hidden": bool(rendered.get("from_number_hidden")),
+        "segments": rendered.get("segments"),
+        "encoding": rendered.get("encoding"),
+        "status": delivery.status,
+        "receipt": delivery.receipt,
+        "created_at": rfc3339(delivery.created_at),
+        "sent_at": rfc3339(delivery.sent_at) if delivery.sent_at else None,
+        "completed_at": rfc3339(delivery.completed_at) if delivery.completed_at else None,
+    }
