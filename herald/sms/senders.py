@@ -23,7 +23,7 @@ from herald.sms.models import SmsSender
 
 NAME = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
 _FOLD = re.compile(r"[^a-z0-9]")
-# Short names are only refused when they are the whole name: "ups" inside "Groups" is not UPS.
+# A short brand is refused as a whole word only: "ups" inside "Groups" is not UPS.
 WELL_KNOWN_BRANDS = frozenset(
     {
         "amazon", "americanexpress", "amex", "apple", "applepay", "bankofamerica",
@@ -59,8 +59,9 @@ def folded(name: str) -> str:
 def brand_of(name: str) -> str | None:
     """The well-known brand the name matches, if any."""
     key = folded(name)
-    for brand in WELL_KNOWN_BRANDS:
-        if key == brand or (len(brand) >= MIN_CONTAINED and brand in key):
+    words = {folded(word) for word in name.split()}
+    for brand in sorted(WELL_KNOWN_BRANDS):
+        if key == brand or brand in words or (len(brand) >= MIN_CONTAINED and brand in key):
             return brand
     return None
 
