@@ -12,9 +12,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import Insert, Table, case, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,8 @@ from herald.db import AfterCommit, on_commit, utcnow
 from herald.inbox.models import InboxEvent, InboxItem, UserInboxSeq
 
 CHUNK = 5000
+EVENTS = cast(Table, InboxEvent.__table__)
+SEQ = cast(Table, UserInboxSeq.__table__)
 BUS_CHANNEL = "inbox"
 # A pointer is at most ~61 bytes (a quoted UUID and a 19-digit number), so 100 of them stay
 # well under the bus's 8000-byte limit with the envelope around them.
@@ -44,22 +47,33 @@ class PendingEvent:
     payload: dict[str, Any]
 
 
+@cache
+def _bump(dialect: str) -> Insert:
+    """``INSERT ... ON CONFLICT DO UPDATE SET seq = seq + n RETURNING``, built once per dialect.
+
+    Executed with a list of rows, so that SQLAlchemy caches its compiled form: a multi-row
+    ``.values([...])`` has no cache key and was compiled again on every accept.
+    """
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    values = insert_(SEQ)
+    return values.on_conflict_do_update(
+        index_elements=[SEQ.c.user_id], set_={"seq": SEQ.c.seq + values.excluded.seq}
+    ).returning(SEQ.c.user_id, SEQ.c.seq)
+
+
 async def _allocate(session: AsyncSession, wanted: dict[uuid.UUID, int]) -> dict[uuid.UUID, int]:
     # One upsert per chunk bumps every user's counter and returns the new last number. Rows
     # are taken in user-id order so that concurrent fan-outs lock them in the same order
-    # (no deadlock on PostgreSQL); SQLite has a single writer.
-    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # (no deadlock on PostgreSQL); SQLite has a single writer. The page size makes the driver
+    # send each chunk as one multi-row statement.
+    upsert = _bump(session.get_bind().dialect.name).execution_options(
+        insertmanyvalues_page_size=CHUNK
+    )
     users = sorted(wanted)
     last: dict[uuid.UUID, int] = {}
     for start in range(0, len(users), CHUNK):
-        values = insert_(UserInboxSeq).values(
-            [{"user_id": u, "seq": wanted[u]} for u in users[start : start + CHUNK]]
-        )
-        upsert = values.on_conflict_do_update(
-            index_elements=[UserInboxSeq.user_id],
-            set_={"seq": UserInboxSeq.seq + values.excluded.seq},
-        ).returning(UserInboxSeq.user_id, UserInboxSeq.seq)
-        last.update((await session.execute(upsert)).all())
+        rows = [{"user_id": u, "seq": wanted[u]} for u in users[start : start + CHUNK]]
+        last.update((await session.execute(upsert, rows)).all())
     return last
 
 
@@ -101,7 +115,7 @@ async def append_events(
             }
         )
     for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(InboxEvent), rows[start : start + CHUNK])
+        await session.execute(insert(EVENTS), rows[start : start + CHUNK])
     on_commit(session, _publisher(bus, account_id, last))
     return last
 
