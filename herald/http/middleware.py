@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import orjson
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from herald.errors import HeraldError, PayloadTooLarge, UnsupportedMediaType
@@ -14,6 +13,8 @@ from herald.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 FORM_PATHS = frozenset({"/oauth/token"})
+# SMS providers post delivery receipts as forms (Twilio's StatusCallback).
+FORM_PREFIXES = ("/v1/receipts/",)
 
 
 async def _send_error(send: Send, error: HeraldError) -> None:
@@ -61,7 +62,8 @@ class BodyLimitMiddleware:
         content_type = _header(scope, b"content-type")
         has_body = length != "0"
         wrong_type = content_type is not None and not _is_json(content_type)
-        if has_body and wrong_type and scope["path"] not in FORM_PATHS:
+        form = scope["path"] in FORM_PATHS or scope["path"].startswith(FORM_PREFIXES)
+        if has_body and wrong_type and not form:
             await _send_error(send, UnsupportedMediaType("Send the body as application/json"))
             return
         await self._limited(scope, receive, send)

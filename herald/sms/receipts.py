@@ -26,7 +26,7 @@ from herald.db import utcnow
 from herald.delivery.effects import status_callback
 from herald.delivery.gate import Gate
 from herald.delivery.models import Delivery
-from herald.delivery.status import DeliveryStatus, transition
+from herald.delivery.status import DeliveryStatus, Outcome, transition
 from herald.logs import get_logger
 from herald.sms import allowance
 
@@ -62,7 +62,9 @@ async def apply_receipt(
     row = await session.scalar(query.order_by(Delivery.sent_at.desc()).limit(1).with_for_update())
     if row is None:
         return False
-    row.receipt = receipt.status + (f" (error {receipt.error_code})" if receipt.error_code else "")
+    # Receipts often say "err:000" even when delivered: an error code only tells of a failure.
+    failed = receipt.error_code and receipt.outcome not in (None, Outcome.DELIVERED)
+    row.receipt = receipt.status + (f" (error {receipt.error_code})" if failed else "")
     if receipt.outcome is None:
         return True
     decision = transition(DeliveryStatus(row.status), receipt.outcome, retry_at=None)
