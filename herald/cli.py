@@ -1,4 +1,4 @@
-"""The ``herald`` command: serve, migrate, and bootstrap accounts and keys."""
+"""The ``herald`` command: serve, migrate, bootstrap accounts and keys, decide sender names."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+senders_app = typer.Typer(help="Decide on accounts' SMS sender names.", no_args_is_help=True)
+app.add_typer(senders_app, name="senders")
 console = Console(stderr=True)
 T = TypeVar("T")
 
@@ -181,6 +183,38 @@ def keys_create(
         }
 
     _print(_run(lambda s: _in_transaction(s, work)), as_json)
+
+
+def _decide_sender(account: str, name: str, status: str) -> None:
+    from herald.accounts.models import Account
+    from herald.sms import senders
+
+    async def work(session: Any) -> str:
+        found = await session.get(Account, uuid.UUID(account))
+        if found is None:
+            raise typer.BadParameter(f"no account {account}", param_hint="--account")
+        sender = await senders.decide(
+            session, account=found, name=name, status=senders.SenderStatus(status)
+        )
+        return str(sender.status)
+
+    typer.echo(f"{name}: {_run(lambda s: _in_transaction(s, work))}")
+
+
+@senders_app.command("approve")
+def senders_approve(
+    name: str, account: Annotated[str, typer.Option(help="The account's id.")]
+) -> None:
+    """Approve an account's sender name (the CLI acts as every account's ancestor)."""
+    _decide_sender(account, name, "approved")
+
+
+@senders_app.command("reject")
+def senders_reject(
+    name: str, account: Annotated[str, typer.Option(help="The account's id.")]
+) -> None:
+    """Reject an account's sender name."""
+    _decide_sender(account, name, "rejected")
 
 
 def _print(result: dict[str, Any], as_json: bool) -> None:
