@@ -37,7 +37,8 @@ AnyProvider = Provider[Any, Any]
 def _default_configs(settings: Settings) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     """The process-wide providers settings configure, by channel: (provider name, settings)."""
     email = [("smtp", {"url": settings.smtp_url.get_secret_value()})] if settings.smtp_url else []
-    return {"email": email}
+    # Webhooks need no account of a provider: endpoints and secrets come with each message.
+    return {"email": email, "webhook": [("standard", {})]}
 
 
 def validated(registry: ProviderRegistry, *, channel: str, name: str, config: Any) -> BaseModel:
