@@ -14,12 +14,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -181,31 +182,41 @@ def running(
     """Run a server process until the block ends, waiting until it answers ``ready_path``."""
     full_env = {**os.environ, **(env or {})}
     preexec = (lambda: os.sched_setaffinity(0, cores)) if cores else None
-    proc = subprocess.Popen(
-        argv,
-        env=full_env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        preexec_fn=preexec,
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}{ready_path}", proc, timeout)
-        yield proc
-    finally:
-        proc.terminate()
+    # stderr goes to a file, not a pipe: nobody reads a pipe while the server runs, and a server
+    # that logs more than the pipe holds (64 KiB) would block on its next write.
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            argv,
+            env=full_env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            preexec_fn=preexec,
+        )
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            wait_until_up(f"http://127.0.0.1:{port}{ready_path}", proc, timeout, errors)
+            yield proc
+        except BaseException:
+            errors.seek(0)
+            sys.stderr.write(errors.read()[-3000:].decode(errors="replace"))
+            raise
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_until_up(
+    url: str, proc: subprocess.Popen[bytes], timeout: float, errors: IO[bytes]
+) -> None:
     """Poll ``url`` until it answers 200, or fail with the process's stderr."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
+            errors.seek(0)
+            err = errors.read().decode(errors="replace")
             raise RuntimeError(f"server exited early:\n{err[-3000:]}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=1).status_code == 200:
