@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from herald.accounts import scopes as scope_rules
-from herald.accounts.models import ApiKey
+from herald.accounts.models import Account, ApiKey
 from herald.accounts.tokens import hash_api_key, looks_like_api_key, verify
 from herald.directory.models import User
 from herald.errors import Forbidden, Unauthorized
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.runtime import Runtime
 from herald.throttling.middleware import throttle_request
+from herald.throttling.service import AccountLimits, remember_limits
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,26 @@ def bearer_token(connection: HTTPConnection, *, allow_query: bool = False) -> st
 
 
 async def _from_api_key(session: AsyncSession, token: str) -> Principal:
-    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(token)))
+    # The account's limits come with the key: the rate is checked next and the daily cap when
+    # sending, so one statement replaces three.
+    found = await session.execute(
+        select(
+            ApiKey.id,
+            ApiKey.account_id,
+            ApiKey.scopes,
+            ApiKey.test,
+            ApiKey.revoked_at,
+            Account.rate_limit,
+            Account.daily_limit,
+        )
+        .join(Account, Account.id == ApiKey.account_id)
+        .where(ApiKey.key_hash == hash_api_key(token))
+    )
+    key = found.first()
     if key is None or key.revoked_at is not None:
         raise Unauthorized("The API key is not valid")
+    limits = AccountLimits(key.rate_limit, key.daily_limit)
+    remember_limits(session, account_id=key.account_id, limits=limits)
     return Principal(key.account_id, frozenset(key.scopes), key_id=key.id, test=key.test)
 
 

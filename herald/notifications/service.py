@@ -15,7 +15,6 @@ from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.auth import Principal
-from herald.accounts.models import Account
 from herald.accounts.scopes import type_scope
 from herald.bus import Bus
 from herald.db import new_id, utcnow
@@ -35,7 +34,7 @@ from herald.notifications.content import render_in_app
 from herald.notifications.models import Notification
 from herald.notifications.templated import InAppTemplate, Shared, named_template
 from herald.templates.sending import SendingTemplate
-from herald.throttling.service import Throttle
+from herald.throttling.service import Throttle, account_limits
 
 CANCELLED = "cancelled"
 
@@ -127,10 +126,10 @@ async def charge(
     """Count messages against the sending account's daily cap (429 when it is reached)."""
     if principal.test:
         return  # test keys count against no cap (API.md "Accounts")
-    limit = await session.scalar(
-        select(Account.daily_limit).where(Account.id == principal.account_id)
+    limits = await account_limits(session, account_id=principal.account_id)
+    await throttle.spend_daily(
+        account_id=principal.account_id, messages=messages, limit=limits.daily
     )
-    await throttle.spend_daily(account_id=principal.account_id, messages=messages, limit=limit)
 
 
 async def _write_inbox(

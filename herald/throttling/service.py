@@ -118,9 +118,43 @@ class Throttle:
         await self.limiter.hit(item, "daily", str(account_id), day, cost=messages)
 
 
+@dataclass(frozen=True)
+class AccountLimits:
+    """An account's own request rate and daily message cap (None: the process default)."""
+
+    rate: str | None
+    daily: int | None
+
+
+LIMITS_KEY = "account_limits"
+
+
+def remember_limits(session: AsyncSession, *, account_id: uuid.UUID, limits: AccountLimits) -> None:
+    """Keep limits read along with something else (the caller's key) for this transaction."""
+    transaction = session.get_transaction()
+    session.info[LIMITS_KEY] = (transaction, account_id, limits)
+
+
+async def account_limits(session: AsyncSession, *, account_id: uuid.UUID) -> AccountLimits:
+    """The account's limits, read at most once per transaction.
+
+    The rate is checked at authentication and the daily cap when sending: one read serves both.
+    """
+    remembered = session.info.get(LIMITS_KEY)
+    transaction = session.get_transaction()
+    if remembered is not None and remembered[0] is transaction and remembered[1] == account_id:
+        found: AccountLimits = remembered[2]
+        return found
+    row = (
+        await session.execute(
+            select(Account.rate_limit, Account.daily_limit).where(Account.id == account_id)
+        )
+    ).first()
+    limits = AccountLimits(None, None) if row is None else AccountLimits(row[0], row[1])
+    remember_limits(session, account_id=account_id, limits=limits)
+    return limits
+
+
 async def account_rate(session: AsyncSession, *, account_id: uuid.UUID) -> str | None:
     """The account's own request rate, if it has one."""
-    rate: str | None = await session.scalar(
-        select(Account.rate_limit).where(Account.id == account_id)
-    )
-    return rate
+    return (await account_limits(session, account_id=account_id)).rate
