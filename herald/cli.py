@@ -25,6 +25,23 @@ app.add_typer(senders_app, name="senders")
 console = Console(stderr=True)
 T = TypeVar("T")
 
+# How uvicorn serves Herald, measured with bench/realtime.py (docs/performance.md):
+# - websockets' sans-I/O protocol: one task per WebSocket (the application's), where the
+#   default legacy protocol adds three more; the tests run this one too;
+# - no permessage-deflate: its zlib state cost 33 KiB per connection (85 -> 52 KiB at 5,000
+#   clients) and every frame would be compressed once per connection, where it is encoded once
+#   per event; frames are small JSON;
+# - client frames are ops of a few hundred bytes: 64 KiB is plenty, where 16 MiB is the default;
+# - a longer accept queue, for thousands of clients reconnecting at once after a restart.
+SERVER_OPTIONS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_per_message_deflate": False,
+    "ws_max_size": 64 * 1024,
+    "backlog": 4096,
+    "log_config": None,
+    "access_log": False,
+}
+
 
 def _run(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(work(Settings()))
@@ -63,7 +80,7 @@ def _serve(host: str, port: int) -> None:
     asyncio.run(upgrade(settings))
     console.print(f"Herald is listening on [bold]http://{host}:{port}[/bold]")
     app = create_app(settings, worker=True)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(app, host=host, port=port, **SERVER_OPTIONS)
 
 
 @app.command()
@@ -92,9 +109,8 @@ def api(
         create_app(Settings()),
         host=host,
         port=port,
-        log_config=None,
-        access_log=False,
         timeout_graceful_shutdown=5,
+        **SERVER_OPTIONS,
     )
 
 
