@@ -112,6 +112,7 @@ async def send(
         raise ValidationFailed("No number can be sent to", details=details, code="invalid_numbers")
     await charge(session, throttle, principal, len(numbers))
     notification = _notification(principal, message, targets)
+    notification.recipients = len(numbers)
     session.add(notification)
     await session.flush()
     rows = [_delivery(notification, message, sender, number, who) for number, who in numbers]
