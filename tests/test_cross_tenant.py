@@ -48,7 +48,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/endpoints/{name}"): {"url": "http://127.0.0.1:9/b", "types": ["*"]},
     ("POST", "/v1/users/{external_id}/message"): {"message": {"body": "B"}},
     ("POST", "/v1/teams/{key}/message"): {"message": {"body": "B"}},
-    ("POST", "/v1/receipts/sms/{provider_id}/{token}"): {"MessageSid": "x", "MessageStatus": "sent"},
+    ("POST", "/v1/receipts/sms/{provider_id}/{token}"): {"MessageSid": "x", "MessageStatus": "x"},
 }
 A_PROVIDER = {"settings": {"url": "smtp://a.example.com:25"}}
 A_EMAIL = {"type": "custom", "subType": "message", "message": "A", "channels": ["email"],
