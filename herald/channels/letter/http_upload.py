@@ -20,16 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from herald.channels.base import (
     DeliveryResult,
     PermanentDeliveryError,
-    Provider,
     RetryableDeliveryError,
 )
-from herald.channels.circuit import CircuitBreaker
 from herald.channels.http_answers import error_for_status, logged_body, request_error
+from herald.channels.http_provider import HttpProvider, HttpSettings
 from herald.channels.letter.messages import LetterMessage, RenderedLetter, manifest, render
 from herald.webhooks import ssrf
 
 
-class UploadSettings(BaseModel):
+class UploadSettings(HttpSettings):
     """The print partner's endpoint and token, and how it wants the letter."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -41,27 +40,12 @@ class UploadSettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0, le=300)
 
 
-class HttpUploadPrintProvider(Provider[LetterMessage, UploadSettings]):
+class HttpUploadPrintProvider(HttpProvider[LetterMessage, UploadSettings]):
     """Uploads each letter's PDF to a print partner."""
 
     channel: ClassVar[str] = "letter"
     name: ClassVar[str] = "http_upload"
     Settings: ClassVar[type[BaseModel]] = UploadSettings
-
-    def __init__(
-        self,
-        settings: UploadSettings,
-        *,
-        circuit: CircuitBreaker | None = None,
-        allow_private: bool = False,
-    ) -> None:
-        """``allow_private`` is the operator's ``HERALD_ALLOW_PRIVATE_URLS``, never a tenant's."""
-        super().__init__(settings, circuit=circuit)
-        self._client = ssrf.safe_client(allow_private=allow_private, timeout=settings.timeout)
-
-    async def aclose(self) -> None:
-        """Close the pooled connections."""
-        await self._client.aclose()
 
     async def _send(self, message: LetterMessage) -> DeliveryResult:
         letter = await render(message)

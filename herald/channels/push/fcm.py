@@ -26,11 +26,11 @@ from herald.channels.base import (
     DeliveryError,
     DeliveryResult,
     PermanentDeliveryError,
-    Provider,
     RetryableDeliveryError,
 )
 from herald.channels.circuit import CircuitBreaker
 from herald.channels.http_answers import error_for_status, logged_body, request_error
+from herald.channels.http_provider import HttpProvider, HttpSettings
 from herald.channels.push.messages import InvalidDeviceToken, PushMessage, collapse_key
 from herald.webhooks import ssrf
 
@@ -42,7 +42,7 @@ INVALID_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 TOPIC_MAX, COLLAPSE_ID_MAX = 32, 64
 
 
-class FcmSettings(BaseModel):
+class FcmSettings(HttpSettings):
     """The service-account key file's JSON; the URLs are Google's unless set (tests)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -115,7 +115,7 @@ class AccessToken:
         self._expires_at = now + float(body.get("expires_in", ASSERTION_LIFETIME))
 
 
-class FcmProvider(Provider[PushMessage, FcmSettings]):
+class FcmProvider(HttpProvider[PushMessage, FcmSettings]):
     """Sends push notifications to Android (and other FCM) devices."""
 
     channel: ClassVar[str] = "push"
@@ -130,16 +130,10 @@ class FcmProvider(Provider[PushMessage, FcmSettings]):
         allow_private: bool = False,
     ) -> None:
         """``allow_private`` is the operator's ``HERALD_ALLOW_PRIVATE_URLS``, never a tenant's."""
-        super().__init__(settings, circuit=circuit)
-        # Both URLs are an account's settings: the SSRF-safe client checks them each time.
-        self._client = ssrf.safe_client(allow_private=allow_private, timeout=settings.timeout)
+        super().__init__(settings, circuit=circuit, allow_private=allow_private)
         self._token = AccessToken(settings, self._client)
         project = settings.account()["project_id"]
         self._url = f"{settings.api_base_url.rstrip('/')}/v1/projects/{project}/messages:send"
-
-    async def aclose(self) -> None:
-        """Close the pooled connections."""
-        await self._client.aclose()
 
     async def _send(self, message: PushMessage) -> DeliveryResult:
         try:

@@ -27,11 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from herald.channels.base import (
     DeliveryResult,
     PermanentDeliveryError,
-    Provider,
     RetryableDeliveryError,
 )
 from herald.channels.circuit import CircuitBreaker
 from herald.channels.http_answers import error_for_status, logged_body, request_error
+from herald.channels.http_provider import HttpProvider, HttpSettings
 from herald.channels.sms.messages import ReceiptOutcome, SmsMessage, SmsReceipt, outcome_of_status
 from herald.webhooks import ssrf
 
@@ -70,7 +70,7 @@ class BearerAuth(BaseModel):
     token: SecretStr
 
 
-class HttpSmsSettings(BaseModel):
+class HttpSmsSettings(HttpSettings):
     """Where and how to POST, and how to read the answer and the receipts."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -114,7 +114,7 @@ class HttpSmsSettings(BaseModel):
         return url
 
 
-class HttpSmsProvider(Provider[SmsMessage, HttpSmsSettings]):
+class HttpSmsProvider(HttpProvider[SmsMessage, HttpSmsSettings]):
     """Sends SMS through an HTTP API such as Twilio's."""
 
     channel: ClassVar[str] = "sms"
@@ -132,14 +132,9 @@ class HttpSmsProvider(Provider[SmsMessage, HttpSmsSettings]):
         """``allow_private`` is the operator's ``HERALD_ALLOW_PRIVATE_URLS``, never a tenant's;
         ``receipt_url`` is where this provider's receipts reach Herald (sent in
         ``receipt_url_field``)."""
-        super().__init__(settings, circuit=circuit)
-        self._client = ssrf.safe_client(allow_private=allow_private, timeout=settings.timeout)
+        super().__init__(settings, circuit=circuit, allow_private=allow_private)
         field = settings.receipt_url_field
         self._receipts: dict[str, str] = {field: receipt_url} if field and receipt_url else {}
-
-    async def aclose(self) -> None:
-        """Close the pooled connections."""
-        await self._client.aclose()
 
     async def _send(self, message: SmsMessage) -> DeliveryResult:
         settings = self.settings
