@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -20,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from herald.channels.base import DeliveryResult, PermanentDeliveryError, Provider
 from herald.channels.letter.messages import LetterMessage, manifest, render
+from herald.channels.letter.store import write_atomically
 
 # A delivery id becomes a file name: nothing that could name another folder.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
@@ -64,18 +63,5 @@ def _drop(folder: Path, name: str, pdf: bytes, manifest_json: bytes) -> None:
     # A missing folder is an OSError: technical, retried, and the operator alerted.
     if not folder.is_dir():
         raise FileNotFoundError(f"the print folder {folder} does not exist")
-    _write_atomically(folder / f"{name}.pdf", pdf)
-    _write_atomically(folder / f"{name}.json", manifest_json)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(folder / f"{name}.pdf", pdf)
+    write_atomically(folder / f"{name}.json", manifest_json)

@@ -53,7 +53,7 @@ class FilesystemDocumentStore:
     async def put(self, data: bytes) -> str:
         """Write ``data`` atomically (temporary file, fsync, rename) and return its id."""
         document_id = secrets.token_hex(16)
-        await asyncio.to_thread(_write_atomically, self._path(document_id), data)
+        await asyncio.to_thread(write_atomically, self._path(document_id), data)
         return document_id
 
     async def get(self, document_id: str) -> bytes:
@@ -74,7 +74,8 @@ class FilesystemDocumentStore:
         return self.root / document_id[:2] / document_id
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees all of it or none (fsync, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # A reader sees the whole document or none: the rename is atomic within one folder.
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
