@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import uuid6
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -50,6 +52,26 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """The usual conversion, remembering the last value: a bulk insert binds one timestamp
+        object on every row (a fan-out, 100,000 of them), and converting it cost more than the
+        statement. Datetimes are immutable, so the same object always gives the same value."""
+        convert = super().bind_processor(dialect)
+        if convert is None:
+            return None
+        last: tuple[Any, Any] = (None, None)
+
+        def process(value: Any) -> Any:
+            nonlocal last
+            seen, converted = last  # one tuple, read and replaced whole
+            if value is not None and value is seen:
+                return converted
+            converted = convert(value)
+            last = (value, converted)
+            return converted
+
+        return process
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -92,6 +114,16 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns' serialiser: orjson, several times faster than ``json`` on bulk inserts
+    (every event of a fan-out carries a document); ``json`` for what orjson refuses (integers
+    beyond 64 bits)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """An async engine for the configured URL, tuned for SQLite or PostgreSQL."""
     if settings.is_sqlite:
@@ -100,7 +132,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # sleeps up to 100 ms between tries and leaves the lock idle. Waiting for the pool
         # instead is an asyncio queue: first come, first served, handed over at once.
         engine = create_async_engine(
-            settings.database_url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0
+            settings.database_url,
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            json_serializer=json_dumps,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
@@ -110,6 +146,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
         pool_pre_ping=True,
+        json_serializer=json_dumps,
     )
 
 

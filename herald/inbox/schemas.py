@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,8 +34,12 @@ class ActionIn(BaseModel):
     actionNote: str | None = Field(default=None, max_length=2000)
 
 
+@lru_cache(maxsize=1024)
 def rfc3339(value: datetime | None) -> str | None:
-    """A UTC time as RFC 3339 with ``Z`` (API.md: times everywhere)."""
+    """A UTC time as RFC 3339 with ``Z`` (API.md: times everywhere).
+
+    Cached: a fan-out writes one document per recipient, all with the same timestamps.
+    """
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
