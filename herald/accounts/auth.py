@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection
 
 from herald.accounts import scopes as scope_rules
 from herald.accounts.models import Account, ApiKey
-from herald.accounts.tokens import hash_api_key, looks_like_api_key, verify
+from herald.accounts.tokens import Claims, hash_api_key, looks_like_api_key, verify
 from herald.directory.models import User
 from herald.errors import Forbidden, Unauthorized
 from herald.http.deps import RuntimeDep, SessionDep
@@ -92,6 +92,27 @@ async def _live_key(session: AsyncSession, key_id: uuid.UUID, account_id: uuid.U
     return key
 
 
+async def _from_user_token(session: AsyncSession, claims: Claims) -> Principal:
+    """The user a user token names; its account's limits come along (the rate is checked next)."""
+    found = await session.execute(
+        select(User.id, User.external_id, Account.rate_limit, Account.daily_limit)
+        .join(Account, Account.id == User.account_id)
+        .where(User.id == uuid.UUID(claims.subject), User.account_id == claims.account_id)
+    )
+    user = found.first()
+    if user is None:
+        raise Unauthorized("The user of this token no longer exists")
+    limits = AccountLimits(user.rate_limit, user.daily_limit)
+    remember_limits(session, account_id=claims.account_id, limits=limits)
+    return Principal(
+        claims.account_id,
+        frozenset(),
+        test=claims.test,
+        user_id=user.id,
+        user_external_id=user.external_id,
+    )
+
+
 async def authenticate(token: str, *, session: AsyncSession, runtime: Runtime) -> Principal:
     """Resolve a bearer token to a principal, or raise 401."""
     if looks_like_api_key(token):
@@ -103,20 +124,7 @@ async def authenticate(token: str, *, session: AsyncSession, runtime: Runtime) -
         key = await _live_key(session, claims.key_id, claims.account_id)
         granted = claims.scopes & frozenset(key.scopes)
         return Principal(claims.account_id, granted, key_id=key.id, test=key.test)
-    user = await session.scalar(
-        select(User).where(
-            User.id == uuid.UUID(claims.subject), User.account_id == claims.account_id
-        )
-    )
-    if user is None:
-        raise Unauthorized("The user of this token no longer exists")
-    return Principal(
-        claims.account_id,
-        frozenset(),
-        test=claims.test,
-        user_id=user.id,
-        user_external_id=user.external_id,
-    )
+    return await _from_user_token(session, claims)
 
 
 async def get_principal(
