@@ -29,6 +29,8 @@ class Closure:
 
 TOO_SLOW = Closure(4008, "too slow: reconnect and resume from your last seq")
 GOING_AWAY = Closure(1001, "server shutting down")
+# The client ended the connection: its sender stops, and there is no close frame to send.
+LEFT = Closure(1000, "client left")
 
 
 class Connection:
@@ -64,7 +66,6 @@ class Connection:
         self._events: deque[Event] = deque()
         self._replies: deque[bytes] = deque()
         self._ready = asyncio.Event()
-        self._closed = asyncio.Event()
 
     def offer(self, events: Sequence[Event], *, after: int) -> None:
         """Queue the events after ``position``, read from the database after seq ``after``.
@@ -116,11 +117,6 @@ class Connection:
         if self.closure is None:
             self.closure = closure
         self._ready.set()
-        self._closed.set()
-
-    async def wait_closed(self) -> None:
-        """Return once ``close`` has been called."""
-        await self._closed.wait()
 
     async def take(self, idle: float) -> tuple[list[bytes], list[Event]]:
         """Wait up to ``idle`` seconds for replies or events and take them all.
