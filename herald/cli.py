@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -43,6 +44,16 @@ SERVER_OPTIONS: dict[str, Any] = {
 }
 
 
+def _freeze_startup_objects() -> None:
+    """Keep the objects of imports and app setup out of every later garbage collection.
+
+    They live as long as the process, yet each full collection walks them again; with
+    thousands of WebSockets open, full collections are the latency tail (docs/performance.md).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _run(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(work(Settings()))
 
@@ -80,6 +91,7 @@ def _serve(host: str, port: int) -> None:
     asyncio.run(upgrade(settings))
     console.print(f"Herald is listening on [bold]http://{host}:{port}[/bold]")
     app = create_app(settings, worker=True)
+    _freeze_startup_objects()
     uvicorn.run(app, host=host, port=port, **SERVER_OPTIONS)
 
 
@@ -105,8 +117,10 @@ def api(
     from herald.app import create_app
 
     console.print(f"Herald API is listening on [bold]http://{host}:{port}[/bold]")
+    application = create_app(Settings())
+    _freeze_startup_objects()
     uvicorn.run(
-        create_app(Settings()),
+        application,
         host=host,
         port=port,
         timeout_graceful_shutdown=5,
