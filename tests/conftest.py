@@ -21,6 +21,7 @@ from herald.app import create_app
 from herald.config import Settings
 from herald.db import Database
 from herald.migrate import upgrade
+from tests.parking import park_unfinished
 from tests.support.postgres import throwaway_database
 
 
@@ -131,3 +132,10 @@ async def make_key(db: Database, tenant: Tenant, *scopes: str, test: bool = Fals
 def bearer(token: str) -> dict[str, str]:
     """Authorization headers for a token or key."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def parked(db: Database) -> None:
+    """This test's worker sends only this test's jobs (``tests.parking``): modules that run
+    a worker use it with ``pytestmark = pytest.mark.usefixtures("parked")``."""
+    await park_unfinished(db)

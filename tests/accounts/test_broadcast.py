@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
@@ -17,6 +18,8 @@ from tests.conftest import MakeTenant, Tenant, bearer, make_key
 from tests.delivery.conftest import running_worker, wait_finished, worker_settings
 from tests.notifications.helpers import inbox, user_headers
 from tests.notifications.test_fanout_scale import counting
+
+pytestmark = pytest.mark.usefixtures("parked")
 
 UPDATE = {
     "id": "customer_update",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from herald.db import Database
 from tests.channels.servers.http import Reply, serve
@@ -18,6 +19,8 @@ from tests.delivery.conftest import (
     wait_until,
     worker_settings,
 )
+
+pytestmark = pytest.mark.usefixtures("parked")
 
 
 async def _apprise(client: httpx.AsyncClient, tenant: Tenant, *urls: str) -> None:

@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from herald.db import Database, utcnow
@@ -25,6 +26,8 @@ from tests.delivery.conftest import (
     wait_until,
     worker_settings,
 )
+
+pytestmark = pytest.mark.usefixtures("parked")
 
 EVENTS = ["delivery.delivered", "delivery.permanent-failure", ACTION_EVENT]
 

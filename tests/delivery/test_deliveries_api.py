@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from herald.db import Database
 from tests.channels.conftest import Server
 from tests.conftest import MakeTenant, Tenant, bearer, make_key
 from tests.delivery.conftest import email_to, running_worker, wait_finished, worker_settings
+
+pytestmark = pytest.mark.usefixtures("parked")
 
 
 async def test_the_log_lists_filters_and_pages_with_a_cursor(

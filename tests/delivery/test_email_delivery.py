@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from herald.config import Settings
@@ -24,6 +25,8 @@ from tests.delivery.conftest import (
     wait_until,
     worker_settings,
 )
+
+pytestmark = pytest.mark.usefixtures("parked")
 
 VOICEMAIL = {
     "id": "voicemail",

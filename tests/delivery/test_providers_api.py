@@ -17,6 +17,8 @@ from tests.channels.conftest import Server, Sink
 from tests.conftest import Tenant, bearer, make_key
 from tests.delivery.conftest import email_to, parsed, running_worker, wait_finished, worker_settings
 
+pytestmark = pytest.mark.usefixtures("parked")
+
 PASSWORD = "pa55-w0rd-never-shown"
 
 

@@ -19,6 +19,8 @@ from tests.delivery.conftest import (
     worker_settings,
 )
 
+pytestmark = pytest.mark.usefixtures("parked")
+
 
 @pytest.mark.parametrize(
     ("address", "outcome"),

@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from herald.app import create_app
 from herald.config import Settings
@@ -24,6 +25,8 @@ from tests.delivery.conftest import (
     wait_finished,
     worker_settings,
 )
+
+pytestmark = pytest.mark.usefixtures("parked")
 
 SLOW_POLL = WorkerOptions(concurrency=8, lease=timedelta(seconds=30), poll_interval=60)
 

@@ -19,6 +19,8 @@ from herald.db import Database
 from tests.conftest import MakeTenant, Tenant, settings_for
 from tests.delivery.conftest import running_worker, send, wait_finished
 
+pytestmark = pytest.mark.usefixtures("parked")
+
 ADDRESS = {"lines": ["Flat 1", "2 High Street", "London"], "postcode": "E8 1AA"}
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from herald.app import start_runtime, stop_runtime
@@ -29,6 +30,8 @@ from tests.channels.test_fcm import EMAIL, Google
 from tests.channels.test_fcm import KEY_PEM as FCM_KEY
 from tests.conftest import Tenant
 from tests.delivery.conftest import FAST, deliveries_of, send, wait_until, worker_settings
+
+pytestmark = pytest.mark.usefixtures("parked")
 
 
 @asynccontextmanager

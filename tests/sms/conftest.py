@@ -14,7 +14,6 @@ from sqlalchemy import select
 from herald.db import Database
 from herald.sms.models import SmsCharge
 from tests.conftest import MakeTenant, Tenant
-from tests.parking import park_unfinished
 
 
 @dataclass
@@ -69,9 +68,3 @@ async def charges(db: Database, account_id: uuid.UUID) -> dict[uuid.UUID, tuple[
             )
         )
         return {delivery_id: (segments, state) for delivery_id, segments, state in rows}
-
-
-@pytest.fixture(autouse=True)
-async def _parked(db: Database) -> None:
-    """Each test's worker sends only its own deliveries (``tests.parking``)."""
-    await park_unfinished(db)

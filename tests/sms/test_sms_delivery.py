@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from herald.db import Database
 from herald.delivery.models import Delivery
@@ -17,6 +18,8 @@ from tests.channels.servers.smpp import Smsc, running
 from tests.conftest import Tenant
 from tests.delivery.conftest import running_worker, wait_finished, wait_until, worker_settings
 from tests.sms.conftest import Family, approve, charges, text
+
+pytestmark = pytest.mark.usefixtures("parked")
 
 UK = "+447400123456"
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import httpx
+import pytest
 
 from herald.db import Database
 from tests.channels.servers.http import Reply, serve
 from tests.conftest import bearer, make_key
 from tests.delivery.conftest import running_worker, send, wait_finished, worker_settings
 from tests.sms.conftest import Family, charges, set_allowance
+
+pytestmark = pytest.mark.usefixtures("parked")
 
 UK = "+447400123456"
 ACCEPTED = Reply(201, b'{"sid": "SM1", "status": "queued"}')

@@ -27,6 +27,8 @@ from tests.delivery.conftest import (
 )
 from tests.webhooks.conftest import Receiver, StartReceiver
 
+pytestmark = pytest.mark.usefixtures("parked")
+
 UNSAFE = [
     "http://127.1/hook",
     "http://2130706433/hook",
