@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald.accounts.auth import Principal
 from herald.accounts.scopes import type_scope
 from herald.bus import Bus
-from herald.db import new_id, utcnow
+from herald.db import AfterCommit, new_id, on_commit, utcnow
 from herald.delivery.models import Delivery
 from herald.delivery.status import ALLOWED, DeliveryStatus
 from herald.directory.models import User
@@ -29,6 +29,7 @@ from herald.events.targeting import Recipients, resolve_targets
 from herald.inbox.fanout import InAppMessage, ItemText, TextSource, fan_out
 from herald.inbox.models import InboxItem, InboxItemHistory
 from herald.inbox.service import withdraw_items
+from herald.metrics import NOTIFICATIONS_ACCEPTED
 from herald.notifications import outbox
 from herald.notifications.content import render_in_app
 from herald.notifications.models import Notification
@@ -211,7 +212,17 @@ async def accept(
         )  # fmt: skip
         await _recount(session, notification, reached)
     await outbox.insert_deliveries(session, rows=rows, bus=bus)
+    on_commit(session, _counter(envelope.type))
     return Accepted(notification.id, notification.recipients)
+
+
+def _counter(notification_type: str) -> AfterCommit:
+    """Count the notification in ``/metrics`` once it is committed, never before."""
+
+    async def count() -> None:
+        NOTIFICATIONS_ACCEPTED.labels(notification_type).inc()
+
+    return count
 
 
 async def get_notification(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from prometheus_client import REGISTRY
 
 from tests.conftest import Database, Tenant, bearer, make_key
 from tests.notifications.helpers import add_team, add_users, call_event, inbox, user_headers
@@ -170,3 +171,30 @@ async def test_scopes_per_type(client: httpx.AsyncClient, tenant: Tenant, db: Da
     assert refused.status_code == 403
     user = await user_headers(client, tenant, "ADV")
     assert (await client.post("/v1/notifications", json=custom, headers=user)).status_code == 403
+
+
+async def test_accepted_notifications_are_counted_only_when_committed(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    def accepted() -> float:
+        value = REGISTRY.get_sample_value(
+            "herald_notifications_accepted_total", {"type": "telephony"}
+        )
+        return value or 0.0
+
+    await add_users(client, tenant, "ADV")
+    before = accepted()
+    sent = await client.post(
+        "/v1/notifications",
+        json=call_event("incomingCall", {"negotiatorId": ["ADV"]}),
+        headers=tenant.headers,
+    )
+    assert sent.status_code == 202
+    assert accepted() == before + 1
+    refused = await client.post(
+        "/v1/notifications",
+        json=call_event("incomingCall", {"negotiatorId": ["nobody"]}),
+        headers=tenant.headers,
+    )
+    assert refused.status_code == 422
+    assert accepted() == before + 1
