@@ -19,15 +19,14 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from herald.accounts import service as accounts
 from herald.db import Database, new_id, utcnow
 from herald.delivery.models import Delivery
 from herald.migrate import upgrade
-from herald.notifications.models import Notification
-from tests.conftest import settings_for
-from tests.delivery.conftest import FINISHED
+from tests.conftest import Tenant, settings_for
+from tests.delivery.conftest import FINISHED, make_deliveries
 
 pytestmark = [pytest.mark.e2e]
 EMAILS = 2000
@@ -63,21 +62,9 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 async def _queue_emails(db: Database) -> list[str]:
     async with db.sessions() as session, session.begin():
         account = await accounts.create_account(session, name="e2e")
-        notification = Notification(
-            id=new_id(), account_id=account.id, type="custom", sub_type="message",
-            products=[], targets={}, channels=["email"], payload={}, message="kill test",
-            actions=[], personalisation={},
-        )  # fmt: skip
-        session.add(notification)
-        await session.flush()
-        rows = [
-            {"id": new_id(), "account_id": account.id, "notification_id": notification.id,
-             "channel": "email", "recipient": {"email": f"r{i}@example.com"},
-             "status": "created", "due_at": utcnow(), "attempts": 0, "test": False}
-            for i in range(EMAILS)
-        ]  # fmt: skip
-        await session.execute(insert(Delivery), rows)
-    return [str(r["id"]) for r in rows]
+    owner = Tenant(account.id, new_id(), "")  # only its account id is used
+    _, ids = await make_deliveries(db, owner, EMAILS, due_at=utcnow())
+    return [str(i) for i in ids]
 
 
 def _start_worker(database_url: str, smtp_port: int) -> subprocess.Popen[bytes]:
