@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from herald.accounts import scopes as scope_rules
+from herald.accounts.cache import credential_cache
 from herald.accounts.models import Account, ApiKey
 from herald.accounts.tokens import Claims, hash_api_key, looks_like_api_key, verify
 from herald.directory.models import User
@@ -61,7 +62,27 @@ def bearer_token(connection: HTTPConnection, *, allow_query: bool = False) -> st
     raise Unauthorized("Send a bearer token in the Authorization header")
 
 
+@dataclass(frozen=True)
+class _Known:
+    """A credential as the database last said: who it is and its account's limits."""
+
+    principal: Principal
+    limits: AccountLimits
+
+
 async def _from_api_key(session: AsyncSession, token: str) -> Principal:
+    key_hash = hash_api_key(token)
+    cache = credential_cache(session)
+    known: _Known | None = cache.get(("key", key_hash))
+    if known is None:
+        generation = cache.generation
+        known = await _read_api_key(session, key_hash)
+        cache.put(("key", key_hash), known, generation=generation)
+    remember_limits(session, account_id=known.principal.account_id, limits=known.limits)
+    return known.principal
+
+
+async def _read_api_key(session: AsyncSession, key_hash: str) -> _Known:
     # The account's limits come with the key: the rate is checked next and the daily cap when
     # sending, so one statement replaces three.
     found = await session.execute(
@@ -75,42 +96,75 @@ async def _from_api_key(session: AsyncSession, token: str) -> Principal:
             Account.daily_limit,
         )
         .join(Account, Account.id == ApiKey.account_id)
-        .where(ApiKey.key_hash == hash_api_key(token))
+        .where(ApiKey.key_hash == key_hash)
     )
     key = found.first()
     if key is None or key.revoked_at is not None:
         raise Unauthorized("The API key is not valid")
-    limits = AccountLimits(key.rate_limit, key.daily_limit)
-    remember_limits(session, account_id=key.account_id, limits=limits)
-    return Principal(key.account_id, frozenset(key.scopes), key_id=key.id, test=key.test)
+    principal = Principal(key.account_id, frozenset(key.scopes), key_id=key.id, test=key.test)
+    return _Known(principal, AccountLimits(key.rate_limit, key.daily_limit))
 
 
-async def _live_key(session: AsyncSession, key_id: uuid.UUID, account_id: uuid.UUID) -> ApiKey:
-    key = await session.get(ApiKey, key_id)
-    if key is None or key.revoked_at is not None or key.account_id != account_id:
+async def _live_key(session: AsyncSession, key_id: uuid.UUID, account_id: uuid.UUID) -> Principal:
+    """The key an access token was issued from, while it is not revoked."""
+    cache = credential_cache(session)
+    known: _Known | None = cache.get(("key_id", key_id))
+    if known is None:
+        generation = cache.generation
+        known = await _read_key_by_id(session, key_id)
+        cache.put(("key_id", key_id), known, generation=generation)
+    if known.principal.account_id != account_id:
         raise Unauthorized("The token's key has been revoked")
-    return key
+    remember_limits(session, account_id=account_id, limits=known.limits)
+    return known.principal
+
+
+async def _read_key_by_id(session: AsyncSession, key_id: uuid.UUID) -> _Known:
+    found = await session.execute(
+        select(
+            ApiKey.account_id,
+            ApiKey.scopes,
+            ApiKey.test,
+            ApiKey.revoked_at,
+            Account.rate_limit,
+            Account.daily_limit,
+        )
+        .join(Account, Account.id == ApiKey.account_id)
+        .where(ApiKey.id == key_id)
+    )
+    key = found.first()
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("The token's key has been revoked")
+    principal = Principal(key.account_id, frozenset(key.scopes), key_id=key_id, test=key.test)
+    return _Known(principal, AccountLimits(key.rate_limit, key.daily_limit))
 
 
 async def _from_user_token(session: AsyncSession, claims: Claims) -> Principal:
     """The user a user token names; its account's limits come along (the rate is checked next)."""
+    user_id, cache = uuid.UUID(claims.subject), credential_cache(session)
+    known: _Known | None = cache.get(("user", user_id, claims.account_id))
+    if known is None:
+        generation = cache.generation
+        known = await _read_user(session, user_id, claims.account_id)
+        cache.put(("user", user_id, claims.account_id), known, generation=generation)
+    remember_limits(session, account_id=claims.account_id, limits=known.limits)
+    # The token says whether it is a test token; the cached user says who it is.
+    return replace(known.principal, test=claims.test)
+
+
+async def _read_user(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> _Known:
     found = await session.execute(
         select(User.id, User.external_id, Account.rate_limit, Account.daily_limit)
         .join(Account, Account.id == User.account_id)
-        .where(User.id == uuid.UUID(claims.subject), User.account_id == claims.account_id)
+        .where(User.id == user_id, User.account_id == account_id)
     )
     user = found.first()
     if user is None:
         raise Unauthorized("The user of this token no longer exists")
-    limits = AccountLimits(user.rate_limit, user.daily_limit)
-    remember_limits(session, account_id=claims.account_id, limits=limits)
-    return Principal(
-        claims.account_id,
-        frozenset(),
-        test=claims.test,
-        user_id=user.id,
-        user_external_id=user.external_id,
+    principal = Principal(
+        account_id, frozenset(), user_id=user.id, user_external_id=user.external_id
     )
+    return _Known(principal, AccountLimits(user.rate_limit, user.daily_limit))
 
 
 async def authenticate(token: str, *, session: AsyncSession, runtime: Runtime) -> Principal:
@@ -122,8 +176,7 @@ async def authenticate(token: str, *, session: AsyncSession, runtime: Runtime) -
         if claims.key_id is None:
             raise Unauthorized("The token is not valid")
         key = await _live_key(session, claims.key_id, claims.account_id)
-        granted = claims.scopes & frozenset(key.scopes)
-        return Principal(claims.account_id, granted, key_id=key.id, test=key.test)
+        return replace(key, scopes=claims.scopes & key.scopes)
     return await _from_user_token(session, claims)
 
 

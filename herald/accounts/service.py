@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_object_session
 
 from herald.accounts import scopes as scope_rules
 from herald.accounts import tokens
+from herald.accounts.cache import forget_credentials
 from herald.accounts.models import Account, ApiKey
 from herald.accounts.schemas import AccountPatch
 from herald.db import new_id, utcnow
@@ -83,6 +84,9 @@ def update_account(account: Account, patch: AccountPatch, *, by_ancestor: bool) 
         if not by_ancestor:
             raise Forbidden("An account's limits are set by its parent account")
         fields = patch.limits.model_fields_set
+        session = async_object_session(account)
+        if session is not None:
+            forget_credentials(session)  # cached keys carry their account's limits
         if "rate" in fields:
             account.rate_limit = patch.limits.rate
         if "daily" in fields:
@@ -131,12 +135,14 @@ async def list_keys(session: AsyncSession, *, account_id: uuid.UUID) -> list[Api
 
 
 async def revoke_key(session: AsyncSession, *, account_id: uuid.UUID, key_id: uuid.UUID) -> None:
-    """Revoke a key of the account at once (tokens issued from it stop working too)."""
+    """Revoke a key of the account (tokens issued from it stop working too): at once in this
+    process, within ``cache.TTL`` in the others, which may have it remembered."""
     key = await session.get(ApiKey, key_id)
     if key is None or key.account_id != account_id:
         raise NotFound("No such key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+    forget_credentials(session)
 
 
 async def client_credentials(

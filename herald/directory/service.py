@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.accounts.cache import forget_credentials
 from herald.directory.models import Device, Team, User, team_members
 from herald.directory.schemas import DeviceIn, UserIn
 from herald.errors import ErrorDetail, NotFound, ValidationFailed
@@ -45,6 +46,7 @@ async def delete_user(session: AsyncSession, *, account_id: uuid.UUID, external_
     user = await get_user(session, account_id=account_id, external_id=external_id)
     await session.delete(user)
     await session.flush()
+    forget_credentials(session)  # the user's tokens: at once here, within a second elsewhere
 
 
 async def list_users(

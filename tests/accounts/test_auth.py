@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import jwt
+import pytest
 
+from herald.accounts import cache
+from herald.app import create_app
+from herald.config import Settings
 from herald.db import Database
 from tests.conftest import MakeTenant, Tenant, bearer, make_key
 
@@ -195,3 +201,100 @@ async def test_user_token_for_unknown_user_is_404(
 ) -> None:
     response = await client.post(f"/v1/users/{uuid.uuid4()}/tokens", headers=tenant.headers)
     assert response.status_code == 404
+
+
+@pytest.fixture
+async def other_process(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A second application on the same database, with its own engine and credential cache:
+    what another API process is to this one."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://herald.test") as http:
+            yield http
+
+
+async def _key_id(client: httpx.AsyncClient, tenant: Tenant, key: str) -> str:
+    listed = (await client.get("/v1/keys", headers=tenant.headers)).json()["data"]
+    return str(next(k["key_id"] for k in listed if key.startswith(k["prefix"])))
+
+
+async def test_a_remembered_key_revoked_is_401_at_once_here_and_after_the_ttl_elsewhere(
+    client: httpx.AsyncClient,
+    other_process: httpx.AsyncClient,
+    tenant: Tenant,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cache, "TTL", 0.5)
+    spare = await make_key(db, tenant, "users.read")
+    token = (await _oauth(client, await _key_id(client, tenant, spare), spare)).json()
+    for http in (client, other_process):  # both processes now remember the key and its token
+        assert (await http.get("/v1/users", headers=bearer(spare))).status_code == 200
+        assert (
+            await http.get("/v1/users", headers=bearer(token["access_token"]))
+        ).status_code == 200
+    spare_id = await _key_id(client, tenant, spare)
+    assert (await client.delete(f"/v1/keys/{spare_id}", headers=tenant.headers)).status_code == 204
+    assert (await client.get("/v1/users", headers=bearer(spare))).status_code == 401
+    assert (await client.get("/v1/users", headers=bearer(token["access_token"]))).status_code == 401
+    await asyncio.sleep(cache.TTL)
+    assert (await other_process.get("/v1/users", headers=bearer(spare))).status_code == 401
+    assert (
+        await other_process.get("/v1/users", headers=bearer(token["access_token"]))
+    ).status_code == 401
+
+
+async def test_a_remembered_user_deleted_is_401_at_once_here_and_after_the_ttl_elsewhere(
+    client: httpx.AsyncClient,
+    other_process: httpx.AsyncClient,
+    tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cache, "TTL", 0.5)
+    await client.put("/v1/users/carol", json={}, headers=tenant.headers)
+    token = (await client.post("/v1/users/carol/tokens", headers=tenant.headers)).json()["token"]
+    for http in (client, other_process):
+        assert (
+            await http.get("/v1/me/notifications/count", headers=bearer(token))
+        ).status_code == 200
+    assert (await client.delete("/v1/users/carol", headers=tenant.headers)).status_code == 204
+    assert (
+        await client.get("/v1/me/notifications/count", headers=bearer(token))
+    ).status_code == 401
+    await asyncio.sleep(cache.TTL)
+    answer = await other_process.get("/v1/me/notifications/count", headers=bearer(token))
+    assert answer.status_code == 401
+
+
+async def test_a_parent_changing_limits_takes_effect_at_once_here(
+    client: httpx.AsyncClient, tenant: Tenant, make_tenant: MakeTenant
+) -> None:
+    child = await make_tenant("child", parent=tenant)
+    assert (await client.get("/v1/users", headers=child.headers)).status_code == 200  # remembered
+    patch = {"limits": {"rate": "1/minute"}}
+    changed = await client.patch(
+        f"/v1/accounts/{child.account_id}", json=patch, headers=tenant.headers
+    )
+    assert changed.status_code == 200, changed.text
+    first, second = [await client.get("/v1/users", headers=child.headers) for _ in range(2)]
+    assert first.headers["RateLimit-Limit"] == "1"
+    assert second.status_code == 429
+
+
+def test_credential_cache_expires_bounds_and_refuses_reads_older_than_a_clear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 2)
+    remembered = cache.CredentialCache()
+    before_clear = remembered.generation
+    remembered.clear()
+    remembered.put("stale", 1, generation=before_clear)
+    assert remembered.get("stale") is None
+    for name in ("a", "b", "c"):
+        remembered.put(name, name, generation=remembered.generation)
+    assert [remembered.get(n) for n in ("a", "b", "c")] == [None, "b", "c"]
+    now[0] += cache.TTL
+    assert remembered.get("c") is None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy import update
 
+from herald.accounts import cache
 from herald.accounts.models import Account
 from herald.app import create_app
 from herald.config import Settings
@@ -64,13 +66,17 @@ async def test_account_rate_overrides_the_default(
 
 
 async def test_daily_cap_counts_messages_and_spares_test_keys(
-    client: httpx.AsyncClient, tenant: Tenant, db: Database
+    client: httpx.AsyncClient, tenant: Tenant, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(cache, "TTL", 0.2)
     await add_users(client, tenant, "a", "b", "c")
     async with db.sessions() as session, session.begin():
         await session.execute(
             update(Account).where(Account.id == tenant.account_id).values(daily_limit=4)
         )
+    # Changed behind the application's back, as another process would: the key it remembers,
+    # with its account's limits, is read again once the cache's TTL has passed.
+    await asyncio.sleep(cache.TTL)
     body = {
         "type": "custom",
         "subType": "message",
