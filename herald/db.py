@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
+import aiosqlite
 import orjson
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -126,6 +130,99 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class _OneTripCursor:
+    """An aiosqlite cursor, as SQLAlchemy's adapter uses it, that makes one trip to the
+    connection's thread per statement: it opens a sqlite3 cursor, executes, fetches every row
+    and closes there, and answers ``fetch*`` from what it brought back.
+
+    aiosqlite's own cursor makes a trip for each of ``cursor()``, ``execute()``,
+    ``fetchall()`` and ``close()``, and each trip is two thread switches and two GIL
+    handovers: ~40 us of CPU on one core, 3-4 per statement, more than the statement costs
+    SQLite. SQLAlchemy fetches every row of a non-streaming result at once anyway, and
+    Herald streams none.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+        self._rows: deque[Any] = deque()
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self.arraysize = 1
+
+    async def __aenter__(self) -> _OneTripCursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._rows.clear()
+
+    def _in_thread(self, run: Callable[[sqlite3.Cursor], object]) -> tuple[Any, ...]:
+        # aiosqlite's ``_conn`` is the sqlite3 connection, used only from its thread (here).
+        cursor = self._connection._conn.cursor()
+        try:
+            run(cursor)
+            rows = cursor.fetchall() if cursor.description else []
+            return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+        finally:
+            cursor.close()
+
+    async def _trip(self, run: Callable[[sqlite3.Cursor], object]) -> _OneTripCursor:
+        # ``_execute`` queues a call on the connection's thread, as aiosqlite's cursor does.
+        queue = cast(Callable[..., Awaitable[tuple[Any, ...]]], self._connection._execute)
+        done = await queue(self._in_thread, run)
+        self.description, self.rowcount, self.lastrowid, rows = done
+        self._rows = deque(rows)
+        return self
+
+    async def execute(self, sql: str, parameters: Any = None) -> _OneTripCursor:
+        """Run one statement and bring back all its rows."""
+        arguments = () if parameters is None else parameters
+        return await self._trip(lambda cursor: cursor.execute(sql, arguments))
+
+    async def executemany(self, sql: str, parameters: Any) -> _OneTripCursor:
+        """Run one statement for each set of parameters."""
+        return await self._trip(lambda cursor: cursor.executemany(sql, parameters))
+
+    async def fetchone(self) -> Any:
+        """The next row, or None."""
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        """Up to ``size`` (else ``arraysize``) of the remaining rows."""
+        count = min(self.arraysize if size is None else size, len(self._rows))
+        return [self._rows.popleft() for _ in range(count)]
+
+    async def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    async def close(self) -> None:
+        """Nothing is left open in SQLite: drop the rows."""
+        self._rows.clear()
+
+
+class _OneTripConnection(aiosqlite.Connection):
+    """aiosqlite's connection, whose cursors make one trip per statement."""
+
+    def cursor(self) -> _OneTripCursor:  # type: ignore[override]
+        """A cursor for SQLAlchemy's adapter (which enters it with ``async with``)."""
+        return _OneTripCursor(self)
+
+
+def _one_trip_connection(database: str, **kwargs: Any) -> _OneTripConnection:
+    # What aiosqlite.connect does, with our connection class; SQLAlchemy awaits it.
+    connection = _OneTripConnection(partial(sqlite3.connect, database, **kwargs), 64)
+    connection._thread.daemon = True  # as SQLAlchemy sets it for aiosqlite's own
+    return connection
+
+
+def _sqlite_one_trip(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+    # SQLAlchemy's aiosqlite adapter calls ``async_creator_fn`` with the URL's arguments.
+    cparams["async_creator_fn"] = _one_trip_connection
+
+
 def _sqlite_begin_immediate(conn: Any) -> None:
     # A deferred transaction that later writes can fail at once with "database is locked"
     # when another writer got there first; taking the write lock up front makes it wait.
@@ -156,6 +253,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             max_overflow=0,
             json_serializer=json_dumps,
         )
+        event.listen(engine.sync_engine, "do_connect", _sqlite_one_trip)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine

@@ -1,0 +1,71 @@
+"""SQLite through SQLAlchemy with one trip to the connection's thread per statement."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from herald.db import Database
+from tests.conftest import settings_for
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A SQLite database with one small table, through Herald's engine."""
+    database = Database(settings_for(f"sqlite+aiosqlite:///{tmp_path / 'one-trip.db'}"))
+    async with database.sessions() as session, session.begin():
+        await session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)"))
+    yield database
+    await database.dispose()
+
+
+async def test_rows_counts_and_returning_come_back_from_one_trip(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips: list[Any] = []
+    queue = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn)
+        return await queue(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with sqlite_db.sessions() as session, session.begin():
+        trips.clear()
+        await session.execute(
+            text("INSERT INTO t (id, v) VALUES (:id, :v)"),
+            [{"id": n, "v": f"v{n}"} for n in range(1, 6)],
+        )
+        returned = await session.execute(
+            text("INSERT INTO t (id, v) VALUES (6, 'v6') RETURNING id, v")
+        )
+        assert returned.all() == [(6, "v6")]
+        updated = await session.execute(text("UPDATE t SET v = v || '!' WHERE id > 3"))
+        assert updated.rowcount == 3  # type: ignore[attr-defined]
+        rows = await session.execute(text("SELECT id, v FROM t ORDER BY id"))
+        assert [tuple(r) for r in rows] == [
+            (1, "v1"), (2, "v2"), (3, "v3"), (4, "v4!"), (5, "v5!"), (6, "v6!")
+        ]  # fmt: skip
+        # BEGIN IMMEDIATE, then one trip per statement: cursor, fetch and close ride along.
+        assert len(trips) == 5
+
+
+async def test_errors_surface_and_roll_the_transaction_back(sqlite_db: Database) -> None:
+    async with sqlite_db.sessions() as session, session.begin():
+        await session.execute(text("INSERT INTO t (id, v) VALUES (1, 'same')"))
+
+    async def clash() -> None:
+        async with sqlite_db.sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO t (id, v) VALUES (2, 'other')"))
+            await session.execute(text("INSERT INTO t (id, v) VALUES (3, 'same')"))
+
+    with pytest.raises(IntegrityError):
+        await clash()
+    async with sqlite_db.sessions() as session:
+        assert (await session.execute(text("SELECT id FROM t"))).scalars().all() == [1]
