@@ -47,7 +47,7 @@ from herald.channels.base import (
     RetryableDeliveryError,
 )
 from herald.channels.circuit import CircuitBreaker
-from herald.channels.email.mime import Envelope, build_mime, envelope_of
+from herald.channels.email.mime import Envelope, envelope_of, mime_bytes
 
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 _QUEUE_ID = re.compile(r"queued as ([\w.-]+)", re.IGNORECASE)
@@ -188,7 +188,7 @@ class SmtpProvider(Provider[EmailMessage, SmtpSettings]):
         self._pool = SmtpPool(self._open_session, settings.pool_size)
 
     async def _send(self, message: EmailMessage) -> DeliveryResult:
-        raw = build_mime(message).as_bytes()
+        raw = mime_bytes(message)
         envelope = envelope_of(message)
         async with self._pool.session() as client:
             refused = await _open_envelope(client, envelope)
