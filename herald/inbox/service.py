@@ -7,10 +7,24 @@ through the partial indexes of ``herald.inbox.models``. Every change appends rea
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    Column,
+    ColumnElement,
+    Executable,
+    Integer,
+    Label,
+    Table,
+    bindparam,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
@@ -45,6 +59,16 @@ class Page:
     next_id: uuid.UUID | None
 
 
+ITEMS = cast(Table, InboxItem.__table__)
+PAGE_PARAMS = {
+    "user_id": ITEMS.c.user_id.type,
+    "account_id": ITEMS.c.account_id.type,
+    "before": ITEMS.c.id.type,
+    "offset": Integer(),
+    "limit": Integer(),
+}
+
+
 def _visible(owner: Owner) -> list[ColumnElement[bool]]:
     return [
         InboxItem.user_id == owner.user_id,
@@ -53,8 +77,65 @@ def _visible(owner: Owner) -> list[ColumnElement[bool]]:
     ]
 
 
-async def _count(session: AsyncSession, where: list[ColumnElement[bool]]) -> int:
-    return int(await session.scalar(select(func.count()).select_from(InboxItem).where(*where)) or 0)
+def _param(name: str) -> BindParameter[Any]:
+    return bindparam(name, type_=PAGE_PARAMS[name])
+
+
+def _owned(*unset: Column[Any]) -> list[ColumnElement[bool]]:
+    """The visible items of ``:user_id`` in ``:account_id`` with every column of ``unset`` NULL.
+
+    Their partial indexes list these columns (see models), so each count is read from one alone.
+    """
+    return [
+        ITEMS.c.user_id == _param("user_id"),
+        ITEMS.c.account_id == _param("account_id"),
+        ITEMS.c.withdrawn_at.is_(None),
+        *(column.is_(None) for column in unset),
+    ]
+
+
+def _number(where: list[ColumnElement[bool]], name: str) -> Label[int]:
+    # correlate(None): inside a SELECT from inbox_items, SQLAlchemy would otherwise correlate
+    # the count to the outer row and drop its FROM.
+    counted = select(func.count()).select_from(ITEMS).where(*where).correlate(None)
+    return counted.scalar_subquery().label(name)
+
+
+def _numbers(unread_only: bool) -> list[Label[int]]:
+    unread = _number(_owned(ITEMS.c.read_at), "unread")
+    return [unread] if unread_only else [_number(_owned(), "total"), unread]
+
+
+@cache
+def _page_statement(unread_only: bool, after_cursor: bool) -> Executable:
+    """A page of items with the list's numbers in the same round trip (built once per shape).
+
+    ``total`` and ``unread`` are uncorrelated subqueries, computed once per statement.
+    """
+    where = _owned(ITEMS.c.read_at) if unread_only else _owned()
+    if after_cursor:
+        where.append(ITEMS.c.id < _param("before"))
+    return (
+        select(*ITEMS.c, *_numbers(unread_only))
+        .where(*where)
+        .order_by(ITEMS.c.id.desc())
+        .offset(_param("offset"))
+        .limit(_param("limit"))
+    )
+
+
+@cache
+def _numbers_statement(unread_only: bool) -> Executable:
+    """The list's numbers alone, for a page past the end (it holds no row to carry them)."""
+    return select(*_numbers(unread_only))
+
+
+@cache
+def _counts_statement() -> Executable:
+    """``unread`` and ``unseen`` of one user, each counted from its partial index alone."""
+    return select(
+        _number(_owned(ITEMS.c.read_at), "unread"), _number(_owned(ITEMS.c.seen_at), "unseen")
+    )
 
 
 async def list_items(
@@ -69,27 +150,30 @@ async def list_items(
 ) -> Page:
     """Newest first; ``total`` counts what the filter selects, ``unread`` all unread.
 
-    Items listed to the user themselves become seen (after their documents are taken).
+    One statement reads the page and its numbers. Items listed to the user themselves become
+    seen (after their documents are taken).
     """
-    visible = _visible(owner)
-    unread_where = [*visible, InboxItem.read_at.is_(None)]
-    where = unread_where if unread_only else visible
-    total = await _count(session, where)
-    unread = total if unread_only else await _count(session, unread_where)
-    paged = [*where, InboxItem.id < before] if before else where
-    rows = list(
-        await session.scalars(
-            select(InboxItem)
-            .where(*paged)
-            .order_by(InboxItem.id.desc())
-            .offset(offset)
-            .limit(limit + 1)
-        )
-    )
+    params: dict[str, Any] = {
+        "user_id": owner.user_id,
+        "account_id": owner.account_id,
+        "offset": offset,
+        "limit": limit + 1,
+    }
+    if before is not None:
+        params["before"] = before
+    rows = (await session.execute(_page_statement(unread_only, before is not None), params)).all()
+    if rows:
+        numbers = rows[0]._mapping
+    else:
+        numbers = (await session.execute(_numbers_statement(unread_only), params)).one()._mapping
+    unread = int(numbers["unread"])
+    total = unread if unread_only else int(numbers["total"])
     next_id = rows[limit - 1].id if len(rows) > limit else None
-    documents = [item_document(item_values(i)) for i in rows[:limit]]
+    listed = [cast(Mapping[str, Any], row._mapping) for row in rows[:limit]]
+    documents = [item_document(row) for row in listed]
     if owner.by_user:
-        await _mark_seen(session, owner=owner, items=rows[:limit], bus=bus)
+        unseen = [row["id"] for row in listed if row["seen_at"] is None]
+        await _mark_seen(session, owner=owner, item_ids=unseen, bus=bus)
     return Page(documents, total, unread, next_id)
 
 
@@ -110,23 +194,24 @@ def _updated(item: InboxItem) -> PendingEvent:
 
 
 async def _mark_seen(
-    session: AsyncSession, *, owner: Owner, items: list[InboxItem], bus: Bus
+    session: AsyncSession, *, owner: Owner, item_ids: list[uuid.UUID], bus: Bus
 ) -> None:
     """The user has seen these items (they were listed to them); the unseen count drops."""
-    unseen = [i for i in items if i.seen_at is None]
-    if not unseen:
+    if not item_ids:
         return
-    now = utcnow()
-    for item in unseen:
-        item.seen_at = now
-    await session.flush()
+    await session.execute(
+        update(ITEMS)
+        .where(ITEMS.c.id.in_(item_ids), ITEMS.c.seen_at.is_(None))
+        .values(seen_at=utcnow())
+    )
     await _emit(session, owner, [], "seen", bus)
 
 
 async def count(session: AsyncSession, *, owner: Owner) -> dict[str, int]:
-    """``{"unread", "unseen"}`` of the user's visible items."""
-    numbers = await inbox_events.counts(session, user_ids=[owner.user_id])
-    return numbers[owner.user_id]
+    """``{"unread", "unseen"}`` of the user's visible items, in one statement."""
+    params = {"user_id": owner.user_id, "account_id": owner.account_id}
+    numbers = (await session.execute(_counts_statement(), params)).one()
+    return {"unread": int(numbers.unread), "unseen": int(numbers.unseen)}
 
 
 async def get_item(session: AsyncSession, *, owner: Owner, item_id: uuid.UUID) -> InboxItem:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 
 from herald.db import Database
+from herald.http.pagination import encode_cursor
 from tests.conftest import Tenant, bearer, make_key
 from tests.notifications.helpers import add_users, inbox, user_headers
 
@@ -67,6 +69,32 @@ async def test_pages_and_cursors(client: httpx.AsyncClient, tenant: Tenant) -> N
     ] is None
     too_many = await client.get("/v1/me/notifications?per_page=101", headers=me)
     assert too_many.status_code == 422
+
+
+async def test_listing_marks_seen_and_numbers_hold_past_the_end(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    await add_users(client, tenant, "u")
+    for n in range(3):
+        await client.post("/v1/notifications", json=message(f"m{n}"), headers=tenant.headers)
+    me = await user_headers(client, tenant, "u")
+    count = "/v1/me/notifications/count"
+    assert (await client.get(count, headers=me)).json() == {"unread": 3, "unseen": 3}
+    first = await inbox(client, me, "?per_page=2")
+    assert [i["seen"] for i in first["data"]] == [False, False]  # as they were when listed
+    assert (await client.get(count, headers=me)).json() == {"unread": 3, "unseen": 1}
+    again = await inbox(client, me, "?per_page=2")
+    assert [i["seen"] for i in again["data"]] == [True, True]
+    for query in ("?per_page=2&page=5", "?show=unread&per_page=2&page=5"):
+        past = await inbox(client, me, query)
+        assert past["data"] == [] and past["pagination"]["total"] == 3
+        assert past["pagination"]["unread"] == 3 and past["pagination"]["urls"]["next"] is None
+    last = await inbox(client, me, "?per_page=1&page=3")
+    cursor = encode_cursor(uuid.UUID(last["data"][0]["id"]))
+    after_last = await inbox(client, me, f"?show=unread&cursor={cursor}")
+    assert after_last["data"] == [] and after_last["pagination"]["total"] == 3
+    assert after_last["pagination"]["next_cursor"] is None
+    assert (await client.get(count, headers=me)).json() == {"unread": 3, "unseen": 0}
 
 
 async def test_actions_are_audited_in_order(
