@@ -15,14 +15,27 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, Table, func, insert, literal, select, union_all
+from sqlalchemy import (
+    Insert,
+    Select,
+    Table,
+    TextClause,
+    Uuid,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from herald.bus import Bus
-from herald.db import AfterCommit, on_commit, utcnow
+from herald.db import AfterCommit, UTCDateTime, json_dumps, on_commit, utcnow
 from herald.inbox.models import InboxEvent, InboxItem, UserInboxSeq
 
 CHUNK = 5000
@@ -78,8 +91,8 @@ async def _allocate(session: AsyncSession, wanted: dict[uuid.UUID, int]) -> dict
     return last
 
 
-def _publisher(bus: Bus, account_id: uuid.UUID, last: dict[uuid.UUID, int]) -> AfterCommit:
-    pointers = [[str(u), seq] for u, seq in last.items()]
+def _publisher(bus: Bus, account_id: uuid.UUID, pointers: Sequence[Sequence[Any]]) -> AfterCommit:
+    """Publish ``[user id, last seq]`` pairs, 100 per bus message."""
 
     async def publish() -> None:
         for start in range(0, len(pointers), POINTERS_PER_MESSAGE):
@@ -117,7 +130,8 @@ async def append_events(
         )
     for start in range(0, len(rows), CHUNK):
         await session.execute(insert(EVENTS), rows[start : start + CHUNK])
-    on_commit(session, _publisher(bus, account_id, last))
+    pointers = [[str(u), seq] for u, seq in last.items()]
+    on_commit(session, _publisher(bus, account_id, pointers))
     return last
 
 
@@ -159,3 +173,115 @@ async def count_events(
     """A ``count`` event per user with their current unread and unseen numbers."""
     numbers = await counts(session, user_ids=user_ids)
     return [PendingEvent(u, COUNT, None, {**n, "reason": reason}) for u, n in numbers.items()]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A JSON document shared by many rows but for a few holes, filled per row in SQL.
+
+    ``parts`` are the JSON text around the holes (one more part than holes); each hole names
+    an ``inbox_items`` column whose JSON value the database writes there (``id``, ``message``
+    or ``message_formatted``).
+    """
+
+    parts: tuple[str, ...]
+    holes: tuple[str, ...]
+
+
+def _uuid_text(dialect: str, column: str) -> str:
+    """SQL for a UUID column as its canonical text (SQLite stores 32 hex digits)."""
+    if dialect == "postgresql":
+        return f"CAST({column} AS TEXT)"
+    cuts = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+    return " || '-' || ".join(f"substr({column}, {start}, {size})" for start, size in cuts)
+
+
+def _json_of(dialect: str, column: str) -> str:
+    """SQL for a column as JSON text: a quoted UUID, a JSON string, or ``null``."""
+    if column == "id":
+        return f"'\"' || {_uuid_text(dialect, 'i.id')} || '\"'"
+    if dialect == "postgresql":
+        return f"COALESCE(CAST(to_json(i.{column}) AS TEXT), 'null')"
+    return f"json_quote(i.{column})"
+
+
+def _typed(dialect: str, sql: str, cast_to: str) -> str:
+    # PostgreSQL cannot infer a parameter's type from an INSERT ... SELECT's target column.
+    return f"CAST({sql} AS {cast_to})" if dialect == "postgresql" else sql
+
+
+@cache
+def _new_items_sql(dialect: str, holes: tuple[str, ...] | None) -> tuple[TextClause, ...]:
+    """The numbering upsert and the event inserts for the new items of one notification."""
+    # Every piece of SQL below is a constant of this module; the values are bound parameters.
+    nid = _typed(dialect, ":nid", "uuid")
+    bump = text(
+        "INSERT INTO user_inbox_seq (user_id, seq)"  # noqa: S608
+        f" SELECT i.user_id, {_typed(dialect, ':n', 'bigint')}"
+        f" FROM inbox_items i WHERE i.notification_id = {nid} ORDER BY i.user_id"
+        " ON CONFLICT (user_id) DO UPDATE SET seq = user_inbox_seq.seq + excluded.seq"
+        f" RETURNING {_uuid_text(dialect, 'user_id')}, seq"
+    )
+    columns = "INSERT INTO inbox_events (user_id, seq, event, item_id, payload, created_at)"
+    joined = (
+        f"FROM inbox_items i JOIN user_inbox_seq s ON s.user_id = i.user_id"
+        f" WHERE i.notification_id = {nid}"
+    )
+    now = _typed(dialect, ":now", "timestamptz")
+    # Read from the unread and unseen partial indexes alone, as ``counts`` does.
+    counted = (
+        "(SELECT count(*) FROM inbox_items c WHERE c.user_id = s.user_id"
+        " AND c.withdrawn_at IS NULL AND c.{} IS NULL)"
+    )
+    count_payload = (
+        f"'{{\"unread\":' || {counted.format('read_at')} || ',\"unseen\":' || "
+        f"{counted.format('seen_at')} || ',\"reason\":' || :reason || '}}'"
+    )
+    count = text(
+        f"{columns} SELECT s.user_id, s.seq, '{COUNT}', NULL,"
+        f" {_typed(dialect, count_payload, 'jsonb')}, {now} {joined}"
+    )
+    typed = (bindparam("nid", type_=Uuid()), bindparam("now", type_=UTCDateTime()))
+    bump, count = bump.bindparams(typed[0]), count.bindparams(*typed)
+    if holes is None:
+        return bump, count
+    pieces = [f":p{n} || {_json_of(dialect, hole)} || " for n, hole in enumerate(holes)]
+    payload = "".join(pieces) + f":p{len(holes)}"
+    created = text(
+        f"{columns} SELECT i.user_id, s.seq - 1, '{CREATED}', i.id,"
+        f" {_typed(dialect, payload, 'jsonb')}, {now} {joined}"
+    ).bindparams(*typed)
+    return bump, count, created
+
+
+async def append_new_items(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    notification_id: uuid.UUID,
+    created: Document | None,
+    reason: str,
+    bus: Bus,
+) -> int:
+    """Number and store the events of every item of ``notification_id``, all new: the item's
+    ``notification.created`` (unless ``created`` is None: poll-only) and the user's ``count``.
+
+    Three statements whatever the number of items: the events are written by the database
+    from the items themselves, so no row passes through Python but the pointers to publish.
+    Every item of the notification must be new (no chain item updated to it yet) and have
+    no events yet. Returns how many users were numbered.
+    """
+    dialect = session.get_bind().dialect.name
+    statements = _new_items_sql(dialect, created.holes if created else None)
+    per_user = 1 if created is None else 2
+    at = {"nid": notification_id, "now": utcnow()}
+    numbered = await session.execute(statements[0], {**at, "n": per_user})
+    pointers = [[user, seq] for user, seq in numbered]
+    if not pointers:
+        return 0
+    await session.execute(statements[1], {**at, "reason": json_dumps(reason)})
+    if created is not None:
+        parts = {f"p{n}": part for n, part in enumerate(created.parts)}
+        await session.execute(statements[2], {**at, **parts})
+    on_commit(session, _publisher(bus, account_id, pointers))
+    return len(pointers)

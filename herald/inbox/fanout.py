@@ -10,17 +10,20 @@ inserted row carries its own, and chain members get theirs in one ``executemany`
 
 from __future__ import annotations
 
+import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, Uuid, bindparam, func, insert, literal, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
-from herald.db import UTCDateTime, new_id
+from herald.db import UTCDateTime, json_dumps, new_id
 from herald.inbox import events as inbox_events
 from herald.inbox.events import PendingEvent
 from herald.inbox.models import InboxItem, InboxItemHistory
@@ -134,9 +137,54 @@ def _shared(message: InAppMessage, texts: Texts) -> dict[str, Any]:
     return content
 
 
+@cache
+def _item_converters(dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
+    """Each item column's conversion to what the driver takes, as SQLAlchemy would bind it."""
+    found: dict[str, Callable[[Any], Any]] = {}
+    for column in ITEMS.columns:
+        convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+        found[column.key] = convert if convert is not None else _same
+    return found
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+async def _copy_rows(
+    session: AsyncSession, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Hand rows already in the driver's form to the driver, in the session's transaction.
+
+    SQLAlchemy binds an ``executemany`` row by row in Python, which was most of a large
+    fan-out; the driver copies (asyncpg's ``COPY``) or binds (sqlite3) them in C.
+    """
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "postgresql":
+        if not driver.is_in_transaction():
+            # SQLAlchemy opens asyncpg's transaction at its first statement only.
+            await connection.execute(select(literal(1)))
+        await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))
+        return
+    # SQLAlchemy's aiosqlite connection has already begun the transaction (BEGIN IMMEDIATE);
+    # aiosqlite runs this on its own thread, like every other statement of the session.
+    # Names of this module's own tables and columns, in the rows' order (a compiled INSERT
+    # would take the table's); the values are bound.
+    quote = connection.dialect.identifier_preparer.quote
+    names, marks = ", ".join(map(quote, columns)), ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
+    cursor = await driver.executemany(sql, rows)
+    await cursor.close()
+
+
 async def _insert(
     session: AsyncSession, message: InAppMessage, users: list[uuid.UUID], texts: Texts
-) -> list[dict[str, Any]]:
+) -> None:
+    """One item per user, converted once per distinct value and copied by the driver."""
+    if not users:
+        return
+    convert = _item_converters(session.get_bind().dialect)
     common = {
         **_content(message),
         "account_id": message.account_id,
@@ -148,10 +196,47 @@ async def _insert(
         "withdrawn_at": None,
         "created_at": message.at,
     }
-    rows = [{**common, "id": new_id(), "user_id": u, **_text_of(message, texts, u)} for u in users]
-    for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(ITEMS), rows[start : start + CHUNK])
-    return rows
+    varying = ["id", "user_id"]
+    if texts:
+        varying += ["message", "message_formatted"]
+    shared = [name for name in common if name not in varying]
+    constants = tuple(convert[name](common[name]) for name in shared)
+    to_id, to_user = convert["id"], convert["user_id"]
+    if texts:
+        to_text = convert["message"]
+        rows = []
+        for user in users:
+            text = _text_of(message, texts, user)
+            own = (to_text(text["message"]), to_text(text["message_formatted"]))
+            rows.append((to_id(new_id()), to_user(user), *own, *constants))
+    else:
+        rows = [(to_id(new_id()), to_user(user), *constants) for user in users]
+    await _copy_rows(session, ITEMS, [*varying, *shared], rows)
+
+
+def _created_document(message: InAppMessage, per_user_text: bool) -> inbox_events.Document:
+    """Every new item's document as JSON around holes for what differs per recipient."""
+    holes = ["id", "message", "message_formatted"] if per_user_text else ["id"]
+    tokens = {name: f"hole-{secrets.token_hex(16)}" for name in holes}
+    row = {
+        **_content(message),
+        "type": message.type,
+        "correlation_id": message.correlation_id,
+        "action_status": None,
+        "read_at": None,
+        "seen_at": None,
+        "created_at": message.at,
+        **tokens,
+    }
+    document = json_dumps(item_document(row))
+    parts: list[str] = []
+    found = sorted((document.index(json_dumps(token)), name) for name, token in tokens.items())
+    start = 0
+    for at, name in found:
+        parts.append(document[start:at])
+        start = at + len(json_dumps(tokens[name]))
+    parts.append(document[start:])
+    return inbox_events.Document(tuple(parts), tuple(name for _, name in found))
 
 
 async def _update(
@@ -205,20 +290,11 @@ async def _record_history(session: AsyncSession, message: InAppMessage) -> None:
     )
 
 
-def _item_events(
-    message: InAppMessage, created: list[dict[str, Any]], updated: list[dict[str, Any]]
-) -> list[PendingEvent]:
+def _updated_events(message: InAppMessage, updated: list[dict[str, Any]]) -> list[PendingEvent]:
     if not message.realtime:
         return []  # poll-only types (missedCall): the count changes, nothing is pushed
     return [
-        *(
-            PendingEvent(r["user_id"], inbox_events.CREATED, r["id"], item_document(r))
-            for r in created
-        ),
-        *(
-            PendingEvent(r["user_id"], inbox_events.UPDATED, r["id"], item_document(r))
-            for r in updated
-        ),
+        PendingEvent(r["user_id"], inbox_events.UPDATED, r["id"], item_document(r)) for r in updated
     ]
 
 
@@ -232,24 +308,37 @@ async def fan_out(
 ) -> Plan:
     """Create, update or withdraw the recipients' items and append their events.
 
-    Without ``texts`` every item shows the message's text; with it, each its own.
+    Without ``texts`` every item shows the message's text; with it, each its own. Called
+    once per notification, with distinct users.
     """
     chain = await _chain(session, message) if message.correlation_id else {}
     todo = plan(message, users, chain)
     item_of = {u: item for u, (item, _) in chain.items()}
     own = await texts([*todo.new, *todo.update]) if texts else {}
-    created = await _insert(session, message, todo.new, own)
+    # New items first: until the chain's items are updated to this notification, its items
+    # are exactly the new ones, which lets the database write their events from them.
+    await _insert(session, message, todo.new, own)
+    if todo.new:
+        created = _created_document(message, bool(own)) if message.realtime else None
+        await inbox_events.append_new_items(
+            session,
+            account_id=message.account_id,
+            notification_id=message.notification_id,
+            created=created,
+            reason=message.sub_type,
+            bus=bus,
+        )
     await _retext(session, message, own, [(u, item_of[u]) for u in todo.update])
     updated = await _update(session, [item_of[u] for u in todo.update], _shared(message, own))
     gone = {"withdrawn_at": message.at}
     withdrawn = await _update(session, [item_of[u] for u in todo.withdraw], gone)
     await _record_history(session, message)
-    pending = _item_events(message, created, updated)
+    pending = _updated_events(message, updated)
     pending += [
         PendingEvent(r["user_id"], inbox_events.WITHDRAWN, r["id"], {"id": str(r["id"])})
         for r in withdrawn
     ]
-    touched = [*todo.new, *todo.update, *todo.withdraw]
+    touched = [*todo.update, *todo.withdraw]
     pending += await inbox_events.count_events(session, user_ids=touched, reason=message.sub_type)
     await inbox_events.append_events(
         session, account_id=message.account_id, events=pending, bus=bus
