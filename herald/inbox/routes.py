@@ -18,6 +18,7 @@ from herald.directory import service as directory
 from herald.errors import Forbidden
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.pagination import Paging, page_body
+from herald.http.responses import OrjsonResponse
 from herald.inbox import service
 from herald.inbox.schemas import ActionIn, audit_document, item_document, item_values
 from herald.inbox.service import Owner
@@ -83,7 +84,7 @@ async def list_items(
     runtime: RuntimeDep,
     owner: OwnerDep,
     show: Literal["all", "unread"] = "all",
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """The inbox, newest first; ``show=unread`` for unread items only."""
     page = await service.list_items(
         session,
@@ -94,7 +95,7 @@ async def list_items(
         before=paging.cursor,
         bus=runtime.bus,
     )
-    return page_body(
+    body = page_body(
         request,
         paging,
         data=page.documents,
@@ -103,12 +104,13 @@ async def list_items(
         cursor_paging=True,
         unread=page.unread,
     )
+    return OrjsonResponse(body)
 
 
 @mount("GET", "/count")
-async def count(session: SessionDep, owner: OwnerDep) -> dict[str, int]:
+async def count(session: SessionDep, owner: OwnerDep) -> OrjsonResponse:
     """``{"unread", "unseen"}``."""
-    return await service.count(session, owner=owner)
+    return OrjsonResponse(await service.count(session, owner=owner))
 
 
 @mount("PUT", "/read", seed=True, status_code=NO_CONTENT)
