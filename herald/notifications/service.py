@@ -155,12 +155,17 @@ async def _write_inbox(
     return recipients.count - len(recipients.users) + fanned.recipients
 
 
+INSERT_NOTIFICATION = insert(NOTIFICATIONS)
+
+
 async def _insert(session: AsyncSession, notification: Notification) -> None:
     """One Core ``INSERT`` of the attributes set on ``notification``; column defaults fill the
     rest. The ORM flush cost more than the statement on the accept path, and nothing here
-    reads the row back."""
+    reads the row back. The values go as parameters of a statement built once (its compiled
+    form is cached by the keys given), not through ``.values()``, which built and keyed a new
+    statement on every accept."""
     values = {k: v for k, v in inspect(notification).dict.items() if k in NOTIFICATIONS.c}
-    await session.execute(insert(NOTIFICATIONS).values(values))
+    await session.execute(INSERT_NOTIFICATION, values)
 
 
 async def _recount(session: AsyncSession, notification: Notification, reached: int) -> None:
