@@ -43,12 +43,16 @@ def decode_cursor(cursor: str) -> uuid.UUID:
         raise ValidationFailed.at("/query/cursor", "The cursor is not valid") from exc
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 15,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> PageParams:
-    """Paging from the query string: ``page``/``per_page`` (≤ 100), or ``cursor``."""
+    """Paging from the query string: ``page``/``per_page`` (≤ 100), or ``cursor``.
+
+    A coroutine although it never waits: FastAPI runs a plain function dependency in a
+    worker thread, a hand-over and back on every listing.
+    """
     return PageParams(page, per_page, decode_cursor(cursor) if cursor else None)
 
 
