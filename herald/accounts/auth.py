@@ -73,11 +73,7 @@ class _Known:
 async def _from_api_key(session: AsyncSession, token: str) -> Principal:
     key_hash = hash_api_key(token)
     cache = credential_cache(session)
-    known: _Known | None = cache.get(("key", key_hash))
-    if known is None:
-        generation = cache.generation
-        known = await _read_api_key(session, key_hash)
-        cache.put(("key", key_hash), known, generation=generation)
+    known = await cache.resolve(("key", key_hash), lambda: _read_api_key(session, key_hash))
     remember_limits(session, account_id=known.principal.account_id, limits=known.limits)
     return known.principal
 
@@ -108,11 +104,7 @@ async def _read_api_key(session: AsyncSession, key_hash: str) -> _Known:
 async def _live_key(session: AsyncSession, key_id: uuid.UUID, account_id: uuid.UUID) -> Principal:
     """The key an access token was issued from, while it is not revoked."""
     cache = credential_cache(session)
-    known: _Known | None = cache.get(("key_id", key_id))
-    if known is None:
-        generation = cache.generation
-        known = await _read_key_by_id(session, key_id)
-        cache.put(("key_id", key_id), known, generation=generation)
+    known = await cache.resolve(("key_id", key_id), lambda: _read_key_by_id(session, key_id))
     if known.principal.account_id != account_id:
         raise Unauthorized("The token's key has been revoked")
     remember_limits(session, account_id=account_id, limits=known.limits)
@@ -141,12 +133,10 @@ async def _read_key_by_id(session: AsyncSession, key_id: uuid.UUID) -> _Known:
 
 async def _from_user_token(session: AsyncSession, claims: Claims) -> Principal:
     """The user a user token names; its account's limits come along (the rate is checked next)."""
-    user_id, cache = uuid.UUID(claims.subject), credential_cache(session)
-    known: _Known | None = cache.get(("user", user_id, claims.account_id))
-    if known is None:
-        generation = cache.generation
-        known = await _read_user(session, user_id, claims.account_id)
-        cache.put(("user", user_id, claims.account_id), known, generation=generation)
+    user_id, account_id = uuid.UUID(claims.subject), claims.account_id
+    known = await credential_cache(session).resolve(
+        ("user", user_id, account_id), lambda: _read_user(session, user_id, account_id)
+    )
     remember_limits(session, account_id=claims.account_id, limits=known.limits)
     # The token says whether it is a test token; the cached user says who it is.
     return replace(known.principal, test=claims.test)

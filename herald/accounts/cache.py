@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,43 +26,62 @@ from herald.db import on_commit
 TTL = 1.0
 """Seconds a remembered credential is trusted without reading the database again."""
 MAX_ENTRIES = 10_000
+T = TypeVar("T")
 
 
 class CredentialCache:
-    """A bounded map whose entries expire ``TTL`` seconds after they were read.
+    """A bounded map whose entries are trusted for ``TTL`` seconds from when they were read.
 
-    ``generation`` counts invalidations: a lookup notes it before reading the database and
-    stores its result only if no invalidation happened meanwhile, so a row read just before
-    a revocation committed is never remembered after it.
+    Past half its life, an entry is read again by the first request that looks it up, while
+    the others keep using it: under load an entry is renewed before it expires, so requests
+    do not all miss at once (with SQLite's single connection a read waits its turn, and every
+    request arriving meanwhile would read the same row again). Nothing is ever older than
+    ``TTL``, and a renewal that fails (a revoked key: 401) drops the entry.
+
+    ``generation`` counts invalidations: a read that began before one is not remembered, so
+    a row read just before a revocation committed is never kept after it.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._entries: dict[Hashable, tuple[float, float, Any]] = {}
+        self._renewing: set[Hashable] = set()
         self.generation = 0
 
-    def get(self, key: Hashable) -> Any | None:
-        """The live value under ``key``, or None."""
+    async def resolve(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """The value remembered under ``key``, else (or when due for renewal) what ``read``
+        returns, remembered for ``TTL`` seconds from the start of the read."""
+        now = time.monotonic()
         found = self._entries.get(key)
-        if found is None:
-            return None
-        if found[0] <= time.monotonic():
-            del self._entries[key]
-            return None
-        return found[1]
+        if found is not None:
+            renew_at, expires_at, value = found
+            if now < renew_at or (now < expires_at and key in self._renewing):
+                remembered: T = value
+                return remembered
+        generation, started = self.generation, now
+        self._renewing.add(key)
+        try:
+            fresh = await read()
+        except BaseException:
+            self._entries.pop(key, None)
+            raise
+        finally:
+            self._renewing.discard(key)
+        self._put(key, fresh, generation=generation, read_at=started)
+        return fresh
 
-    def put(self, key: Hashable, value: Any, *, generation: int) -> None:
-        """Remember ``value`` if nothing was invalidated since ``generation`` was read."""
+    def _put(self, key: Hashable, value: Any, *, generation: int, read_at: float) -> None:
         if generation != self.generation:
             return
-        if len(self._entries) >= MAX_ENTRIES:
-            # Oldest first: dicts keep insertion order, and every entry lives as long.
+        if key not in self._entries and len(self._entries) >= MAX_ENTRIES:
+            # The first inserted goes: dicts keep insertion order; it is only a bound.
             del self._entries[next(iter(self._entries))]
-        self._entries[key] = (time.monotonic() + TTL, value)
+        self._entries[key] = (read_at + TTL / 2, read_at + TTL, value)
 
     def clear(self) -> None:
-        """Forget everything, and refuse results read before now."""
+        """Forget everything, and refuse results of reads begun before now."""
         self.generation += 1
         self._entries.clear()
+        self._renewing.clear()
 
 
 _caches: weakref.WeakKeyDictionary[Engine, CredentialCache] = weakref.WeakKeyDictionary()

@@ -17,6 +17,7 @@ from herald.accounts import cache
 from herald.app import create_app
 from herald.config import Settings
 from herald.db import Database
+from herald.errors import Unauthorized
 from tests.conftest import MakeTenant, Tenant, bearer, make_key
 
 
@@ -282,19 +283,75 @@ async def test_a_parent_changing_limits_takes_effect_at_once_here(
     assert second.status_code == 429
 
 
-def test_credential_cache_expires_bounds_and_refuses_reads_older_than_a_clear(
+class _Reads:
+    """A stand-in for the database: counts reads, answers ``value`` or raises ``error``."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.value = "v1"
+        self.error: Exception | None = None
+        self.gate: asyncio.Event | None = None
+
+    async def __call__(self) -> str:
+        self.count += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+async def test_credential_cache_renews_past_half_life_and_never_serves_past_the_ttl(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     now = [100.0]
     monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(cache, "MAX_ENTRIES", 2)
-    remembered = cache.CredentialCache()
-    before_clear = remembered.generation
+    remembered, read = cache.CredentialCache(), _Reads()
+    assert [await remembered.resolve("k", read) for _ in range(3)] == ["v1"] * 3
+    assert read.count == 1
+    now[0] += cache.TTL * 0.6  # past half-life: the first lookup renews, the others wait not
+    read.value, read.gate = "v2", asyncio.Event()
+    renewing = asyncio.create_task(remembered.resolve("k", read))
+    await asyncio.sleep(0)
+    assert await remembered.resolve("k", read) == "v1" and read.count == 2
+    read.gate.set()
+    assert await renewing == "v2"
+    read.gate = None
+    now[0] += cache.TTL  # never renewed in its life: read again
+    read.value = "v3"
+    assert await remembered.resolve("k", read) == "v3" and read.count == 3
+
+
+async def test_credential_cache_drops_what_fails_to_renew_and_reads_begun_before_a_clear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+    remembered, read = cache.CredentialCache(), _Reads()
+    await remembered.resolve("k", read)
+    now[0] += cache.TTL * 0.6
+    read.error = Unauthorized("revoked elsewhere")
+    with pytest.raises(Unauthorized):
+        await remembered.resolve("k", read)
+    read.error = None
+    assert await remembered.resolve("k", read) == "v1" and read.count == 3  # nothing kept
     remembered.clear()
-    remembered.put("stale", 1, generation=before_clear)
-    assert remembered.get("stale") is None
-    for name in ("a", "b", "c"):
-        remembered.put(name, name, generation=remembered.generation)
-    assert [remembered.get(n) for n in ("a", "b", "c")] == [None, "b", "c"]
-    now[0] += cache.TTL
-    assert remembered.get("c") is None
+    read.gate = asyncio.Event()
+    before_clear = asyncio.create_task(remembered.resolve("other", read))
+    await asyncio.sleep(0)
+    remembered.clear()  # e.g. a revocation committed while that read ran
+    read.gate.set()
+    await before_clear
+    read.gate = None
+    await remembered.resolve("other", read)
+    assert read.count == 5  # the read begun before the clear was not remembered
+
+
+async def test_credential_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 2)
+    remembered, read = cache.CredentialCache(), _Reads()
+    for key in ("a", "b", "c"):
+        await remembered.resolve(key, read)
+    for key in ("b", "c", "a"):
+        await remembered.resolve(key, read)
+    assert read.count == 4  # "a" went when "c" came
