@@ -15,8 +15,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
@@ -90,13 +91,18 @@ class DeliveryRunner:
     async def claimed(self, session: AsyncSession, jobs: list[Claimed]) -> None:
         """In the claiming transaction: prepare each job, and ``delivery.sending`` callbacks
         for first claims."""
+        # One statement per table for the batch: the deliveries claim_due just locked (the
+        # session's identity map holds them only weakly), then what composing them reads.
+        rows = await _by_id(session, Delivery, [job.id for job in jobs])
+        targets = await self._load_targets(
+            session, [d for d in rows.values() if d.rendered is None]
+        )
         providers: dict[tuple[uuid.UUID, str], tuple[AnyProvider, ...]] = {}
         for job in jobs:
-            delivery = await session.get(Delivery, job.id)
-            assert delivery is not None  # claim_due just loaded and locked it
+            delivery = rows[job.id]  # claim_due locked it in this transaction
             if job.previous is DeliveryStatus.CREATED:
                 await status_callback(session, delivery, bus=self._bus, attempts=[])
-            self._prepared[job.id] = await self._prepare(session, job, delivery, providers)
+            self._prepared[job.id] = await self._prepare(session, job, delivery, providers, targets)
 
     async def run(self, job: Claimed) -> None:
         """Make the attempt ``job`` claimed and record its answer."""
@@ -114,15 +120,16 @@ class DeliveryRunner:
         job: Claimed,
         delivery: Delivery,
         providers: dict[tuple[uuid.UUID, str], tuple[AnyProvider, ...]],
+        targets: _Targets,
     ) -> Prepared:
-        """What the attempt will do; ``providers`` is shared by the batch's deliveries."""
+        """What the attempt will do; ``providers`` and ``targets`` are the batch's."""
         if job.attempt > self._policy.max_attempts:
             # Its workers kept dying mid-attempt: stop before it takes down another.
             error = f"gave up after {job.attempt - 1} interrupted attempts"
             gave_up = Answer(Outcome.TECHNICAL, provider_response={"error": error}, final=True)
             return Prepared(delivery, gave_up)
         if delivery.rendered is None:
-            answer = await self._compose(session, delivery)
+            answer = await self._compose(session, self._target(delivery, targets))
             if answer is not None:
                 return Prepared(delivery, answer)
         if delivery.test:
@@ -144,25 +151,34 @@ class DeliveryRunner:
             delivery, providers=_routed(support, delivery, providers[key]), loaded=loaded
         )
 
-    async def _compose(self, session: AsyncSession, delivery: Delivery) -> Answer | None:
+    async def _compose(self, session: AsyncSession, target: Target) -> Answer | None:
         """Render and store what the delivery sends; an answer when it can never be sent."""
         try:
-            target = await self._target(session, delivery)
             composed = await compose(session, target, self._templates)
         except PermanentDeliveryError as exc:
             return Answer.failed(exc)
         except TemplateDisabled as exc:
             return Answer(Outcome.CANCELLED, provider_response={"error": str(exc)})
+        delivery = target.delivery
         delivery.rendered = composed.rendered
         delivery.template_id = composed.template_id
         delivery.template_version = composed.template_version
         return None
 
-    async def _target(self, session: AsyncSession, delivery: Delivery) -> Target:
-        notification = await session.get(Notification, delivery.notification_id)
-        account = await session.get(Account, delivery.account_id)
-        assert notification is not None and account is not None  # foreign keys, cascading
-        user = await session.get(User, delivery.user_id) if delivery.user_id else None
+    async def _load_targets(self, session: AsyncSession, deliveries: list[Delivery]) -> _Targets:
+        """The notifications, accounts and users of the deliveries to compose."""
+        if not deliveries:
+            return _Targets({}, {}, {})
+        return _Targets(
+            await _by_id(session, Notification, [d.notification_id for d in deliveries]),
+            await _by_id(session, Account, [d.account_id for d in deliveries]),
+            await _by_id(session, User, [d.user_id for d in deliveries if d.user_id]),
+        )
+
+    def _target(self, delivery: Delivery, targets: _Targets) -> Target:
+        notification = targets.notifications[delivery.notification_id]
+        account = targets.accounts[delivery.account_id]  # foreign keys, cascading
+        user = targets.users[delivery.user_id] if delivery.user_id else None
         return Target(delivery, notification, account, user, self._settings)
 
     async def _send(self, prepared: Prepared) -> Answer:
@@ -258,3 +274,25 @@ def rendered_address(rendered: dict[str, Any] | None) -> str | None:
         return str(emails["to"][0])
     to = rendered.get("to")
     return to if isinstance(to, str) else None
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """What composing a batch's deliveries reads, by id."""
+
+    notifications: Mapping[uuid.UUID, Notification]
+    accounts: Mapping[uuid.UUID, Account]
+    users: Mapping[uuid.UUID, User]
+
+
+_Row = TypeVar("_Row", Delivery, Notification, Account, User)
+
+
+async def _by_id(
+    session: AsyncSession, model: type[_Row], ids: list[uuid.UUID]
+) -> dict[uuid.UUID, _Row]:
+    """Rows of ``model`` by primary key ``id``, in one statement."""
+    if not ids:
+        return {}
+    rows = await session.scalars(select(model).where(model.id.in_(list(dict.fromkeys(ids)))))
+    return {row.id: row for row in rows}
