@@ -88,8 +88,32 @@ def issue(
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires
 
 
+VERIFIED_TOKENS = 4096
+"""How many verified tokens a process remembers (oldest forgotten first)."""
+_verified: dict[tuple[str, str], Claims] = {}
+
+
 def verify(token: str, *, secret: str) -> Claims:
-    """Check signature, algorithm (HS256 only: ``alg=none`` and others fail), issuer and expiry."""
+    """Check signature, algorithm (HS256 only: ``alg=none`` and others fail), issuer and expiry.
+
+    A token verified before under the same secret is not decoded again (~60 us of CPU per
+    request, for a browser that sends the same token all day): the same bytes always verify
+    the same way, and only its expiry can change, which is checked on every use.
+    """
+    key = (secret, token)
+    claims = _verified.get(key)
+    if claims is None:
+        claims = _decode(token, secret=secret)
+        if len(_verified) >= VERIFIED_TOKENS:
+            del _verified[next(iter(_verified))]
+        _verified[key] = claims
+    elif claims.expires_at <= utcnow():
+        _verified.pop(key, None)
+        raise Unauthorized("The token has expired")
+    return claims
+
+
+def _decode(token: str, *, secret: str) -> Claims:
     try:
         raw = jwt.decode(
             token,

@@ -355,3 +355,51 @@ async def test_credential_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> N
     for key in ("b", "c", "a"):
         await remembered.resolve(key, read)
     assert read.count == 4  # "a" went when "c" came
+
+
+def test_a_remembered_token_still_expires_and_binds_to_its_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from herald.accounts import tokens
+
+    secret = "a-server-key-that-is-long-enough-for-hs256"
+    token, expires = tokens.issue(
+        secret=secret,
+        kind="user",
+        account_id=uuid.uuid4(),
+        subject=str(uuid.uuid4()),
+        ttl=timedelta(minutes=5),
+    )
+    first = tokens.verify(token, secret=secret)
+    assert tokens.verify(token, secret=secret) == first  # remembered
+    with pytest.raises(Unauthorized, match="not valid"):
+        tokens.verify(token, secret="another-server-key-long-enough-for-hs256")
+    monkeypatch.setattr(tokens, "utcnow", lambda: expires)
+    with pytest.raises(Unauthorized, match="expired"):
+        tokens.verify(token, secret=secret)
+    assert (secret, token) not in tokens._verified
+
+
+def test_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from herald.accounts import tokens
+
+    monkeypatch.setattr(tokens, "VERIFIED_TOKENS", 3)
+    monkeypatch.setattr(tokens, "_verified", {})
+    secret = "a-server-key-that-is-long-enough-for-hs256"
+    made = [
+        tokens.issue(
+            secret=secret,
+            kind="user",
+            account_id=uuid.uuid4(),
+            subject=str(n),
+            ttl=timedelta(minutes=5),
+        )[0]
+        for n in range(5)
+    ]
+    for token in made:
+        tokens.verify(token, secret=secret)
+    assert list(tokens._verified) == [(secret, t) for t in made[2:]]
