@@ -162,6 +162,26 @@ async def lock(session: AsyncSession, model: type[JobT], job_id: uuid.UUID) -> J
     return row
 
 
+async def lock_all(
+    session: AsyncSession, model: type[JobT], ids: list[uuid.UUID]
+) -> dict[uuid.UUID, JobT]:
+    """The jobs' rows by id, locked for this transaction with one statement.
+
+    Locked in id order, so two workers locking overlapping sets cannot wait on each other
+    in a cycle.
+    """
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(model)
+        .where(model.id.in_(list(dict.fromkeys(ids))))
+        .order_by(model.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in rows}
+
+
 def finish(
     row: Job,
     *,

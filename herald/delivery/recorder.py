@@ -19,7 +19,8 @@ from herald.delivery.answer import Answer
 from herald.delivery.gate import Gate
 from herald.delivery.queue import Claimed
 
-Write = Callable[[AsyncSession, Claimed, Answer], Awaitable[None]]
+Write = Callable[[AsyncSession, list[tuple[Claimed, Answer]]], Awaitable[None]]
+"""Writes a batch of answers in the given transaction."""
 _Pending = tuple[Claimed, Answer, "asyncio.Future[None]"]
 
 
@@ -60,8 +61,7 @@ class Recorder:
     async def _flush(self, batch: list[_Pending]) -> None:
         try:
             async with self._gate.transaction() as session:
-                for job, answer, _ in batch:
-                    await self._write(session, job, answer)
+                await self._write(session, [(job, answer) for job, answer, _ in batch])
         except Exception as exc:  # every waiter learns its answer was not recorded
             for _, _, done in batch:
                 if not done.done():

@@ -41,7 +41,7 @@ from herald.delivery.gate import Gate
 from herald.delivery.models import Delivery, DeliveryAttempt
 from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
 from herald.delivery.providers import AnyProvider, ProviderPool
-from herald.delivery.queue import Claimed, finish, lock
+from herald.delivery.queue import Claimed, finish, lock_all
 from herald.delivery.recorder import Recorder
 from herald.delivery.simulator import simulate
 from herald.delivery.status import DeliveryStatus, Outcome
@@ -189,27 +189,35 @@ class DeliveryRunner:
             return Answer.failed(exc)
         return Answer.accepted(sent.provider.name, sent.result)
 
-    async def _write(self, session: AsyncSession, job: Claimed, answer: Answer) -> None:
-        """Record one answer (in the recorder's batch transaction)."""
-        row = await lock(session, Delivery, job.id)
-        if row is None:
-            return
+    async def _write(self, session: AsyncSession, batch: list[tuple[Claimed, Answer]]) -> None:
+        """Record answers (in the recorder's batch transaction): the rows locked with one
+        statement, the changes flushed once, then the status callbacks of changed rows."""
+        rows = await lock_all(session, Delivery, [job.id for job, _ in batch])
         now = utcnow()
-        done = finish(
-            row,
-            job=job,
-            worker=self._worker,
-            outcome=answer.outcome,
-            retry_after=answer.retry_after,
-            final=answer.final,
-            policy=self._policy,
-            now=now,
-        )
-        _record_answer(session, row, answer, job=job, applied=done.applied, now=now)
-        await after_answer(session, row, answer, applied=done.applied)
-        if done.changed:
+        changed: list[Delivery] = []
+        for job, answer in batch:
+            row = rows.get(job.id)
+            if row is None:
+                continue
+            done = finish(
+                row,
+                job=job,
+                worker=self._worker,
+                outcome=answer.outcome,
+                retry_after=answer.retry_after,
+                final=answer.final,
+                policy=self._policy,
+                now=now,
+            )
+            _record_answer(session, row, answer, job=job, applied=done.applied, now=now)
+            await after_answer(session, row, answer, applied=done.applied)
+            if done.changed:
+                changed.append(row)
+        if changed:
+            # The callbacks' documents list each delivery's attempts, this one included.
             await session.flush()
-            await status_callback(session, row, bus=self._bus)
+            for row in changed:
+                await status_callback(session, row, bus=self._bus)
 
 
 def _record_answer(
