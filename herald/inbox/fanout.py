@@ -1,8 +1,11 @@
 """Writing one notification into its recipients' inboxes: bulk inserts, chains, withdrawals.
 
-A statement per 5000 recipients at most, whatever the fan-out: items are inserted with
-``executemany``, chain members are updated with ``UPDATE ... RETURNING``, the history is an
-``INSERT ... SELECT`` and event numbers come from one upsert (``herald.inbox.events``).
+A few statements whatever the fan-out. New items go to the driver as rows already in its
+form (asyncpg's ``COPY``, sqlite3's ``executemany``), in the session's transaction; their
+sequence numbers, ``notification.created`` and ``count`` events are then written by the
+database from the items themselves (``herald.inbox.events.append_new_items``), and the
+history is an ``INSERT ... SELECT``. Chain members are updated with ``UPDATE ... RETURNING``
+(a statement per 5000) and their events numbered by one upsert per 5000 users.
 Text rendered per recipient (a template reading ``user.*``) rides in the same statements:
 ``fan_out`` asks its ``TextSource`` once for the text of every user it writes to, each
 inserted row carries its own, and chain members get theirs in one ``executemany``.
