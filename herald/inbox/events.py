@@ -215,10 +215,13 @@ def _new_items_sql(dialect: str, holes: tuple[str, ...] | None) -> tuple[TextCla
     """The numbering upsert and the event inserts for the new items of one notification."""
     # Every piece of SQL below is a constant of this module; the values are bound parameters.
     nid = _typed(dialect, ":nid", "uuid")
+    # PostgreSQL locks the rows in user-id order, so that two fan-outs cannot deadlock;
+    # SQLite has a single writer and would only sort for nothing.
+    order = " ORDER BY i.user_id" if dialect == "postgresql" else ""
     bump = text(
         "INSERT INTO user_inbox_seq (user_id, seq)"  # noqa: S608
         f" SELECT i.user_id, {_typed(dialect, ':n', 'bigint')}"
-        f" FROM inbox_items i WHERE i.notification_id = {nid} ORDER BY i.user_id"
+        f" FROM inbox_items i WHERE i.notification_id = {nid}{order}"
         " ON CONFLICT (user_id) DO UPDATE SET seq = user_inbox_seq.seq + excluded.seq"
         f" RETURNING {_uuid_text(dialect, 'user_id')}, seq"
     )
