@@ -11,6 +11,7 @@ import email
 import email.policy
 from datetime import UTC, datetime
 from email.message import EmailMessage as MimeMessage
+from email.utils import parseaddr
 from typing import Any
 
 import pytest
@@ -266,3 +267,9 @@ def test_body_encodings_are_chosen_as_before(text: str, encoding: str) -> None:
     assert parsed["Content-Transfer-Encoding"] == encoding
     assert parsed.get_content() == text.replace("\n", "\r\n")
     assert readable(raw) == readable(reference_bytes(message(text=text, html=None), now=NOW))
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.from_regex(mime._MAILBOX, fullmatch=True), mailboxes, unicode_text))
+def test_addresses_are_read_as_parseaddr_reads_them(value: str) -> None:
+    assert mime._address(value) == parseaddr(value)[1]
