@@ -142,7 +142,7 @@ class _OneTripCursor:
     Herald streams none.
     """
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: _OneTripConnection) -> None:
         self._connection = connection
         self._rows: deque[Any] = deque()
         self.description: Any = None
@@ -158,12 +158,17 @@ class _OneTripCursor:
 
     def _in_thread(self, run: Callable[[sqlite3.Cursor], object]) -> tuple[Any, ...]:
         # aiosqlite's ``_conn`` is the sqlite3 connection, used only from its thread (here).
-        cursor = self._connection._conn.cursor()
+        connection = self._connection
+        cursor = connection._conn.cursor()
         try:
+            if connection.begin_pending:
+                connection.begin_pending = False
+                cursor.execute("BEGIN IMMEDIATE")
             run(cursor)
             rows = cursor.fetchall() if cursor.description else []
             return cursor.description, cursor.rowcount, cursor.lastrowid, rows
         finally:
+            connection.transaction_open = connection._conn.in_transaction
             cursor.close()
 
     async def _trip(self, run: Callable[[sqlite3.Cursor], object]) -> _OneTripCursor:
@@ -204,11 +209,42 @@ class _OneTripCursor:
 
 
 class _OneTripConnection(aiosqlite.Connection):
-    """aiosqlite's connection, whose cursors make one trip per statement."""
+    """aiosqlite's connection, whose cursors make one trip per statement.
+
+    ``BEGIN IMMEDIATE`` rides with the transaction's first statement (``begin_pending``), and
+    a commit or rollback with no transaction open in SQLite makes no trip: the pool's rollback
+    of every connection it gets back, after a commit, was a trip that did nothing.
+    """
+
+    begin_pending = False
+    """``BEGIN IMMEDIATE`` is due before the next statement."""
+    transaction_open = False
+    """Whether SQLite had a transaction open after the last trip (read in its thread)."""
 
     def cursor(self) -> _OneTripCursor:  # type: ignore[override]
         """A cursor for SQLAlchemy's adapter (which enters it with ``async with``)."""
         return _OneTripCursor(self)
+
+    async def commit(self) -> None:
+        """Commit the open transaction, if a statement opened one."""
+        await self._end(sqlite3.Connection.commit)
+
+    async def rollback(self) -> None:
+        """Roll the open transaction back, if a statement opened one."""
+        await self._end(sqlite3.Connection.rollback)
+
+    async def _end(self, end: Callable[[sqlite3.Connection], None]) -> None:
+        self.begin_pending = False
+        if not self.transaction_open:
+            return
+
+        def in_thread() -> None:
+            try:
+                end(self._conn)
+            finally:
+                self.transaction_open = self._conn.in_transaction
+
+        await cast(Callable[..., Awaitable[None]], self._execute)(in_thread)
 
 
 def _one_trip_connection(database: str, **kwargs: Any) -> _OneTripConnection:
@@ -226,7 +262,12 @@ def _sqlite_one_trip(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str
 def _sqlite_begin_immediate(conn: Any) -> None:
     # A deferred transaction that later writes can fail at once with "database is locked"
     # when another writer got there first; taking the write lock up front makes it wait.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # It is sent with the transaction's first statement, in the same trip to SQLite's thread.
+    driver = conn.connection.driver_connection
+    if isinstance(driver, _OneTripConnection):
+        driver.begin_pending = True
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def json_dumps(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-async def test_rows_counts_and_returning_come_back_from_one_trip(
+async def test_rows_counts_and_returning_come_back_from_one_trip_each(
     sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trips: list[Any] = []
@@ -36,24 +37,40 @@ async def test_rows_counts_and_returning_come_back_from_one_trip(
         return await queue(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-    async with sqlite_db.sessions() as session, session.begin():
-        trips.clear()
-        await session.execute(
-            text("INSERT INTO t (id, v) VALUES (:id, :v)"),
-            [{"id": n, "v": f"v{n}"} for n in range(1, 6)],
-        )
-        returned = await session.execute(
-            text("INSERT INTO t (id, v) VALUES (6, 'v6') RETURNING id, v")
-        )
-        assert returned.all() == [(6, "v6")]
-        updated = await session.execute(text("UPDATE t SET v = v || '!' WHERE id > 3"))
-        assert updated.rowcount == 3  # type: ignore[attr-defined]
-        rows = await session.execute(text("SELECT id, v FROM t ORDER BY id"))
-        assert [tuple(r) for r in rows] == [
-            (1, "v1"), (2, "v2"), (3, "v3"), (4, "v4!"), (5, "v5!"), (6, "v6!")
-        ]  # fmt: skip
-        # BEGIN IMMEDIATE, then one trip per statement: cursor, fetch and close ride along.
+    async with sqlite_db.sessions() as session:
+        async with session.begin():
+            await session.execute(
+                text("INSERT INTO t (id, v) VALUES (:id, :v)"),
+                [{"id": n, "v": f"v{n}"} for n in range(1, 6)],
+            )
+            returned = await session.execute(
+                text("INSERT INTO t (id, v) VALUES (6, 'v6') RETURNING id, v")
+            )
+            assert returned.all() == [(6, "v6")]
+            updated = await session.execute(text("UPDATE t SET v = v || '!' WHERE id > 3"))
+            assert updated.rowcount == 3  # type: ignore[attr-defined]
+            rows = await session.execute(text("SELECT id, v FROM t ORDER BY id"))
+            assert [tuple(r) for r in rows] == [
+                (1, "v1"), (2, "v2"), (3, "v3"), (4, "v4!"), (5, "v5!"), (6, "v6!")
+            ]  # fmt: skip
+            assert len(trips) == 4  # BEGIN rode with the first; cursor, fetch and close too
+        # The commit; the pool's rollback of the returned connection has nothing to undo.
         assert len(trips) == 5
+
+
+async def test_the_write_lock_is_taken_with_the_first_statement(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    async with sqlite_db.sessions() as session, session.begin():
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+        other = sqlite3.connect(tmp_path / "one-trip.db", timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+    async with sqlite_db.sessions() as session, session.begin():  # released by the commit
+        await session.execute(text("INSERT INTO t (id, v) VALUES (1, 'after')"))
 
 
 async def test_errors_surface_and_roll_the_transaction_back(sqlite_db: Database) -> None:
