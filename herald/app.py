@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from herald import ops
 from herald.accounts import routes as accounts_routes
@@ -47,6 +48,24 @@ ROUTERS = (
     sender_routes.router,
     realtime_routes.router,
 )
+
+
+class HeraldApp(FastAPI):
+    """FastAPI, with the real-time WebSocket served in front of the middleware and the router.
+
+    A WebSocket lives for hours, and each ASGI layer it passes through stays suspended for that
+    long; the middleware acts on HTTP requests only, so the WebSocket skips it (see
+    ``herald.realtime.routes``).
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve ``/v1/realtime`` WebSockets directly, everything else through FastAPI."""
+        path = scope.get("path", "").removeprefix(scope.get("root_path", ""))
+        if scope["type"] == "websocket" and path == realtime_routes.WEBSOCKET_PATH:
+            scope["app"] = self
+            await realtime_routes.realtime(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 async def start_runtime(settings: Settings) -> Runtime:
@@ -103,7 +122,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             await app.state.hub.close()
             await stop_runtime(runtime)
 
-    app = FastAPI(
+    app = HeraldApp(
         title="Herald",
         version="0.1.0",
         description="Self-hosted, multi-tenant notification service.",

@@ -1,4 +1,11 @@
-"""Routes of real time: the WebSocket ``/v1/realtime`` and the SSE stream ``/v1/stream``."""
+"""Routes of real time: the WebSocket ``/v1/realtime`` and the SSE stream ``/v1/stream``.
+
+The WebSocket is a bare ASGI endpoint that the application serves ahead of its HTTP middleware
+and router (``herald.app.HeraldApp``): every layer a WebSocket passes through stays suspended as
+a coroutine frame for the connection's whole life, and at 10,000 connections those frames are
+memory and garbage-collector time (docs/performance.md). None of those layers acts on a
+WebSocket: the middleware handles HTTP requests only, and the endpoint answers its own errors.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from herald.http.deps import RuntimeDep
@@ -14,6 +22,7 @@ from herald.realtime import sse, websocket
 from herald.realtime.hub import Hub
 
 router = APIRouter(tags=["realtime"])
+WEBSOCKET_PATH = "/v1/realtime"
 
 
 def get_hub(connection: HTTPConnection) -> Hub:
@@ -25,10 +34,13 @@ def get_hub(connection: HTTPConnection) -> Hub:
 HubDep = Annotated[Hub, Depends(get_hub)]
 
 
-@router.websocket("/v1/realtime")
-async def realtime(socket: WebSocket, hub: HubDep, runtime: RuntimeDep) -> None:
-    """Two-way real time: server frames ``{"event", "data", "seq"}``, client ops ``{"op"}``."""
-    await websocket.serve(socket, hub=hub, runtime=runtime)
+async def realtime(scope: Scope, receive: Receive, send: Send) -> None:
+    """Two-way real time: server frames ``{"event", "data", "seq"}``, client ops ``{"op"}``.
+
+    The ASGI application of ``WEBSOCKET_PATH``, for a WebSocket scope whose ``app`` is Herald's.
+    """
+    state = scope["app"].state
+    await websocket.serve(WebSocket(scope, receive, send), hub=state.hub, runtime=state.runtime)
 
 
 @router.get(

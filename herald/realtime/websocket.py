@@ -59,8 +59,7 @@ async def _run(
 ) -> None:
     # Read the head once the connection is registered: an event committed after this read is
     # announced to a hub that already knows the connection, so nothing falls between the two.
-    async with runtime.db.sessions() as session:
-        head = await recovery.head(session, connection.user_id)
+    head = await _head(runtime, connection)
     receiver = asyncio.create_task(
         _receive_forever(websocket, connection, principal, head, hub=hub, runtime=runtime)
     )
@@ -72,6 +71,13 @@ async def _run(
         hub.disconnect(connection)  # before the close frame, which a stalled client may hold up
     if connection.closure is not None and connection.closure is not LEFT:
         await _close(websocket, connection.closure.code, connection.closure.reason)
+
+
+async def _head(runtime: Runtime, connection: Connection) -> int:
+    # Its own frame: a session left in ``_run``'s locals would be held (with its ORM state)
+    # for as long as the connection lives.
+    async with runtime.db.sessions() as session:
+        return await recovery.head(session, connection.user_id)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
