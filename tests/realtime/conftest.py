@@ -69,6 +69,9 @@ async def serve(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         port=port,
         log_config=None,
         ws="websockets-sansio",
+        # The back-pressure test stalls a client on purpose: on a busy machine, filling its
+        # buffer can outlast uvicorn's default 20 s + 20 s ping, which would close it first.
+        ws_ping_interval=60,
         timeout_graceful_shutdown=2,
         access_log=False,
     )
