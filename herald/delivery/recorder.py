@@ -1,4 +1,4 @@
-"""Write attempts' answers in batches: one transaction for every answer that is ready.
+"""Write attempts' answers in batches: one transaction for the answers that land together.
 
 A worker finishes many sends at nearly the same time; one transaction each would make
 the database's single writer (SQLite) or its commit rate (PostgreSQL) the bottleneck.
@@ -25,12 +25,14 @@ _Pending = tuple[Claimed, Answer, "asyncio.Future[None]"]
 
 
 class Recorder:
-    """Collects answers and writes them with ``write``, up to ``batch`` per transaction."""
+    """Collects answers and writes them with ``write``, up to ``batch`` per transaction;
+    a transaction waits ``linger`` seconds for more answers unless ``batch`` are pending."""
 
-    def __init__(self, gate: Gate, write: Write, *, batch: int = 200) -> None:
+    def __init__(self, gate: Gate, write: Write, *, batch: int = 200, linger: float = 0.02) -> None:
         self._gate = gate
         self._write = write
         self._batch = batch
+        self._linger = linger
         self._pending: list[_Pending] = []
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -54,6 +56,11 @@ class Recorder:
         while True:
             await self._ready.wait()
             self._ready.clear()
+            if 0 < len(self._pending) < self._batch:
+                # Let answers that land within a few milliseconds share one transaction: each
+                # costs a BEGIN, a locking SELECT, the callback endpoints' read and a COMMIT
+                # however few answers it holds (a worker's sends end a few at a time).
+                await asyncio.sleep(self._linger)
             while self._pending:
                 batch, self._pending = self._pending[: self._batch], self._pending[self._batch :]
                 await self._flush(batch)
