@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, Uuid, bindparam, func, insert, literal, select, update
@@ -140,7 +140,7 @@ def _shared(message: InAppMessage, texts: Texts) -> dict[str, Any]:
     return content
 
 
-@cache
+@lru_cache(maxsize=16)  # one dialect per engine; tests make a few engines
 def _item_converters(dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
     """Each item column's conversion to what the driver takes, as SQLAlchemy would bind it."""
     found: dict[str, Callable[[Any], Any]] = {}
