@@ -160,25 +160,25 @@ async def _copy_rows(
     """Hand rows already in the driver's form to the driver, in the session's transaction.
 
     SQLAlchemy binds an ``executemany`` row by row in Python, which was most of a large
-    fan-out; the driver copies (asyncpg's ``COPY``) or binds (sqlite3) them in C.
+    fan-out; the driver copies (asyncpg's ``COPY``) or binds (sqlite3) them in C. Both stay
+    in the session's transaction, begun first if need be.
     """
     connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection
     if connection.dialect.name == "postgresql":
+        driver: Any = (await connection.get_raw_connection()).driver_connection
         if not driver.is_in_transaction():
             # SQLAlchemy opens asyncpg's transaction at its first statement only.
             await connection.execute(select(literal(1)))
         await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))
         return
-    # SQLAlchemy's aiosqlite connection has already begun the transaction (BEGIN IMMEDIATE);
-    # aiosqlite runs this on its own thread, like every other statement of the session.
+    # Through SQLAlchemy's own cursor, which begins the transaction (BEGIN IMMEDIATE) if this
+    # is its first statement; driver SQL with tuples reaches sqlite3's ``executemany`` as is.
     # Names of this module's own tables and columns, in the rows' order (a compiled INSERT
     # would take the table's); the values are bound.
     quote = connection.dialect.identifier_preparer.quote
     names, marks = ", ".join(map(quote, columns)), ", ".join("?" * len(columns))
     sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
-    cursor = await driver.executemany(sql, rows)
-    await cursor.close()
+    await connection.exec_driver_sql(sql, rows)
 
 
 async def _insert(

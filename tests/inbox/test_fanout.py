@@ -224,3 +224,24 @@ async def test_poll_only_items_get_a_count_event_alone(db: Database, tenant: Ten
     assert sorted(p for _, m in bus.published for p in m["users"]) == sorted(
         [str(u), 1] for u in users
     )
+
+
+async def test_a_rolled_back_fan_out_leaves_nothing(db: Database, tenant: Tenant) -> None:
+    # The items go to the driver directly: they must still be in the session's transaction,
+    # even as its first statement (SQLAlchemy begins lazily on both databases).
+    users = await _users(db, tenant, 3)
+    notification_id = await _notification(db, tenant)
+    message = _message(tenant, notification_id, at=utcnow())
+
+    class Abandoned(Exception):
+        pass
+
+    try:
+        async with db.sessions() as session, session.begin():
+            await fan_out(session, message=message, users=users, bus=Recorder())
+            raise Abandoned
+    except Abandoned:
+        pass
+    assert await _items(db, notification_id) == {}
+    for user_id in users:
+        assert await _events(db, user_id) == []
