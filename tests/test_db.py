@@ -10,8 +10,10 @@ from typing import Any
 import aiosqlite
 import pytest
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.exc import IntegrityError
 
+from herald import db as db_module
 from herald.db import Database
 from tests.conftest import settings_for
 
@@ -86,3 +88,46 @@ async def test_errors_surface_and_roll_the_transaction_back(sqlite_db: Database)
         await clash()
     async with sqlite_db.sessions() as session:
         assert (await session.execute(text("SELECT id FROM t"))).scalars().all() == [1]
+
+
+@pytest.fixture
+async def postgres_db(database_url: str) -> AsyncIterator[Database]:
+    """Herald's engine on the PostgreSQL test database (skipped for SQLite)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's connection pool")
+    database = Database(settings_for(database_url))
+    yield database
+    await database.dispose()
+
+
+async def _backend_pid(database: Database) -> int:
+    async with database.sessions() as session:
+        return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def test_a_postgresql_connection_in_steady_use_is_not_pinged(
+    postgres_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pings: list[object] = []
+    ping = AsyncAdapt_asyncpg_connection.ping
+    monkeypatch.setattr(
+        AsyncAdapt_asyncpg_connection, "ping", lambda self: (pings.append(self), ping(self))[1]
+    )
+    first = await _backend_pid(postgres_db)
+    assert await _backend_pid(postgres_db) == first and pings == []
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE", 0.0)
+    assert await _backend_pid(postgres_db) == first and len(pings) == 1
+
+
+async def test_a_rested_postgresql_connection_that_died_is_replaced_unseen(
+    postgres_db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = await _backend_pid(postgres_db)
+    killer = Database(settings_for(database_url))
+    try:
+        async with killer.sessions() as session:
+            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
+    finally:
+        await killer.dispose()
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE", 0.0)
+    assert await _backend_pid(postgres_db) != dead
