@@ -14,17 +14,13 @@ from herald.db import discard_after_commit, run_after_commit
 from herald.runtime import Runtime
 
 
-async def get_runtime(connection: HTTPConnection) -> Runtime:
-    """The process's runtime, for HTTP and WebSocket routes alike.
-
-    A coroutine (as ``get_settings``): FastAPI runs plain function dependencies in a worker
-    thread, and every route with a session depends on this one.
-    """
+def get_runtime(connection: HTTPConnection) -> Runtime:
+    """The process's runtime, for HTTP and WebSocket routes alike."""
     runtime: Runtime = connection.app.state.runtime
     return runtime
 
 
-async def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
+def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
     """The process settings."""
     return runtime.settings
 
