@@ -185,6 +185,11 @@ def _folded(name: str, value: str) -> str:
         # every time.
         raise ValueError(f"header {name} cannot be written: {exc!r}") from exc
     folded.encode("ascii")  # a UnicodeEncodeError (a ValueError) when the policy can't say it
+    # The folder can break a malformed value (an unbalanced quote in a display name) into a
+    # line that does not start with white space: a receiver would read it as a header of
+    # its own.
+    if any(not line.startswith((" ", "\t")) for line in folded.split("\r\n")[1:-1]):
+        raise ValueError(f"header {name} does not fold into continuation lines")
     return folded
 
 
