@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from herald import db as db_module
 from herald.db import Database
 from tests.conftest import settings_for
+from tests.support.postgres import throwaway_database
 
 
 @pytest.fixture
@@ -91,11 +92,16 @@ async def test_errors_surface_and_roll_the_transaction_back(sqlite_db: Database)
 
 
 @pytest.fixture
-async def postgres_db(database_url: str) -> AsyncIterator[Database]:
-    """Herald's engine on the PostgreSQL test database (skipped for SQLite)."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL's connection pool")
-    database = Database(settings_for(database_url))
+async def postgres_url() -> AsyncIterator[str]:
+    """A throwaway PostgreSQL database: the pool's pings are PostgreSQL's alone."""
+    async with throwaway_database("herald_pool") as url:
+        yield url
+
+
+@pytest.fixture
+async def postgres_db(postgres_url: str) -> AsyncIterator[Database]:
+    """Herald's engine on a throwaway PostgreSQL database."""
+    database = Database(settings_for(postgres_url))
     yield database
     await database.dispose()
 
@@ -120,10 +126,10 @@ async def test_a_postgresql_connection_in_steady_use_is_not_pinged(
 
 
 async def test_a_rested_postgresql_connection_that_died_is_replaced_unseen(
-    postgres_db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_db: Database, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dead = await _backend_pid(postgres_db)
-    killer = Database(settings_for(database_url))
+    killer = Database(settings_for(postgres_url))
     try:
         async with killer.sessions() as session:
             await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
