@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,8 +132,11 @@ LIMITS_KEY = "account_limits"
 
 def remember_limits(session: AsyncSession, *, account_id: uuid.UUID, limits: AccountLimits) -> None:
     """Keep limits read along with something else (the caller's key) for this transaction."""
-    transaction = session.get_transaction()
-    session.info[LIMITS_KEY] = (transaction, account_id, limits)
+    # A weak reference: a strong one would make session -> info -> transaction -> session a
+    # cycle, garbage that only a full collection frees, once per request and per WebSocket.
+    transaction = session.sync_session.get_transaction()
+    if transaction is not None:
+        session.info[LIMITS_KEY] = (weakref.ref(transaction), account_id, limits)
 
 
 async def account_limits(session: AsyncSession, *, account_id: uuid.UUID) -> AccountLimits:
@@ -141,8 +145,13 @@ async def account_limits(session: AsyncSession, *, account_id: uuid.UUID) -> Acc
     The rate is checked at authentication and the daily cap when sending: one read serves both.
     """
     remembered = session.info.get(LIMITS_KEY)
-    transaction = session.get_transaction()
-    if remembered is not None and remembered[0] is transaction and remembered[1] == account_id:
+    transaction = session.sync_session.get_transaction()
+    if (
+        remembered is not None
+        and transaction is not None
+        and remembered[0]() is transaction
+        and remembered[1] == account_id
+    ):
         found: AccountLimits = remembered[2]
         return found
     row = (
