@@ -226,10 +226,8 @@ def _new_items_sql(dialect: str, holes: tuple[str, ...] | None) -> tuple[TextCla
         f" RETURNING {_uuid_text(dialect, 'user_id')}, seq"
     )
     columns = "INSERT INTO inbox_events (user_id, seq, event, item_id, payload, created_at)"
-    joined = (
-        f"FROM inbox_items i JOIN user_inbox_seq s ON s.user_id = i.user_id"
-        f" WHERE i.notification_id = {nid}"
-    )
+    source = "FROM inbox_items i JOIN user_inbox_seq s ON s.user_id = i.user_id"
+    where = f" WHERE i.notification_id = {nid}"
     now = _typed(dialect, ":now", "timestamptz")
     # Read from the unread and unseen partial indexes alone, as ``counts`` does.
     counted = (
@@ -240,21 +238,27 @@ def _new_items_sql(dialect: str, holes: tuple[str, ...] | None) -> tuple[TextCla
         f"'{{\"unread\":' || {counted.format('read_at')} || ',\"unseen\":' || "
         f"{counted.format('seen_at')} || ',\"reason\":' || :reason || '}}'"
     )
-    count = text(
-        f"{columns} SELECT s.user_id, s.seq, '{COUNT}', NULL,"
-        f" {_typed(dialect, count_payload, 'jsonb')}, {now} {joined}"
-    )
     typed = (bindparam("nid", type_=Uuid()), bindparam("now", type_=UTCDateTime()))
-    bump, count = bump.bindparams(typed[0]), count.bindparams(*typed)
+    bump = bump.bindparams(typed[0])
     if holes is None:
+        count = text(
+            f"{columns} SELECT s.user_id, s.seq, '{COUNT}', NULL,"
+            f" {_typed(dialect, count_payload, 'jsonb')}, {now} {source}{where}"
+        ).bindparams(*typed)
         return bump, count
     pieces = [f":p{n} || {_json_of(dialect, hole)} || " for n, hole in enumerate(holes)]
     payload = "".join(pieces) + f":p{len(holes)}"
-    created = text(
-        f"{columns} SELECT i.user_id, s.seq - 1, '{CREATED}', i.id,"
-        f" {_typed(dialect, payload, 'jsonb')}, {now} {joined}"
+    # Both events of an item in one pass over the items and their sequences (each pass was a
+    # scan and a join of every new item): the item's row twice, once per event. A CASE
+    # evaluates only its chosen branch, so the counts run once per user, for its count event.
+    either = f"CASE k.created WHEN 1 THEN {payload} ELSE {count_payload} END"
+    both = text(
+        f"{columns} SELECT s.user_id, s.seq - k.created,"
+        f" CASE k.created WHEN 1 THEN '{CREATED}' ELSE '{COUNT}' END,"
+        f" CASE k.created WHEN 1 THEN i.id END, {_typed(dialect, either, 'jsonb')}, {now}"
+        f" {source} CROSS JOIN (SELECT 1 AS created UNION ALL SELECT 0) k{where}"
     ).bindparams(*typed)
-    return bump, count, created
+    return bump, both
 
 
 async def append_new_items(
@@ -269,7 +273,7 @@ async def append_new_items(
     """Number and store the events of every item of ``notification_id``, all new: the item's
     ``notification.created`` (unless ``created`` is None: poll-only) and the user's ``count``.
 
-    Three statements whatever the number of items: the events are written by the database
+    Two statements whatever the number of items: the events are written by the database
     from the items themselves, so no row passes through Python but the pointers to publish.
     Every item of the notification must be new (no chain item updated to it yet) and have
     no events yet. Returns how many users were numbered.
@@ -282,9 +286,8 @@ async def append_new_items(
     pointers = [[user, seq] for user, seq in numbered]
     if not pointers:
         return 0
-    await session.execute(statements[1], {**at, "reason": json_dumps(reason)})
-    if created is not None:
-        parts = {f"p{n}": part for n, part in enumerate(created.parts)}
-        await session.execute(statements[2], {**at, **parts})
+    reason_json = {"reason": json_dumps(reason)}
+    parts = {f"p{n}": part for n, part in enumerate(created.parts)} if created else {}
+    await session.execute(statements[1], {**at, **reason_json, **parts})
     on_commit(session, _publisher(bus, account_id, pointers))
     return len(pointers)
