@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
 from herald.app import create_app
+from herald.cli import HttpProtocol
 from herald.realtime.hub import Hub
 from tests.bus.conftest import free_port
 from tests.conftest import MakeTenant, Tenant, settings_for
@@ -68,6 +69,8 @@ async def serve(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         host="127.0.0.1",
         port=port,
         log_config=None,
+        # herald api's protocols (herald/cli.py SERVER_OPTIONS), which test_garbage.py relies on.
+        http=HttpProtocol,
         ws="websockets-sansio",
         # The back-pressure test stalls a client on purpose: on a busy machine, filling its
         # buffer can outlast uvicorn's default 20 s + 20 s ping, which would close it first.
