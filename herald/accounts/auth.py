@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
@@ -78,7 +78,7 @@ async def _from_api_key(session: AsyncSession, token: str) -> Principal:
     return known.principal
 
 
-async def _read_api_key(session: AsyncSession, key_hash: str) -> _Known:
+async def _read_key(session: AsyncSession, where: ColumnElement[bool], *, refused: str) -> _Known:
     # The account's limits come with the key: the rate is checked next and the daily cap when
     # sending, so one statement replaces three.
     found = await session.execute(
@@ -92,13 +92,21 @@ async def _read_api_key(session: AsyncSession, key_hash: str) -> _Known:
             Account.daily_limit,
         )
         .join(Account, Account.id == ApiKey.account_id)
-        .where(ApiKey.key_hash == key_hash)
+        .where(where)
     )
     key = found.first()
     if key is None or key.revoked_at is not None:
-        raise Unauthorized("The API key is not valid")
+        raise Unauthorized(refused)
     principal = Principal(key.account_id, frozenset(key.scopes), key_id=key.id, test=key.test)
     return _Known(principal, AccountLimits(key.rate_limit, key.daily_limit))
+
+
+def _read_api_key(session: AsyncSession, key_hash: str) -> Awaitable[_Known]:
+    return _read_key(session, ApiKey.key_hash == key_hash, refused="The API key is not valid")
+
+
+def _read_key_by_id(session: AsyncSession, key_id: uuid.UUID) -> Awaitable[_Known]:
+    return _read_key(session, ApiKey.id == key_id, refused="The token's key has been revoked")
 
 
 async def _live_key(session: AsyncSession, key_id: uuid.UUID, account_id: uuid.UUID) -> Principal:
@@ -109,26 +117,6 @@ async def _live_key(session: AsyncSession, key_id: uuid.UUID, account_id: uuid.U
         raise Unauthorized("The token's key has been revoked")
     remember_limits(session, account_id=account_id, limits=known.limits)
     return known.principal
-
-
-async def _read_key_by_id(session: AsyncSession, key_id: uuid.UUID) -> _Known:
-    found = await session.execute(
-        select(
-            ApiKey.account_id,
-            ApiKey.scopes,
-            ApiKey.test,
-            ApiKey.revoked_at,
-            Account.rate_limit,
-            Account.daily_limit,
-        )
-        .join(Account, Account.id == ApiKey.account_id)
-        .where(ApiKey.id == key_id)
-    )
-    key = found.first()
-    if key is None or key.revoked_at is not None:
-        raise Unauthorized("The token's key has been revoked")
-    principal = Principal(key.account_id, frozenset(key.scopes), key_id=key_id, test=key.test)
-    return _Known(principal, AccountLimits(key.rate_limit, key.daily_limit))
 
 
 async def _from_user_token(session: AsyncSession, claims: Claims) -> Principal:
