@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from herald import sqlite_driver
+from herald import db_faults, sqlite_driver
 from herald.config import Settings
 
 NAMING_CONVENTION = {
@@ -132,21 +132,30 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # instead is an asyncio queue: first come, first served, handed over at once.
         engine = create_async_engine(
             settings.database_url,
-            connect_args={"timeout": 30},
+            connect_args={"timeout": settings.database_timeout},
             pool_size=1,
             max_overflow=0,
+            pool_timeout=settings.database_timeout,
             json_serializer=json_dumps,
         )
-        sqlite_driver.adapt(engine)
+        sqlite_driver.adapt(engine, busy_timeout=settings.database_timeout)
+        db_faults.install(engine)
         return engine
+    # Every wait is bounded, so that a database that went away is a 503 within
+    # database_timeout, never a request that hangs: connecting, waiting for a pooled
+    # connection and (a server that stopped answering) each statement.
+    statement_timeout = settings.database_statement_timeout or None
     engine = create_async_engine(
         settings.database_url,
+        connect_args={"timeout": settings.database_timeout, "command_timeout": statement_timeout},
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
+        pool_timeout=settings.database_timeout,
         json_serializer=json_dumps,
     )
     event.listen(engine.sync_engine, "checkin", _note_checkin)
     event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    db_faults.install(engine)
     return engine
 
 

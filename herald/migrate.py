@@ -32,7 +32,8 @@ def head_revisions() -> tuple[str, ...]:
 
 async def upgrade(settings: Settings, revision: str = "head") -> None:
     """Bring the database named by the settings to ``revision``."""
-    engine = create_engine(settings)
+    # A migration may rewrite a large table: no statement timeout for it.
+    engine = create_engine(settings.model_copy(update={"database_statement_timeout": 0}))
     config = alembic_config()
 
     def run(connection: Connection) -> None:

@@ -47,7 +47,6 @@ async def _send(
 
     answer = await run_once(
         work,
-        db=runtime.db,
         session=session,
         account_id=caller.account_id,
         key=key,
