@@ -153,7 +153,7 @@ def api(
 @app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(min=1, help="Sends at once.")] = 32,
-    lease: Annotated[float, typer.Option(min=1, help="Seconds a claim lasts unrenewed.")] = 60,
+    lease: Annotated[float, typer.Option(min=1, help="Seconds a claim lasts unrenewed.")] = 15,
     poll: Annotated[float, typer.Option(min=0.05, help="Seconds between polls.")] = 1.0,
 ) -> None:
     """Run a delivery worker alone (no API); SIGTERM drains it."""

@@ -105,12 +105,16 @@ class SmtpSink:
 
     delivery_ids: list[str] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)
+    arrived: dict[str, list[float]] = field(default_factory=dict)  # id -> monotonic times
+    delay: float = 0.0  # seconds each message takes, as a real server's would
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         """Record one message."""
         head = (envelope.original_content or b"").split(b"\r\n\r\n", 1)[0].decode()
         fields = dict(line.split(": ", 1) for line in head.split("\r\n") if ": " in line)
-        self.delivery_ids.append(fields.get("X-Herald-Delivery-Id", ""))
+        delivery_id = fields.get("X-Herald-Delivery-Id", "")
+        self.delivery_ids.append(delivery_id)
+        self.arrived.setdefault(delivery_id, []).append(time.monotonic())
         self.recipients.extend(envelope.rcpt_tos)
         return "250 2.0.0 Ok: queued"
 
@@ -121,9 +125,9 @@ class SmtpSink:
 
 
 @contextmanager
-def smtp_sink() -> Iterator[tuple[SmtpSink, str]]:
-    """A running sink and its ``smtp://`` URL."""
-    sink = SmtpSink()
+def smtp_sink(delay: float = 0.0) -> Iterator[tuple[SmtpSink, str]]:
+    """A running sink (taking ``delay`` seconds per message) and its ``smtp://`` URL."""
+    sink = SmtpSink(delay=delay)
     port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()

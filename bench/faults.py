@@ -1,0 +1,329 @@
+"""The no-loss probe, run by hand: ~2,000 emails with idempotency keys through database,
+worker and Redis faults, counting what was stored, sent, duplicated and refused.
+
+A fresh private PostgreSQL and Redis (never the shared ones), ``herald api`` and
+``herald worker`` with their defaults (the bus and the rate-limit counters on Redis), and a
+local SMTP server (aiosmtpd). Clients send with an ``Idempotency-Key`` each and retry as a
+careful client does (after ``Retry-After`` on 503/429, shortly after anything else), while the
+probe, at set counts of accepted emails: restarts PostgreSQL, SIGKILLs the worker (and starts
+another), stops Redis for 10 s, SIGKILLs the worker again, and stops PostgreSQL for 8 s.
+
+    .venv/bin/python -m bench.faults [--emails 2000] [--clients 16] [--smtp-delay 0.2]
+
+Writes bench/results/faults.json and .md. Run from the repository root (it uses the test
+suite's private-server helpers in tests/support).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from bench.common import Report
+from herald.accounts import service as accounts
+from herald.config import Settings
+from herald.db import Database
+from herald.delivery.models import Delivery
+from herald.notifications.models import Notification
+from tests.bus.conftest import RedisServer
+from tests.support.postgres import PrivatePostgres
+from tests.support.processes import HERALD, Herald, SmtpSink, smtp_sink, start_herald
+
+FAULTS = (  # (accepted emails at which it starts, fault)
+    (0.15, "postgres_restart"),
+    (0.30, "worker_kill"),
+    (0.45, "redis_down_10s"),
+    (0.65, "worker_kill"),
+    (0.80, "postgres_stop_8s"),
+)
+
+
+@dataclass
+class Tally:
+    """What the clients saw."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    timeline: list[tuple[float, str]] = field(default_factory=list)  # (time, status or error)
+    accepted: dict[str, str] = field(default_factory=dict)  # key -> notification id
+    mismatched_replays: int = 0
+    no_retry_after: int = 0
+
+
+async def _send(http: httpx.AsyncClient, key: str, tally: Tally) -> None:
+    body = {
+        "type": "custom",
+        "subType": "message",
+        "message": f"probe {key}",
+        "targets": {"emails": [f"{key}@example.com"]},
+        "channels": ["email"],
+    }
+    while True:
+        started = time.monotonic()
+        try:
+            answer = await http.post(
+                "/v1/notifications", json=body, headers={"Idempotency-Key": key}
+            )
+        except httpx.TransportError as exc:
+            tally.dropped[type(exc).__name__] += 1
+            tally.timeline.append((time.monotonic(), type(exc).__name__))
+            await asyncio.sleep(0.5)
+            continue
+        finally:
+            tally.latencies.append(time.monotonic() - started)
+        tally.statuses[answer.status_code] += 1
+        tally.timeline.append((time.monotonic(), str(answer.status_code)))
+        if answer.status_code == 202:
+            notification_id = answer.json()["id"]
+            if tally.accepted.setdefault(key, notification_id) != notification_id:
+                tally.mismatched_replays += 1
+            return
+        retry_after = answer.headers.get("Retry-After")
+        if answer.status_code in (429, 503) and retry_after is None:
+            tally.no_retry_after += 1
+        await asyncio.sleep(min(float(retry_after or 0.5), 2.0))
+
+
+async def _client(http: httpx.AsyncClient, keys: list[str], tally: Tally) -> None:
+    while keys:
+        await _send(http, keys.pop(), tally)
+
+
+@dataclass
+class Stack:
+    """The processes under test and the servers they use."""
+
+    pg: PrivatePostgres
+    redis: RedisServer
+    env: dict[str, str]
+    logs: Path
+    api: Herald
+    worker: Herald
+    kills: list[tuple[float, int]] = field(default_factory=list)  # (time, pid)
+    spans: list[dict[str, Any]] = field(default_factory=list)
+
+    def start_worker(self) -> None:
+        self.worker = start_herald(["worker"], self.env, self.logs / "worker.log")
+
+    async def fault(self, name: str) -> None:
+        started = time.monotonic()
+        if name == "postgres_restart":
+            await asyncio.to_thread(self.pg.restart)
+        elif name == "postgres_stop_8s":
+            await asyncio.to_thread(self.pg.stop)
+            await asyncio.sleep(8)
+            await asyncio.to_thread(self.pg.start)
+        elif name == "redis_down_10s":
+            await self.redis.kill()
+            await asyncio.sleep(10)
+            await self.redis.start()
+        elif name == "worker_kill":
+            pid = self.worker.process.pid
+            self.worker.kill()
+            self.kills.append((time.monotonic(), pid))
+            self.start_worker()
+        self.spans.append({"fault": name, "start": started, "end": time.monotonic()})
+
+
+async def _faults(stack: Stack, tally: Tally, total: int) -> None:
+    for share, name in FAULTS:
+        while len(tally.accepted) < share * total:  # noqa: ASYNC110 - a count clients update
+            await asyncio.sleep(0.05)
+        await stack.fault(name)
+
+
+async def _count(db: Database, account_id: uuid.UUID) -> tuple[int, list[Delivery]]:
+    async with db.sessions() as session:
+        stored = await session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.account_id == account_id)
+        )
+        deliveries = list(await session.scalars(select(Delivery)))
+    return int(stored or 0), deliveries
+
+
+async def _drained(db: Database, account_id: uuid.UUID, sink: SmtpSink, within: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        try:
+            _, deliveries = await _count(db, account_id)
+        except Exception:  # the database may still be coming back
+            deliveries = []
+        if deliveries and {str(d.id) for d in deliveries} <= set(sink.arrived):
+            break
+        await asyncio.sleep(0.5)
+    return time.monotonic() - started
+
+
+def _by_fault(stack: Stack, tally: Tally, after: float = 5.0) -> list[dict[str, Any]]:
+    """What the clients got other than 202 during each fault and ``after`` seconds past it."""
+    windows = []
+    for span in stack.spans:
+        seen = Counter(
+            what for at, what in tally.timeline
+            if span["start"] <= at <= span["end"] + after and what != "202"
+        )  # fmt: skip
+        windows.append(
+            {
+                "fault": span["fault"],
+                "seconds": round(span["end"] - span["start"], 1),
+                "other_than_202": dict(sorted(seen.items())),
+            }
+        )
+    return windows
+
+
+def _resend_waits(stack: Stack, sink: SmtpSink, killed: dict[int, set[str]]) -> list[float]:
+    """Seconds from each kill until the jobs the killed worker held arrived."""
+    waits = []
+    for at, pid in stack.kills:
+        for delivery_id in killed.get(pid, set()):
+            later = [t for t in sink.arrived.get(delivery_id, []) if t >= at]
+            if later:
+                waits.append(min(later) - at)
+    return waits
+
+
+async def probe(emails: int, clients: int, smtp_delay: float, logs: Path) -> dict[str, Any]:
+    """Run the probe once; its figures."""
+    pg, redis = PrivatePostgres(), RedisServer()
+    pg.init()
+    pg.start()
+    await redis.start()
+    url = await pg.create_database()
+    db = Database(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    async with db.sessions() as session, session.begin():
+        account = await accounts.create_account(session, name="probe")
+        key = (await accounts.create_key(session, account_id=account.id)).plain
+    with smtp_sink(delay=smtp_delay) as (sink, smtp_url):
+        env = {
+            "HERALD_DATABASE_URL": url,
+            "HERALD_BUS_URL": redis.url,
+            "HERALD_SMTP_URL": smtp_url,
+            "HERALD_RATE_LIMIT": "1000000/minute",  # the probe measures faults, not the limits
+            "HERALD_DAILY_LIMIT": "1000000",
+            "HERALD_LOG_LEVEL": "WARNING",
+        }
+        api = start_herald(["api"], env, logs / "api.log")
+        stack = Stack(pg, redis, env, logs, api, api)
+        stack.start_worker()
+        tally = Tally()
+        killed: dict[int, set[str]] = {}
+        try:
+            await api.up()
+            keys = [f"probe-{n}-{uuid.uuid4().hex[:8]}" for n in range(emails)]
+            limits = httpx.Limits(max_connections=clients)
+            async with httpx.AsyncClient(
+                base_url=api.url, headers={"Authorization": f"Bearer {key}"}, timeout=60,
+                limits=limits,
+            ) as http:  # fmt: skip
+                started = time.monotonic()
+                watch = asyncio.create_task(_watch_leases(db, stack, killed))
+                faults = asyncio.create_task(_faults(stack, tally, emails))
+                await asyncio.gather(*(_client(http, keys, tally) for _ in range(clients)))
+                sending = time.monotonic() - started
+                await faults
+                watch.cancel()
+            drain = await _drained(db, account.id, sink, within=300)
+            stored, deliveries = await _count(db, account.id)
+        finally:
+            stack.worker.stop()
+            api.stop()
+            await db.dispose()
+            await redis.kill()
+            pg.remove()
+    copies = sink.copies
+    delivered = {str(d.id) for d in deliveries if d.status == "delivered"}
+    waits = _resend_waits(stack, sink, killed)
+    return {
+        "emails": emails,
+        "clients": clients,
+        "smtp_delay_s": smtp_delay,
+        "faults": _by_fault(stack, tally),
+        "seconds_sending": round(sending, 1),
+        "seconds_to_drain_after_last_accept": round(drain, 1),
+        "accepted_keys": len(tally.accepted),
+        "distinct_notification_ids": len(set(tally.accepted.values())),
+        "stored_notifications": stored,
+        "deliveries": len(deliveries),
+        "delivered": len(delivered),
+        "emails_received_distinct": len(copies),
+        "emails_received_total": sum(copies.values()),
+        "duplicates": sum(n - 1 for n in copies.values() if n > 1),
+        "duplicates_flagged": sum(
+            1 for d in deliveries if copies.get(str(d.id), 0) > 1 and d.possible_duplicate
+        ),
+        "lost": len({str(d.id) for d in deliveries} - set(copies)),
+        "answers": {str(k): v for k, v in sorted(tally.statuses.items())},
+        "answers_5xx": {str(k): v for k, v in sorted(tally.statuses.items()) if k >= 500},
+        "conflicts_409": tally.statuses.get(409, 0),
+        "dropped_connections": dict(tally.dropped),
+        "unavailable_without_retry_after": tally.no_retry_after,
+        "replays_with_another_id": tally.mismatched_replays,
+        "latency_p50_s": round(statistics.median(tally.latencies), 3),
+        "latency_max_s": round(max(tally.latencies), 2),
+        "jobs_held_by_killed_workers": sum(len(ids) for ids in killed.values()),
+        "resend_wait_max_s": round(max(waits), 1) if waits else None,
+        "resend_wait_median_s": round(statistics.median(waits), 1) if waits else None,
+    }
+
+
+async def _watch_leases(db: Database, stack: Stack, killed: dict[int, set[str]]) -> None:
+    """Keep, for the running worker's pid, the deliveries it holds (to time their re-send)."""
+    while True:
+        pid = stack.worker.process.pid
+        # While the database is down for a moment, what was seen last is kept.
+        with contextlib.suppress(Exception):
+            async with db.sessions() as session:
+                held = await session.scalars(
+                    select(Delivery.id).where(
+                        Delivery.leased_by.like(f"%:{pid}:%"), Delivery.status == "sending"
+                    )
+                )
+                killed[pid] = {str(i) for i in held}
+        await asyncio.sleep(0.05)
+
+
+def main() -> None:
+    """Parse arguments, run, write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--emails", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--smtp-delay", type=float, default=0.2,
+        help="seconds the SMTP server takes per message (sends are in flight when killed)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--logs", type=Path, default=Path(tempfile.gettempdir()) / "herald-faults-probe"
+    )
+    parser.add_argument("--name", default="faults", help="results file name")
+    parser.add_argument("--note", action="append", default=[], help="a note for the results")
+    args = parser.parse_args()
+    args.logs.mkdir(parents=True, exist_ok=True)
+    figures = asyncio.run(probe(args.emails, args.clients, args.smtp_delay, args.logs))
+    report = Report(
+        args.name, "No loss through database, worker and Redis faults", ["figure", "value"]
+    )
+    report.rows = [{"figure": name, "value": value} for name, value in figures.items()]
+    report.notes = [f"herald processes: {HERALD}", *args.note]
+    report.write()
+    for name, value in figures.items():
+        print(f"{name}: {value}")
+
+
+if __name__ == "__main__":
+    main()
