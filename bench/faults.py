@@ -239,6 +239,7 @@ async def probe(emails: int, clients: int, smtp_delay: float, logs: Path) -> dic
                 await faults
                 watch.cancel()
             drain = await _drained(db, account.id, sink, within=300)
+            worker_running = stack.worker.process.poll() is None
             stored, deliveries = await _count(db, account.id)
         finally:
             stack.worker.stop()
@@ -267,7 +268,8 @@ async def probe(emails: int, clients: int, smtp_delay: float, logs: Path) -> dic
         "duplicates_flagged": sum(
             1 for d in deliveries if copies.get(str(d.id), 0) > 1 and d.possible_duplicate
         ),
-        "lost": len({str(d.id) for d in deliveries} - set(copies)),
+        "not_sent": len({str(d.id) for d in deliveries} - set(copies)),
+        "worker_running_at_end": worker_running,
         "answers": {str(k): v for k, v in sorted(tally.statuses.items())},
         "answers_5xx": {str(k): v for k, v in sorted(tally.statuses.items()) if k >= 500},
         "conflicts_409": tally.statuses.get(409, 0),

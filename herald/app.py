@@ -29,6 +29,7 @@ from herald.realtime.hub import start_hub
 from herald.runtime import Runtime
 from herald.sms import routes as sms_routes
 from herald.sms import sender_routes
+from herald.startup import once_up
 from herald.templates import routes as templates_routes
 from herald.throttling.middleware import RateLimitHeaders
 from herald.throttling.service import Throttle
@@ -74,8 +75,12 @@ async def start_runtime(settings: Settings) -> Runtime:
     Features subscribe to the bus before ``bus.start()``, so the caller starts it.
     """
     db = Database(settings)
-    async with db.sessions() as session, session.begin():
-        secret = await load_signing_key(session, settings)
+
+    async def read_secret() -> str:
+        async with db.sessions() as session, session.begin():
+            return await load_signing_key(session, settings)
+
+    secret = await once_up("database", read_secret)
     return Runtime(
         settings=settings,
         db=db,
@@ -110,7 +115,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.state.worker = Worker(runtime) if worker else None
         if app.state.worker is not None:
             await app.state.worker.attach()
-        await runtime.bus.start()
+        await once_up("bus", runtime.bus.start)
         if app.state.worker is not None:
             app.state.worker.start()
         log.info("herald_started", database=settings.database_url)

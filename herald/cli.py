@@ -171,13 +171,14 @@ async def _work(settings: Settings, options: Any) -> None:
     from herald.app import start_runtime, stop_runtime
     from herald.delivery.worker import Worker
     from herald.logs import configure_logging
+    from herald.startup import once_up
 
     configure_logging(level=settings.log_level, json=settings.log_json)
     runtime = await start_runtime(settings)
     try:
         runner = Worker(runtime, options)
         await runner.attach()
-        await runtime.bus.start()
+        await once_up("bus", runtime.bus.start)
         await runner.run_until_signalled()
     finally:
         await stop_runtime(runtime)

@@ -43,8 +43,18 @@ STORAGE_ERRORS = Counter(
 class FallbackLimiter:
     """A fixed-window limiter on shared storage, with this process's memory as the fallback."""
 
-    def __init__(self, shared: FixedWindowRateLimiter, *, retry_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        shared: FixedWindowRateLimiter,
+        *,
+        reset: Callable[[], Awaitable[None]],
+        retry_seconds: float = 5.0,
+    ) -> None:
+        """``reset`` drops the shared storage's connections after a failure: the ones pooled
+        before Redis went away are dead, and each would otherwise fail once more after it is
+        back, sending the process to memory again."""
         self.shared = shared
+        self._reset = reset
         self.local = FixedWindowRateLimiter(MemoryStorage())
         self.retry_seconds = retry_seconds
         self.failing_since: float | None = None
@@ -77,6 +87,7 @@ class FallbackLimiter:
             result = await call(self.shared)
         except SHARED_ERRORS as exc:
             self._failed(exc)
+            await self._reset()
             return await call(self.local)
         finally:
             if probing:

@@ -94,7 +94,7 @@ class Throttle:
                 "retry": Retry(NoBackoff(), 0),
             }
             shared = FixedWindowRateLimiter(storage_from_string(uri, **options))
-            self.limiter = FallbackLimiter(shared)
+            self.limiter = FallbackLimiter(shared, reset=self._pool.disconnect)
         self.default_rate = settings.rate_limit
         self.default_daily = settings.daily_limit
 

@@ -79,10 +79,16 @@ async def send_until_accepted(
     key: str | None = None,
     within: float = 60.0,
     retry_cap: float = 2.0,
+    in_flight_ok: bool = False,
 ) -> str:
-    """POST ``body`` with one Idempotency-Key until it is accepted; the notification id."""
+    """POST ``body`` with one Idempotency-Key until it is accepted; the notification id.
+
+    A 409 (the key's first request still runs) is wrong unless ``in_flight_ok``, and then
+    only for 5 s: a claim must not outlive its request.
+    """
     key = key or uuid.uuid4().hex
-    deadline = time.monotonic() + within
+    first = time.monotonic()
+    deadline = first + within
     while time.monotonic() < deadline:
         started = time.monotonic()
         try:
@@ -104,6 +110,9 @@ async def send_until_accepted(
         if answer.status_code == 503:
             log.check_unavailable(answer)
             await asyncio.sleep(min(float(answer.headers.get("Retry-After", 1)), retry_cap))
+            continue
+        if answer.status_code == 409 and in_flight_ok and time.monotonic() < first + 5:
+            await asyncio.sleep(0.1)
             continue
         log.wrong.append(f"{answer.status_code}: {answer.text[:300]}")
         await asyncio.sleep(0.2)

@@ -37,6 +37,8 @@ class Herald:
 
     process: subprocess.Popen[bytes]
     log: Path
+    command: list[str]
+    env: Mapping[str, str]
     port: int | None = None
 
     @property
@@ -62,6 +64,10 @@ class Herald:
                 await asyncio.sleep(0.1)
         raise AssertionError(f"herald did not come up:\n{self.tail()}")
 
+    def again(self) -> Herald:
+        """Start the same command once more (a restart after ``kill``), on a new port."""
+        return start_herald(self.command, self.env, self.log)
+
     def kill(self) -> None:
         """SIGKILL, like a crash, and reap it."""
         self.process.send_signal(signal.SIGKILL)
@@ -86,7 +92,7 @@ def start_herald(command: list[str], env: Mapping[str, str], log: Path) -> Heral
         process = subprocess.Popen(
             argv, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
         )
-    return Herald(process, log, port)
+    return Herald(process, log, command, env, port)
 
 
 @contextmanager
