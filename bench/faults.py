@@ -1,14 +1,17 @@
 """The no-loss probe, run by hand: ~2,000 emails with idempotency keys through database,
 worker and Redis faults, counting what was stored, sent, duplicated and refused.
 
-A fresh private PostgreSQL and Redis (never the shared ones), ``herald api`` and
-``herald worker`` with their defaults (the bus and the rate-limit counters on Redis), and a
-local SMTP server (aiosmtpd). Clients send with an ``Idempotency-Key`` each and retry as a
+A fresh private PostgreSQL and Redis (never the shared ones), ``herald api`` and two
+``herald worker`` processes with their defaults (the bus and the rate-limit counters on
+Redis), and a local SMTP server (aiosmtpd) that takes a while per message, so that sends are in
+flight when a worker dies. Clients send with an ``Idempotency-Key`` each and retry as a
 careful client does (after ``Retry-After`` on 503/429, shortly after anything else), while the
-probe, at set counts of accepted emails: restarts PostgreSQL, SIGKILLs the worker (and starts
-another), stops Redis for 10 s, SIGKILLs the worker again, and stops PostgreSQL for 8 s.
+probe, at set counts of accepted emails: restarts PostgreSQL, SIGKILLs a worker (and starts
+another in its place), stops Redis for 10 s, SIGKILLs the other worker, and stops PostgreSQL
+for 8 s. The re-send wait is the time from a kill until each send the killed worker had in
+flight arrives again (from the surviving worker, once the lease runs out).
 
-    .venv/bin/python -m bench.faults [--emails 2000] [--clients 16] [--smtp-delay 0.2]
+    .venv/bin/python -m bench.faults [--emails 2000] [--clients 16] [--workers 2]
 
 Writes bench/results/faults.json and .md. Run from the repository root (it uses the test
 suite's private-server helpers in tests/support).
@@ -35,7 +38,7 @@ from bench.common import Report
 from herald.accounts import service as accounts
 from herald.config import Settings
 from herald.db import Database
-from herald.delivery.models import Delivery
+from herald.delivery.models import Delivery, DeliveryAttempt
 from herald.notifications.models import Notification
 from tests.bus.conftest import RedisServer
 from tests.support.postgres import PrivatePostgres
@@ -111,12 +114,12 @@ class Stack:
     env: dict[str, str]
     logs: Path
     api: Herald
-    worker: Herald
+    workers: list[Herald]
     kills: list[tuple[float, int]] = field(default_factory=list)  # (time, pid)
     spans: list[dict[str, Any]] = field(default_factory=list)
 
-    def start_worker(self) -> None:
-        self.worker = start_herald(["worker"], self.env, self.logs / "worker.log")
+    def start_worker(self) -> Herald:
+        return start_herald(["worker"], self.env, self.logs / "worker.log")
 
     async def fault(self, name: str) -> None:
         started = time.monotonic()
@@ -131,10 +134,11 @@ class Stack:
             await asyncio.sleep(10)
             await self.redis.start()
         elif name == "worker_kill":
-            pid = self.worker.process.pid
-            self.worker.kill()
+            victim = len(self.kills) % len(self.workers)
+            pid = self.workers[victim].process.pid
+            self.workers[victim].kill()
             self.kills.append((time.monotonic(), pid))
-            self.start_worker()
+            self.workers[victim] = self.start_worker()
         self.spans.append({"fault": name, "start": started, "end": time.monotonic()})
 
 
@@ -187,18 +191,35 @@ def _by_fault(stack: Stack, tally: Tally, after: float = 5.0) -> list[dict[str, 
     return windows
 
 
-def _resend_waits(stack: Stack, sink: SmtpSink, killed: dict[int, set[str]]) -> list[float]:
-    """Seconds from each kill until the jobs the killed worker held arrived."""
-    waits = []
+def _resend_waits(stack: Stack, sink: SmtpSink, killed: dict[int, set[str]]) -> dict[str, float]:
+    """Seconds from each kill until each job the killed worker held arrived, by delivery."""
+    waits = {}
     for at, pid in stack.kills:
         for delivery_id in killed.get(pid, set()):
             later = [t for t in sink.arrived.get(delivery_id, []) if t >= at]
             if later:
-                waits.append(min(later) - at)
+                waits[delivery_id] = min(later) - at
     return waits
 
 
-async def probe(emails: int, clients: int, smtp_delay: float, logs: Path) -> dict[str, Any]:
+async def _attempts(db: Database, ids: list[str]) -> dict[str, list[str]]:
+    """Each delivery's attempts: outcome, and the error if any."""
+    async with db.sessions() as session:
+        rows = await session.execute(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id.in_([uuid.UUID(i) for i in ids]))
+            .order_by(DeliveryAttempt.at)
+        )
+        found: dict[str, list[str]] = {}
+        for (attempt,) in rows:
+            error = (attempt.provider_response or {}).get("error", "")
+            found.setdefault(str(attempt.delivery_id), []).append(f"{attempt.outcome} {error}")
+    return found
+
+
+async def probe(
+    emails: int, clients: int, workers: int, smtp_delay: float, logs: Path
+) -> dict[str, Any]:
     """Run the probe once; its figures."""
     pg, redis = PrivatePostgres(), RedisServer()
     pg.init()
@@ -219,8 +240,8 @@ async def probe(emails: int, clients: int, smtp_delay: float, logs: Path) -> dic
             "HERALD_LOG_LEVEL": "WARNING",
         }
         api = start_herald(["api"], env, logs / "api.log")
-        stack = Stack(pg, redis, env, logs, api, api)
-        stack.start_worker()
+        stack = Stack(pg, redis, env, logs, api, [])
+        stack.workers = [stack.start_worker() for _ in range(workers)]
         tally = Tally()
         killed: dict[int, set[str]] = {}
         try:
@@ -239,20 +260,24 @@ async def probe(emails: int, clients: int, smtp_delay: float, logs: Path) -> dic
                 await faults
                 watch.cancel()
             drain = await _drained(db, account.id, sink, within=300)
-            worker_running = stack.worker.process.poll() is None
+            waits = _resend_waits(stack, sink, killed)
+            slow = [i for i, wait in waits.items() if wait > 20][:5]
+            slow_attempts = await _attempts(db, slow) if slow else {}
+            running = sum(worker.process.poll() is None for worker in stack.workers)
             stored, deliveries = await _count(db, account.id)
         finally:
-            stack.worker.stop()
+            for worker in stack.workers:
+                worker.stop()
             api.stop()
             await db.dispose()
             await redis.kill()
             pg.remove()
     copies = sink.copies
     delivered = {str(d.id) for d in deliveries if d.status == "delivered"}
-    waits = _resend_waits(stack, sink, killed)
     return {
         "emails": emails,
         "clients": clients,
+        "workers": workers,
         "smtp_delay_s": smtp_delay,
         "faults": _by_fault(stack, tally),
         "seconds_sending": round(sending, 1),
@@ -269,7 +294,7 @@ async def probe(emails: int, clients: int, smtp_delay: float, logs: Path) -> dic
             1 for d in deliveries if copies.get(str(d.id), 0) > 1 and d.possible_duplicate
         ),
         "not_sent": len({str(d.id) for d in deliveries} - set(copies)),
-        "worker_running_at_end": worker_running,
+        "workers_running_at_end": running,
         "answers": {str(k): v for k, v in sorted(tally.statuses.items())},
         "answers_5xx": {str(k): v for k, v in sorted(tally.statuses.items()) if k >= 500},
         "conflicts_409": tally.statuses.get(409, 0),
@@ -279,24 +304,28 @@ async def probe(emails: int, clients: int, smtp_delay: float, logs: Path) -> dic
         "latency_p50_s": round(statistics.median(tally.latencies), 3),
         "latency_max_s": round(max(tally.latencies), 2),
         "jobs_held_by_killed_workers": sum(len(ids) for ids in killed.values()),
-        "resend_wait_max_s": round(max(waits), 1) if waits else None,
-        "resend_wait_median_s": round(statistics.median(waits), 1) if waits else None,
+        "resends_after_kills": len(waits),
+        "resend_wait_max_s": round(max(waits.values()), 1) if waits else None,
+        "resend_wait_median_s": round(statistics.median(waits.values()), 1) if waits else None,
+        "resends_slower_than_20s": len([w for w in waits.values() if w > 20]),
+        "some_slower_resends": {i: [round(waits[i], 1), *slow_attempts.get(i, [])] for i in slow},
     }
 
 
 async def _watch_leases(db: Database, stack: Stack, killed: dict[int, set[str]]) -> None:
-    """Keep, for the running worker's pid, the deliveries it holds (to time their re-send)."""
+    """Keep, for each running worker's pid, the deliveries it holds (to time their re-send)."""
     while True:
-        pid = stack.worker.process.pid
-        # While the database is down for a moment, what was seen last is kept.
-        with contextlib.suppress(Exception):
-            async with db.sessions() as session:
-                held = await session.scalars(
-                    select(Delivery.id).where(
-                        Delivery.leased_by.like(f"%:{pid}:%"), Delivery.status == "sending"
+        for worker in list(stack.workers):
+            pid = worker.process.pid
+            # While the database is down for a moment, what was seen last is kept.
+            with contextlib.suppress(Exception):
+                async with db.sessions() as session:
+                    held = await session.scalars(
+                        select(Delivery.id).where(
+                            Delivery.leased_by.like(f"%:{pid}:%"), Delivery.status == "sending"
+                        )
                     )
-                )
-                killed[pid] = {str(i) for i in held}
+                    killed[pid] = {str(i) for i in held}
         await asyncio.sleep(0.05)
 
 
@@ -305,6 +334,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--emails", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--smtp-delay", type=float, default=0.2,
         help="seconds the SMTP server takes per message (sends are in flight when killed)",
@@ -316,7 +346,9 @@ def main() -> None:
     parser.add_argument("--note", action="append", default=[], help="a note for the results")
     args = parser.parse_args()
     args.logs.mkdir(parents=True, exist_ok=True)
-    figures = asyncio.run(probe(args.emails, args.clients, args.smtp_delay, args.logs))
+    figures = asyncio.run(
+        probe(args.emails, args.clients, args.workers, args.smtp_delay, args.logs)
+    )
     report = Report(
         args.name, "No loss through database, worker and Redis faults", ["figure", "value"]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
@@ -169,6 +170,7 @@ def worker(
 
 async def _work(settings: Settings, options: Any) -> None:
     from herald.app import start_runtime, stop_runtime
+    from herald.bus.base import cancel_task
     from herald.delivery.worker import Worker
     from herald.logs import configure_logging
     from herald.startup import once_up
@@ -178,8 +180,13 @@ async def _work(settings: Settings, options: Any) -> None:
     try:
         runner = Worker(runtime, options)
         await runner.attach()
-        await once_up("bus", runtime.bus.start)
-        await runner.run_until_signalled()
+        # The bus only wakes a worker early (polling alone is correct): a worker started
+        # while Redis is down sends at once, and the bus joins it when Redis is back.
+        joining = asyncio.create_task(once_up("bus", runtime.bus.start, within=math.inf))
+        try:
+            await runner.run_until_signalled()
+        finally:
+            await cancel_task(joining)
     finally:
         await stop_runtime(runtime)
 
