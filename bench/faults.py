@@ -115,7 +115,10 @@ class Stack:
     logs: Path
     api: Herald
     workers: list[Herald]
+    db: Database
     kills: list[tuple[float, int]] = field(default_factory=list)  # (time, pid)
+    held: dict[int, set[str]] = field(default_factory=dict)  # pid -> deliveries it holds
+    interrupted: dict[int, set[str]] = field(default_factory=dict)  # what it held when killed
     spans: list[dict[str, Any]] = field(default_factory=list)
 
     def start_worker(self) -> Herald:
@@ -136,9 +139,14 @@ class Stack:
         elif name == "worker_kill":
             victim = len(self.kills) % len(self.workers)
             pid = self.workers[victim].process.pid
+            for _ in range(300):  # kill it while it has sends in flight (up to 15 s)
+                if self.held.get(pid):
+                    break
+                await asyncio.sleep(0.05)
             self.workers[victim].kill()
             self.kills.append((time.monotonic(), pid))
             self.workers[victim] = self.start_worker()
+            self.interrupted[pid] = await _leased_by(self.db, pid)
         self.spans.append({"fault": name, "start": started, "end": time.monotonic()})
 
 
@@ -191,11 +199,24 @@ def _by_fault(stack: Stack, tally: Tally, after: float = 5.0) -> list[dict[str, 
     return windows
 
 
-def _resend_waits(stack: Stack, sink: SmtpSink, killed: dict[int, set[str]]) -> dict[str, float]:
-    """Seconds from each kill until each job the killed worker held arrived, by delivery."""
+async def _leased_by(db: Database, pid: int) -> set[str]:
+    """The deliveries a worker process holds (its name has its pid) and has not finished."""
+    with contextlib.suppress(Exception):  # the database is down for a moment: none seen
+        async with db.sessions() as session:
+            held = await session.scalars(
+                select(Delivery.id).where(
+                    Delivery.leased_by.like(f"%:{pid}:%"), Delivery.status == "sending"
+                )
+            )
+            return {str(i) for i in held}
+    return set()
+
+
+def _resend_waits(stack: Stack, sink: SmtpSink) -> dict[str, float]:
+    """Seconds from each kill until each send the killed worker had in flight arrived."""
     waits = {}
     for at, pid in stack.kills:
-        for delivery_id in killed.get(pid, set()):
+        for delivery_id in stack.interrupted.get(pid, set()):
             later = [t for t in sink.arrived.get(delivery_id, []) if t >= at]
             if later:
                 waits[delivery_id] = min(later) - at
@@ -240,10 +261,9 @@ async def probe(
             "HERALD_LOG_LEVEL": "WARNING",
         }
         api = start_herald(["api"], env, logs / "api.log")
-        stack = Stack(pg, redis, env, logs, api, [])
+        stack = Stack(pg, redis, env, logs, api, [], db)
         stack.workers = [stack.start_worker() for _ in range(workers)]
         tally = Tally()
-        killed: dict[int, set[str]] = {}
         try:
             await api.up()
             keys = [f"probe-{n}-{uuid.uuid4().hex[:8]}" for n in range(emails)]
@@ -253,14 +273,14 @@ async def probe(
                 limits=limits,
             ) as http:  # fmt: skip
                 started = time.monotonic()
-                watch = asyncio.create_task(_watch_leases(db, stack, killed))
+                watch = asyncio.create_task(_watch_leases(stack))
                 faults = asyncio.create_task(_faults(stack, tally, emails))
                 await asyncio.gather(*(_client(http, keys, tally) for _ in range(clients)))
                 sending = time.monotonic() - started
                 await faults
                 watch.cancel()
             drain = await _drained(db, account.id, sink, within=300)
-            waits = _resend_waits(stack, sink, killed)
+            waits = _resend_waits(stack, sink)
             slow = [i for i, wait in waits.items() if wait > 20][:5]
             slow_attempts = await _attempts(db, slow) if slow else {}
             running = sum(worker.process.poll() is None for worker in stack.workers)
@@ -303,7 +323,7 @@ async def probe(
         "replays_with_another_id": tally.mismatched_replays,
         "latency_p50_s": round(statistics.median(tally.latencies), 3),
         "latency_max_s": round(max(tally.latencies), 2),
-        "jobs_held_by_killed_workers": sum(len(ids) for ids in killed.values()),
+        "sends_in_flight_at_kills": sum(len(ids) for ids in stack.interrupted.values()),
         "resends_after_kills": len(waits),
         "resend_wait_max_s": round(max(waits.values()), 1) if waits else None,
         "resend_wait_median_s": round(statistics.median(waits.values()), 1) if waits else None,
@@ -312,20 +332,11 @@ async def probe(
     }
 
 
-async def _watch_leases(db: Database, stack: Stack, killed: dict[int, set[str]]) -> None:
-    """Keep, for each running worker's pid, the deliveries it holds (to time their re-send)."""
+async def _watch_leases(stack: Stack) -> None:
+    """Keep, for each running worker, the deliveries it holds (a kill waits for some)."""
     while True:
         for worker in list(stack.workers):
-            pid = worker.process.pid
-            # While the database is down for a moment, what was seen last is kept.
-            with contextlib.suppress(Exception):
-                async with db.sessions() as session:
-                    held = await session.scalars(
-                        select(Delivery.id).where(
-                            Delivery.leased_by.like(f"%:{pid}:%"), Delivery.status == "sending"
-                        )
-                    )
-                    killed[pid] = {str(i) for i in held}
+            stack.held[worker.process.pid] = await _leased_by(stack.db, worker.process.pid)
         await asyncio.sleep(0.05)
 
 
@@ -336,7 +347,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--smtp-delay", type=float, default=0.2,
+        "--smtp-delay", type=float, default=1.0,
         help="seconds the SMTP server takes per message (sends are in flight when killed)",
     )  # fmt: skip
     parser.add_argument(
