@@ -108,10 +108,13 @@ def _safe_url(url: str) -> str:
 
 def _serve(host: str, port: int) -> None:
     from herald.app import create_app
+    from herald.logs import configure_logging
     from herald.migrate import upgrade
+    from herald.startup import once_up
 
     settings = Settings()
-    asyncio.run(upgrade(settings))
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    asyncio.run(once_up("database", lambda: upgrade(settings)))
     console.print(f"Herald is listening on [bold]http://{host}:{port}[/bold]")
     app = create_app(settings, worker=True)
     _freeze_startup_objects()

@@ -106,7 +106,7 @@ async def _all_sent(url: str, sink: SmtpSink, within: float = 30.0) -> list[Deli
         await asyncio.sleep(0.3)
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(240)
 async def test_restart_and_stop_answer_503_and_lose_nothing(tmp_path: Path) -> None:
     with private_postgres() as pg, smtp_sink() as (sink, smtp_url):
         url = await pg.create_database()

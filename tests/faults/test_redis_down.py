@@ -62,7 +62,7 @@ async def _until_ready(
         await asyncio.sleep(0.2)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 async def test_redis_down_fails_no_request_and_counts_in_memory(
     postgres_url: str, tmp_path: Path
 ) -> None:

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.e2e]
 TIMEOUT = 1  # HERALD_DATABASE_TIMEOUT
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(180)
 async def test_a_lock_held_past_the_busy_timeout_is_a_503_then_served_once(tmp_path: Path) -> None:
     path = tmp_path / "herald.db"
     url = f"sqlite+aiosqlite:///{path}"
