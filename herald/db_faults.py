@@ -54,11 +54,9 @@ def _lost(exc: BaseException) -> bool:
 
 def _busy(exc: BaseException) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
-    return (
-        isinstance(exc, sqlite3.OperationalError)
-        and isinstance(code, int)
-        and (code & 0xFF in _SQLITE_CODES)
-    )
+    if not isinstance(exc, sqlite3.OperationalError) or not isinstance(code, int):
+        return False
+    return (code & 0xFF) in _SQLITE_CODES  # the primary code: extended codes add high bits
 
 
 def classify(exc: BaseException) -> str | None:
