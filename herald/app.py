@@ -21,6 +21,7 @@ from herald.endpoints import routes as endpoints_routes
 from herald.events import routes as events_routes
 from herald.http.handlers import install_error_handlers
 from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
+from herald.http.openapi import install_openapi
 from herald.inbox import routes as inbox_routes
 from herald.logs import configure_logging, get_logger
 from herald.notifications import routes as notifications_routes
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_openapi(app)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -21,6 +21,7 @@ from herald.accounts.schemas import (
     KeyOut,
     Limits,
     NewKeyOut,
+    OAuthErrorOut,
     TokenOut,
     UserTokenOut,
 )
@@ -29,6 +30,7 @@ from herald.directory.contact import EXTERNAL_ID_PATTERN
 from herald.directory.service import get_user
 from herald.errors import OAuthError
 from herald.http.deps import RuntimeDep, SessionDep
+from herald.http.openapi import ErrorEnvelope, envelope_for_errors, raises
 from herald.http.pagination import Paging, page_body
 from herald.notifications.broadcast import BroadcastRequest, broadcast
 
@@ -38,6 +40,7 @@ AnyServer = Annotated[Principal, Depends(server())]
 Admin = Annotated[Principal, Depends(server("admin"))]
 UserWriter = Annotated[Principal, Depends(server("users.write"))]
 ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255)]
+envelope_for_errors(OAuthError, ErrorEnvelope(OAuthErrorOut, lambda error: error.body()))
 
 
 def account_out(account: Account) -> AccountOut:
@@ -69,6 +72,11 @@ def key_out(key: ApiKey) -> KeyOut:
 
 
 @router.post("/oauth/token", response_model=TokenOut)
+@raises(
+    OAuthError("unsupported_grant_type", "Only client_credentials is supported"),
+    OAuthError("invalid_scope", "The scope exceeds what the key holds"),
+    OAuthError("invalid_client", "Unknown client or wrong secret", status_code=401),
+)
 async def oauth_token(
     session: SessionDep,
     runtime: RuntimeDep,

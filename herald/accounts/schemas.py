@@ -93,6 +93,13 @@ class TokenOut(BaseModel):
     scope: str
 
 
+class OAuthErrorOut(BaseModel):
+    """An error of ``POST /oauth/token``, as RFC 6749 section 5.2 writes it."""
+
+    error: str = Field(examples=["invalid_client"])
+    error_description: str
+
+
 class UserTokenOut(BaseModel):
     token: str
     expires_at: datetime

@@ -17,6 +17,7 @@ from herald.accounts.auth import PrincipalDep
 from herald.directory import service as directory
 from herald.errors import Forbidden
 from herald.http.deps import RuntimeDep, SessionDep
+from herald.http.openapi import raises
 from herald.http.pagination import Paging, page_body
 from herald.http.responses import OrjsonResponse
 from herald.inbox import service
@@ -33,6 +34,7 @@ SEED_PREFIX = "/notifications"
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 
+@raises(Forbidden("This route takes a user token: POST /v1/users/{external_id}/tokens"))
 async def inbox_owner(request: Request, principal: PrincipalDep, session: SessionDep) -> Owner:
     """A user token owns ``/v1/me``; a server key with ``inbox.*`` reaches any of its users."""
     external_id = request.path_params.get("external_id")
@@ -109,7 +111,7 @@ async def list_items(
 
 @mount("GET", "/count")
 async def count(session: SessionDep, owner: OwnerDep) -> OrjsonResponse:
-    """``{"unread", "unseen"}``."""
+    """How many items are unread and unseen: ``{"unread", "unseen"}``."""
     return OrjsonResponse(await service.count(session, owner=owner))
 
 

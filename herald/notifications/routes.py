@@ -11,8 +11,10 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 
 from herald.accounts.auth import Principal, server
+from herald.errors import Conflict, MissingPersonalisation, TooManyRequests, ValidationFailed
 from herald.events.schemas import Channel, Envelope, envelope_from
 from herald.http.deps import RuntimeDep, SessionDep
+from herald.http.openapi import raises
 from herald.http.pagination import Paging, page_body
 from herald.notifications import service
 from herald.notifications.idempotency import Answer, fingerprint, run_once
@@ -26,6 +28,21 @@ IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]
 JSON = "application/json"
+# What accepting can refuse beyond the request's shape: the idempotency key's rules, the
+# account's daily cap, a template's missing personalisation.
+SEND_ERRORS = raises(
+    Conflict("A request with this Idempotency-Key is still in flight"),
+    ValidationFailed.at(
+        "/header/Idempotency-Key",
+        "This Idempotency-Key was used with a different request",
+        code="idempotency_key_mismatch",
+    ),
+    TooManyRequests(
+        "The daily limit of 250000 messages is reached for this account",
+        code="daily_limit_reached",
+    ),
+    MissingPersonalisation("Missing personalisation: name"),
+)
 
 
 async def _send(
@@ -57,6 +74,7 @@ async def _send(
 
 
 @router.post("/v1/notifications", status_code=status.HTTP_202_ACCEPTED)
+@SEND_ERRORS
 async def send(
     envelope: Envelope,
     session: SessionDep,
@@ -71,6 +89,7 @@ async def send(
 
 
 @router.post("/notifications", status_code=status.HTTP_202_ACCEPTED)
+@SEND_ERRORS
 async def send_seed(
     body: Annotated[dict[str, Any], Body()],
     session: SessionDep,
