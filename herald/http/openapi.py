@@ -225,6 +225,18 @@ def _error_responses(
     }
 
 
+def _shared(document: dict[str, Any], status: str, response: dict[str, Any]) -> dict[str, str]:
+    # Most routes refuse alike: one component per distinct response keeps the document small.
+    shared = document["components"].setdefault("responses", {})
+    codes = "_".join(response["content"]["application/json"]["examples"])
+    name, n = f"Error{status}_{codes}", 1
+    while name in shared and shared[name] != response:
+        n += 1
+        name = f"Error{status}_{codes}_{n}"
+    shared[name] = response
+    return {"$ref": f"#/components/responses/{name}"}
+
+
 def _declare_path_parameters(path: str, operation: dict[str, Any]) -> None:
     # A dependency may read a path parameter from the request (the inbox's owner does, because
     # /v1/me has none): the path template still names it, so the document declares it.
@@ -271,7 +283,8 @@ def _document_route(document: dict[str, Any], route: RouteContext) -> None:
         operation = path[method.lower()]
         responses = operation.setdefault("responses", {})
         responses.pop("422", None)  # FastAPI's {"detail": [...]}, which Herald never sends
-        responses.update(_error_responses(errors, envelope))
+        for status, response in _error_responses(errors, envelope).items():
+            responses[status] = _shared(document, status, response)
         if any(isinstance(error, Unauthorized) for error in errors):
             operation["security"] = [{BEARER: []}]
         summary = _summary(route)

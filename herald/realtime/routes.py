@@ -17,7 +17,13 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from herald.errors import ErrorDetail, Forbidden, Unauthorized, ValidationFailed
+from herald.errors import (
+    ErrorDetail,
+    Forbidden,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
 from herald.http.deps import RuntimeDep
 from herald.http.openapi import raises
 from herald.realtime import sse, websocket
@@ -57,6 +63,7 @@ async def realtime(scope: Scope, receive: Receive, send: Send) -> None:
         "The request is invalid",
         details=[ErrorDetail("/header/Last-Event-ID", "must be a sequence number")],
     ),
+    ServiceUnavailable("The database cannot be reached; try again shortly"),
 )
 async def stream(request: Request, hub: HubDep, runtime: RuntimeDep) -> StreamingResponse:
     """One-way real time as Server-Sent Events; honours ``Last-Event-ID``."""

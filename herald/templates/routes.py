@@ -90,8 +90,9 @@ async def get_template(
     accept_override: Annotated[str | None, Query(alias="accept", max_length=255)] = None,
     locale: Annotated[Locale | None, Query()] = None,
 ) -> TemplateOut | Response:
-    """The template as JSON, or the source of its email HTML or text body (by Accept or
-    ``?accept=``); any other type is 406."""
+    """The template as JSON, or the source of its email HTML or text body.
+
+    Chosen by Accept (or ``?accept=``); any other type is 406."""
     media_type = negotiate(accept, accept_override)
     account = await service.load_account(session, account_id=caller.account_id)
     resolved = await service.get_template(session, account=account, template_id=template_id)
@@ -112,8 +113,9 @@ async def put_template(
     caller: Writer,
     response: Response,
 ) -> TemplateOut:
-    """Override an inherited template for this account, or replace the account's own
-    (201 when the account's template was made)."""
+    """Override an inherited template for this account, or replace the account's own.
+
+    201 when the account's template was made."""
     account = await service.load_account(session, account_id=caller.account_id)
     resolved, created = await service.put_template(
         session, account=account, template_id=template_id, body=body, actor=caller.actor
