@@ -188,9 +188,12 @@ async def provoke(
     a_uuid = uuid.uuid4()
     no_scope = await make_key(db, tenant, "templates.read")
     json = {**tenant.headers, "Content-Type": "application/json"}
+    h = tenant.headers
+    text = {**h, "Content-Type": "text/plain"}
     answers = [
         ("GET", "/v1/users/{external_id}", await client.get("/v1/users/ada")),
-        ("GET", "/v1/users/{external_id}", await client.get("/v1/users/ada", headers=bearer(no_scope))),
+        ("GET", "/v1/users/{external_id}",
+         await client.get("/v1/users/ada", headers=bearer(no_scope))),
         ("GET", "/v1/notifications/{notification_id}",
          await client.get(f"/v1/notifications/{a_uuid}", headers=tenant.headers)),
         ("GET", "/v1/notifications/{notification_id}",
@@ -199,11 +202,11 @@ async def provoke(
          await client.post("/v1/notifications", content=b"{", headers=json)),
         ("POST", "/v1/notifications",
          await client.post("/v1/notifications", content=b"x" * 2_000_000, headers=json)),
-        ("POST", "/v1/notifications", await client.post(
-            "/v1/notifications", content=b"a", headers={**tenant.headers, "Content-Type": "text/plain"})),
         ("POST", "/v1/notifications",
-         await client.post("/v1/notifications", json={**SEND, "type": "?"}, headers=tenant.headers)),
-        ("GET", "/v1/me/notifications", await client.get("/v1/me/notifications", headers=tenant.headers)),
+         await client.post("/v1/notifications", content=b"a", headers=text)),
+        ("POST", "/v1/notifications",
+         await client.post("/v1/notifications", json={**SEND, "type": "?"}, headers=h)),
+        ("GET", "/v1/me/notifications", await client.get("/v1/me/notifications", headers=h)),
         ("POST", "/oauth/token", await client.post(
             "/oauth/token", data={"grant_type": "client_credentials",
                                   "client_id": str(tenant.key_id), "client_secret": "wrong"})),
