@@ -64,7 +64,8 @@ def failure_of(exc: BaseException, *, database: str) -> Failure:
     if _is_usage_error(exc):
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        return Failure(exc.format_message() + hint, "usage", USAGE)
+        message: str = exc.format_message()  # type: ignore[attr-defined]
+        return Failure(message + hint, "usage", USAGE)
     if isinstance(exc, ValidationError):
         names = ", ".join("HERALD_" + str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
         return Failure(f"invalid setting {names or '(unknown)'}", "bad_setting")
