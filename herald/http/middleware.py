@@ -147,6 +147,7 @@ class MetricsMiddleware:
                     route=template,
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
+                    request_id=request_id,
                 )
             unbind_contextvars("request_id")
 
