@@ -8,9 +8,12 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
+import structlog
 from prometheus_client import REGISTRY
-from structlog.testing import capture_logs
+from structlog.testing import LogCapture, capture_logs
 
+import herald.logs
 from herald.app import start_runtime, stop_runtime, warn_unserved_channels
 from herald.delivery.metrics_server import serve_metrics
 from herald.migrate import upgrade
@@ -31,11 +34,13 @@ def test_the_dashboard_uses_real_metric_names_and_no_created_series() -> None:
 
 
 async def test_an_access_log_line_per_request_with_a_request_id(
-    client: httpx.AsyncClient, tenant: Tenant
+    client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with capture_logs() as logs:
-        answer = await client.get("/v1/users/nobody", headers=tenant.headers)
-        given = await client.get("/healthz", headers={"X-Request-Id": "abc-123"})
+    capture = LogCapture()
+    monkeypatch.setattr(herald.logs, "_access", structlog.wrap_logger(None, processors=[capture]))
+    answer = await client.get("/v1/users/nobody", headers=tenant.headers)
+    given = await client.get("/healthz", headers={"X-Request-Id": "abc-123"})
+    logs = capture.entries
     assert answer.status_code == 404 and given.headers["x-request-id"] == "abc-123"
     lines = {e["request_id"]: e for e in logs if e["event"] == "request"}
     line = lines[answer.headers["x-request-id"]]

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import bind_contextvars, unbind_contextvars
 
 from herald.errors import HeraldError, PayloadTooLarge, UnsupportedMediaType
-from herald.logs import get_logger
+from herald.logs import access_log
 from herald.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -20,7 +20,6 @@ FORM_PATHS = frozenset({"/oauth/token"})
 # SMS providers post delivery receipts as forms (Twilio's StatusCallback).
 FORM_PREFIXES = ("/v1/receipts/",)
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_access = get_logger("herald.access")
 
 
 async def _send_error(send: Send, error: HeraldError) -> None:
@@ -141,8 +140,7 @@ class MetricsMiddleware:
             HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
             HTTP_LATENCY.labels(scope["method"], template).observe(elapsed)
             if self.access_log:
-                _access.info(
-                    "request",
+                access_log(
                     method=scope["method"],
                     route=template,
                     status=status,
