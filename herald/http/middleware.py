@@ -13,8 +13,10 @@ from herald.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 FORM_PATHS = frozenset({"/oauth/token"})
-# SMS providers post delivery receipts as forms (Twilio's StatusCallback).
+# SMS providers post delivery receipts as forms (Twilio's StatusCallback), and the
+# messages people send them (Twilio's incoming-message webhook).
 FORM_PREFIXES = ("/v1/receipts/",)
+INBOUND = ("/v1/providers/", "/inbound")
 
 
 async def _send_error(send: Send, error: HeraldError) -> None:
@@ -62,7 +64,9 @@ class BodyLimitMiddleware:
         content_type = _header(scope, b"content-type")
         has_body = length != "0"
         wrong_type = content_type is not None and not _is_json(content_type)
-        form = scope["path"] in FORM_PATHS or scope["path"].startswith(FORM_PREFIXES)
+        path = scope["path"]
+        inbound = path.startswith(INBOUND[0]) and path.endswith(INBOUND[1])
+        form = path in FORM_PATHS or path.startswith(FORM_PREFIXES) or inbound
         if has_body and wrong_type and not form:
             await _send_error(send, UnsupportedMediaType("Send the body as application/json"))
             return
