@@ -99,7 +99,8 @@ async def get_delivery_pdf(
 async def put_callbacks(
     body: CallbackIn, session: SessionDep, runtime: RuntimeDep, caller: Admin
 ) -> dict[str, Any]:
-    """Set where status callbacks go; answers the new signing secret, shown this once."""
+    """Set where status callbacks go; answers the new signing secret, shown this once (the
+    ``notify`` format posts Notify's receipts with the given bearer token instead)."""
     endpoint, secret = await callbacks.put_endpoint(
         session,
         account_id=caller.account_id,
@@ -107,6 +108,8 @@ async def put_callbacks(
         events=body.events,
         allow_private=runtime.settings.allow_private_urls,
         sealing_key=runtime.secret,
+        format=body.format,
+        bearer_token=body.bearer_token,
     )
     return callback_document(endpoint, secret=secret)
 
