@@ -248,7 +248,7 @@ def keys_create(
             issued = await service.create_notify_key(
                 session,
                 account_id=uuid.UUID(account),
-                key_type=key_type or "live",  # type: ignore[arg-type]
+                key_type=key_type or "live",
                 name=name or "herald",
                 sealing_key=await load_signing_key(session, settings),
                 scopes=scope,
