@@ -86,9 +86,7 @@ async def list_single(
     notification of that id: nothing is older than what does not exist)."""
     where = _where(account_id, filters)
     if older_than is not None:
-        known = exists().where(
-            Notification.id == older_than, Notification.account_id == account_id
-        )
+        known = exists().where(Notification.id == older_than, Notification.account_id == account_id)
         if not await session.scalar(select(known)):
             return []
         where.append(Notification.id < older_than)

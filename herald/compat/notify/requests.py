@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
@@ -164,8 +165,8 @@ LETTER = _post(
 )
 POSTAGE = {
     "type": "string",
-    "enum": ["first", "second"],
-    "validationMessage": "invalid. It must be either first or second.",
+    "enum": ["first", "second", "economy"],
+    "validationMessage": "invalid. It must be either first, second or economy.",
 }
 PRECOMPILED = _post(
     ["reference", "content"],
@@ -174,3 +175,41 @@ PRECOMPILED = _post(
     postage=POSTAGE,
 )
 PREVIEW = _post([], personalisation=PERSONALISATION)
+STATUSES = [
+    "created", "sending", "sent", "delivered", "pending", "failed", "technical-failure",
+    "temporary-failure", "permanent-failure", "pending-virus-check", "validation-failed",
+    "virus-scan-failed", "returned-letter", "cancelled", "accepted", "received",
+]  # fmt: skip
+LIST_NOTIFICATIONS = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "properties": {
+        "reference": {"type": "string"},
+        "status": {"type": "array", "items": {"enum": STATUSES}},
+        "template_type": {"type": "array", "items": {"enum": TEMPLATE_TYPES}},
+        "older_than": UUID_FIELD,
+        "include_jobs": {"enum": ["true", "True"]},
+    },
+    "additionalProperties": False,
+}
+LIST_RECEIVED = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "properties": {"older_than": UUID_FIELD},
+    "additionalProperties": False,
+}
+LIST_TEMPLATES = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "properties": {"type": {"enum": TEMPLATE_TYPES}},
+    "additionalProperties": False,
+}
+
+
+@FORMATS.checks("uri", raises=ValueError)
+def _is_web_url(instance: object) -> bool:
+    if isinstance(instance, str):
+        parts = urlsplit(instance)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("is not a valid URL")
+    return True
