@@ -10,6 +10,7 @@ import binascii
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import select
@@ -146,7 +147,7 @@ async def send_email(
     part = rendered.channels.get("email", {})
     content = {
         **content_of("email", part),
-        "from_email": part.get("from") or runtime.settings.email_from,
+        "from_email": parseaddr(part.get("from") or runtime.settings.email_from)[1],
         "one_click_unsubscribe_url": unsubscribe,
     }
     return Sent(notification_id, template, content, {})
