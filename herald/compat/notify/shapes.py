@@ -5,6 +5,7 @@ Notify writes them (``2024-05-17T15:58:38.342838Z``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -54,8 +55,13 @@ def status_of(delivery: Delivery) -> str:
     return delivery.status
 
 
+# Notify gives precompiled letters a hidden template of their own; Herald names one id for it.
+PRECOMPILED_TEMPLATE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "herald:notify:precompiled-letter"))
+
+
 def template_ref(base: str, template_id: str | None, version: int | None) -> dict[str, Any]:
     """``{"id", "version", "uri"}`` of the template a notification used."""
+    template_id = template_id or PRECOMPILED_TEMPLATE_ID
     return {
         "id": template_id,
         "version": version or 1,
