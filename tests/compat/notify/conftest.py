@@ -19,7 +19,6 @@ from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from herald import cli
-
 from herald.accounts import service as accounts
 from herald.db import Database
 from tests.bus.conftest import free_port

@@ -195,7 +195,7 @@ GET_RECEIVED_TEXTS_RESPONSE = {
     "properties": {
         "received_text_messages": {"type": "array", "items": RECEIVED_TEXT},
         "links": LINKS,
-    },  # fmt: skip
+    },
     "required": ["received_text_messages", "links"],
     "additionalProperties": False,
 }
