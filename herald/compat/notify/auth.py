@@ -152,7 +152,8 @@ def _check_iat(claims: Mapping[str, Any]) -> bool:
     iat = claims["iat"]
     if not isinstance(iat, int | float) or isinstance(iat, bool):
         raise errors.auth(CLOCK_ERROR)
-    if abs(time.time() - iat) > CLOCK_SKEW:
+    now = int(time.time())  # whole seconds, as Notify compares them
+    if now > iat + CLOCK_SKEW or iat > now + CLOCK_SKEW:
         raise errors.auth(CLOCK_ERROR)
     return True
 
