@@ -12,6 +12,7 @@ from herald import ops
 from herald.accounts import routes as accounts_routes
 from herald.accounts.secrets import load_signing_key
 from herald.bus import create_bus
+from herald.compat.notify import routes as notify_routes
 from herald.config import Settings
 from herald.db import Database
 from herald.delivery import routes as delivery_routes
@@ -26,6 +27,7 @@ from herald.logs import configure_logging, get_logger
 from herald.notifications import routes as notifications_routes
 from herald.realtime import routes as realtime_routes
 from herald.realtime.hub import start_hub
+from herald.replyto import routes as replyto_routes
 from herald.runtime import Runtime
 from herald.sms import routes as sms_routes
 from herald.sms import sender_routes
@@ -47,6 +49,8 @@ ROUTERS = (
     sms_routes.router,
     sender_routes.router,
     realtime_routes.router,
+    replyto_routes.router,
+    notify_routes.router,
 )
 
 

@@ -213,28 +213,59 @@ def keys_create(
     test: Annotated[
         bool, typer.Option("--test", help="A test key: never reaches a provider.")
     ] = False,
+    notify: Annotated[
+        bool, typer.Option("--notify", help="A GOV.UK Notify-format key, for the /v2 routes.")
+    ] = False,
+    key_type: Annotated[
+        str | None, typer.Option("--type", help="A Notify key's type: live, team or test.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="The key's name (a Notify key's first part).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Create an API key for an account."""
+    """Create an API key for an account (with --notify, a GOV.UK Notify-format key)."""
     from herald.accounts import scopes as scope_rules
     from herald.accounts import service
+    from herald.accounts.tokens import NOTIFY_KEY_TYPES
 
     for item in scope or []:
         if not scope_rules.is_valid(item):
             raise typer.BadParameter(f"unknown scope {item!r}", param_hint="--scope")
-
-    async def work(session: Any) -> dict[str, Any]:
-        issued = await service.create_key(
-            session, account_id=uuid.UUID(account), scopes=scope, test=test
+    if key_type is not None and not notify:
+        raise typer.BadParameter(
+            "--type is for Notify-format keys: add --notify", param_hint="--type"
         )
+    if key_type is not None and key_type not in NOTIFY_KEY_TYPES:
+        raise typer.BadParameter("use live, team or test", param_hint="--type")
+    if notify and test:
+        raise typer.BadParameter("a Notify test key is --type test", param_hint="--test")
+
+    async def work(session: Any, settings: Settings) -> dict[str, Any]:
+        if notify:
+            from herald.accounts.secrets import load_signing_key
+
+            issued = await service.create_notify_key(
+                session,
+                account_id=uuid.UUID(account),
+                key_type=key_type or "live",
+                name=name or "herald",
+                sealing_key=await load_signing_key(session, settings),
+                scopes=scope,
+            )
+        else:
+            issued = await service.create_key(
+                session, account_id=uuid.UUID(account), scopes=scope, test=test, name=name or ""
+            )
         return {
             "key_id": str(issued.key.id),
             "api_key": issued.plain,
             "scopes": issued.key.scopes,
             "test": issued.key.test,
+            "type": issued.key.notify_type,
         }
 
-    _print(_run(lambda s: _in_transaction(s, work)), as_json)
+    _print(_run(lambda s: _in_transaction(s, lambda session: work(session, s))), as_json)
 
 
 def _decide_sender(account: str, name: str, status: str) -> None:

@@ -13,6 +13,8 @@ HeraldError (500 internal_error)
 ├── UnsupportedMediaType (415 unsupported_media_type)
 ├── ValidationFailed (422 validation_failed; details are JSON Pointers)
 └── TooManyRequests (429 rate_limit_reached | daily_limit_reached | overuse_full)
+    ├── RateLimitReached (429 rate_limit_reached: the limit and its window)
+    └── DailyLimitReached (429 daily_limit_reached: the cap)
 """
 
 from __future__ import annotations
@@ -126,6 +128,29 @@ class ValidationFailed(HeraldError):
 class TooManyRequests(HeraldError):
     status_code = 429
     code = "rate_limit_reached"
+
+
+class RateLimitReached(TooManyRequests):
+    """A key's request rate is used up; ``limit`` requests per ``seconds`` (dialects say so)."""
+
+    code = "rate_limit_reached"
+
+    def __init__(
+        self, message: str, *, limit: int, seconds: int, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message, headers=headers)
+        self.limit = limit
+        self.seconds = seconds
+
+
+class DailyLimitReached(TooManyRequests):
+    """An account's daily message cap (``limit``) is reached."""
+
+    code = "daily_limit_reached"
+
+    def __init__(self, message: str, *, limit: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message, headers=headers)
+        self.limit = limit
 
 
 def json_pointer(parts: tuple[int | str, ...] | list[int | str]) -> str:

@@ -36,6 +36,7 @@ class MessagesIn(MessageIn):
 def sender_document(sender: SmsSender) -> dict[str, Any]:
     """A sender name and where it stands."""
     return {
+        "id": str(sender.id),
         "name": sender.name,
         "status": sender.status,
         "reason": sender.reason,
