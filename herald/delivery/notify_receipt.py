@@ -55,17 +55,16 @@ def recipient_of(delivery: Delivery) -> str | None:
 
 def notify_receipt(delivery: Delivery, notification: Notification | None) -> dict[str, Any]:
     """The delivery's current status as Notify's delivery receipt."""
-    reference = getattr(notification, "reference", None)
     return {
         "id": str(delivery.notification_id),
-        "reference": reference,
+        "reference": notification.reference if notification else None,
         "to": recipient_of(delivery),
         "status": notify_status(delivery.channel, delivery.status),
         "created_at": notify_time(delivery.created_at),
         "completed_at": notify_time(delivery.completed_at),
         "sent_at": notify_time(delivery.sent_at),
         "notification_type": delivery.channel,
-        "template_id": delivery.template_id or getattr(notification, "template", None),
+        "template_id": delivery.template_id or (notification.template if notification else None),
         "template_version": delivery.template_version,
     }
 

@@ -1,9 +1,5 @@
-"""Received text messages as ``GET /v2/received-text-messages`` lists them.
-
-Storing incoming SMS (each provider's inbound route) belongs to the SMS feature; this module
-is the one place the dialect reads them, so it is the seam where that storage plugs in: a
-page of the account's received messages, newest first, after ``older_than``. Until Herald
-keeps received messages there are none, and the route answers Notify's empty page.
+"""Received text messages as ``GET /v2/received-text-messages`` lists them: the SMS feature's
+received messages (``herald.sms.inbound``), in the terms Notify uses for them.
 """
 
 from __future__ import annotations
@@ -13,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from herald.sms.inbound import list_received
 
 
 @dataclass(frozen=True)
@@ -30,6 +28,11 @@ class ReceivedText:
 async def received_page(
     session: AsyncSession, *, account_id: uuid.UUID, older_than: uuid.UUID | None, limit: int
 ) -> list[ReceivedText]:
-    """The account's received messages, newest first (none are stored yet)."""
-    del session, account_id, older_than, limit
-    return []
+    """The account's received messages, newest first, received before ``older_than``."""
+    rows = await list_received(session, account_id=account_id, older_than=older_than, limit=limit)
+    return [
+        ReceivedText(
+            row.id, row.account_id, row.created_at, row.from_number, row.to_number, row.body
+        )
+        for row in rows
+    ]

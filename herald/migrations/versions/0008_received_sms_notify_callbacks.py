@@ -1,7 +1,7 @@
 """received SMS per account; callback endpoints in GOV.UK Notify's format
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 17:00:00.000000
 
 ``received_messages`` keeps the text messages people send to an account's numbers (HTTP
@@ -17,8 +17,8 @@ from alembic import op
 
 import herald.db
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
