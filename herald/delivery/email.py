@@ -51,6 +51,8 @@ async def compose_email(
     }
     if options.get("unsubscribe_url"):
         document["headers"] = one_click_unsubscribe(str(options["unsubscribe_url"]))
+    if parts.get("body") is not None:  # a Notify-formatted email's text, values filled in
+        document["body"] = parts["body"]
     return document
 
 

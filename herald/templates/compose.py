@@ -108,7 +108,8 @@ def _notify_email(
     r: Renderer, parts: Mapping[str, Any], ctx: Mapping[str, Any], key: CacheKey | None
 ) -> dict[str, Any]:
     """An email whose body is ``text`` in Notify's formatting: HTML and plain text made of it
-    as Notify makes them, the subject with Notify's typography."""
+    as Notify makes them, the subject with Notify's typography; ``body`` is the text with its
+    values filled in, before formatting (what Notify answers as an email's body)."""
     names = [n for n in ("subject", "text", "from", "reply_to") if n in parts]
     wanted = {n: Part(parts[n], markdown=n == "text") for n in names}
     out: dict[str, Any] = r.render_parts(wanted, ctx, cache_key=key)
@@ -116,7 +117,7 @@ def _notify_email(
     for name in ("subject", "from", "reply_to"):
         if name in out:
             out[name] = check_header(out[name].strip(), field=f"/channels/email/{name}")
-    body = out.pop("text", "")
+    body = out["body"] = out.pop("text", "")
     out["html"] = email_document(
         subject=out["subject"], body=email_html(body), preheader=preheader(body)
     )

@@ -163,8 +163,9 @@ def template_document(template: NotifyTemplate, version: TemplateVersion) -> dic
 def content_of(kind: str, rendered: Mapping[str, Any]) -> dict[str, Any]:
     """``body`` and ``subject`` from a rendered part (a template render or a delivery's log)."""
     if kind == "email":
-        return {"body": rendered.get("text", rendered.get("text/plain")) or "",
-                "subject": rendered.get("subject") or ""}  # fmt: skip
+        # A Notify-formatted email's body is its text with the values filled in, unformatted.
+        body = rendered.get("body") or rendered.get("text", rendered.get("text/plain"))
+        return {"body": body or "", "subject": rendered.get("subject") or ""}
     if kind == "sms":
         return {"body": rendered.get("body") or "", "subject": None}
     body = rendered.get("body") or html_to_text(str(rendered.get("html") or ""))
