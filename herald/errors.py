@@ -12,9 +12,10 @@ HeraldError (500 internal_error)
 ├── PayloadTooLarge (413 payload_too_large)
 ├── UnsupportedMediaType (415 unsupported_media_type)
 ├── ValidationFailed (422 validation_failed; details are JSON Pointers)
-└── TooManyRequests (429 rate_limit_reached | daily_limit_reached | overuse_full)
-    ├── RateLimitReached (429 rate_limit_reached: the limit and its window)
-    └── DailyLimitReached (429 daily_limit_reached: the cap)
+├── TooManyRequests (429 rate_limit_reached | daily_limit_reached | overuse_full)
+│   ├── RateLimitReached (429 rate_limit_reached: the limit and its window)
+│   └── DailyLimitReached (429 daily_limit_reached: the cap)
+└── TryLater (503 try_later: not known yet, with Retry-After)
 """
 
 from __future__ import annotations
@@ -157,6 +158,15 @@ def json_pointer(parts: tuple[int | str, ...] | list[int | str]) -> str:
     """RFC 6901 pointer for a path of keys and indexes (``~`` and ``/`` escaped)."""
     escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
     return "".join("/" + p for p in escaped)
+
+
+class TryLater(HeraldError):
+    """What the request names is not known yet, and will be shortly: ask again (503 with
+    ``Retry-After``), as a provider's receipt for a message whose answer is still being
+    recorded."""
+
+    status_code = 503
+    code = "try_later"
 
 
 class OAuthError(HeraldError):

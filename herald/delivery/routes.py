@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from herald.accounts.auth import Principal, server
 from herald.channels.registry import ProviderRegistry
-from herald.delivery import callbacks, providers, service
+from herald.delivery import callbacks, notify_receipts_in, providers, service
 from herald.delivery.letter import documents
 from herald.delivery.schemas import (
     CallbackIn,
@@ -124,6 +124,24 @@ async def get_callbacks(session: SessionDep, caller: Admin) -> dict[str, Any]:
 async def delete_callbacks(session: SessionDep, caller: Admin) -> Response:
     """Stop status callbacks."""
     await callbacks.delete_endpoint(session, account_id=caller.account_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/v1/receipts/govuk_notify", status_code=status.HTTP_204_NO_CONTENT)
+async def govuk_notify_receipt(
+    account: Annotated[uuid.UUID, Query()],
+    body: dict[str, Any],
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """A delivery receipt from the GOV.UK Notify service the account sends through, as its
+    callback posts it (``Authorization: Bearer`` the provider's ``callback_bearer_token``)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    await notify_receipts_in.take_receipt(
+        session, account_id=account, bearer=token if scheme.lower() == "bearer" else None,
+        body=body, sealing_key=runtime.secret, bus=runtime.bus,
+    )  # fmt: skip
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
