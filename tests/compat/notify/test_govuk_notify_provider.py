@@ -185,3 +185,23 @@ async def test_herald_sends_through_notify_and_follows_each_status(
     [attempt] = failed["attempts"]
     assert attempt["provider_response"]["status_code"] == 400
     assert "BadRequestError" in attempt["provider_response"]["body"]
+
+
+async def test_a_receipt_needs_the_providers_token_and_a_known_message(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    key = f"h-{uuid.uuid4()}-{uuid.uuid4()}"
+    settings = {"api_key": key, "callback_bearer_token": TOKEN}
+    put = await client.put("/v1/providers/sms/govuk_notify", json={"settings": settings},
+                           headers=tenant.headers)  # fmt: skip
+    assert put.status_code == 200, put.text
+    path = f"/v1/receipts/govuk_notify?account={tenant.account_id}"
+    receipt = {"id": str(uuid.uuid4()), "status": "delivered", "notification_type": "sms"}
+    for headers in ({}, {"Authorization": "Bearer another-token"}, {"Authorization": TOKEN}):
+        assert (await client.post(path, json=receipt, headers=headers)).status_code == 401
+    ours = {"Authorization": f"Bearer {TOKEN}"}
+    early = await client.post(path, json=receipt, headers=ours)
+    assert (early.status_code, early.headers["retry-after"]) == (503, "5")
+    assert early.json()["error"]["code"] == "try_later"
+    malformed = await client.post(path, json={"status": "delivered"}, headers=ours)
+    assert malformed.status_code == 422
