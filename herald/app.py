@@ -12,6 +12,7 @@ from herald import ops
 from herald.accounts import routes as accounts_routes
 from herald.accounts.secrets import load_signing_key
 from herald.bus import create_bus
+from herald.compat.notify import errors as notify_errors
 from herald.compat.notify import routes as notify_routes
 from herald.config import Settings
 from herald.db import Database
@@ -137,5 +138,9 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.include_router(router)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(MetricsMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        envelopes={"/v2/": notify_errors.from_herald},
+    )
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -46,12 +47,29 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-class BodyLimitMiddleware:
-    """Refuse bodies over the limit (413) and non-JSON bodies on JSON routes (415), early."""
+Envelope = Callable[[HeraldError], HeraldError]
+"""How a dialect words one of these errors (its own body), chosen by path prefix."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit (413) and non-JSON bodies on JSON routes (415), early.
+
+    ``envelopes`` map a path prefix (a dialect's, e.g. ``/v2/``) to the error it answers.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, envelopes: Mapping[str, Envelope] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.envelopes = dict(envelopes or {})
+
+    def _worded(self, scope: Scope, error: HeraldError) -> HeraldError:
+        path = str(scope.get("path", ""))
+        for prefix, envelope in self.envelopes.items():
+            if path.startswith(prefix):
+                return envelope(error)
+        return error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -59,7 +77,7 @@ class BodyLimitMiddleware:
             return
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_error(send, self._too_large())
+            await _send_error(send, self._worded(scope, self._too_large()))
             return
         content_type = _header(scope, b"content-type")
         has_body = length != "0"
@@ -68,7 +86,8 @@ class BodyLimitMiddleware:
         inbound = path.startswith(INBOUND[0]) and path.endswith(INBOUND[1])
         form = path in FORM_PATHS or path.startswith(FORM_PREFIXES) or inbound
         if has_body and wrong_type and not form:
-            await _send_error(send, UnsupportedMediaType("Send the body as application/json"))
+            refused = UnsupportedMediaType("Send the body as application/json")
+            await _send_error(send, self._worded(scope, refused))
             return
         await self._limited(scope, receive, send)
 
@@ -87,7 +106,7 @@ class BodyLimitMiddleware:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     refused = True
-                    await _send_error(send, self._too_large())
+                    await _send_error(send, self._worded(scope, self._too_large()))
                     return {"type": "http.disconnect"}
             return message
 

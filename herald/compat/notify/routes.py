@@ -216,7 +216,9 @@ async def received_text_messages(
     return {"received_text_messages": items, "links": links}
 
 
-@router.api_route("/v2/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@router.api_route(
+    "/v2/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
 async def unknown(path: str) -> Response:
     """Any other ``/v2`` path: Notify's 404 body."""
     raise errors.NotifyError(

@@ -216,3 +216,14 @@ async def test_notify_key_requests_are_checked(
     answer = await client.post("/v1/keys", json=body, headers=tenant.headers)
     assert answer.status_code == 422
     assert message in answer.json()["error"]["details"][0]["message"]
+
+
+async def test_an_oversize_letter_is_refused_in_notifys_body(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    key = await notify_key(client, tenant)
+    big = {"reference": "big", "content": "A" * (1024 * 1024)}
+    answer = await client.post("/v2/notifications/letter", json=big, headers=token(key))
+    schemas.assert_shape(answer.json(), schemas.ERROR_RESPONSE)
+    assert answer.status_code == 413
+    assert answer.json()["errors"][0]["error"] == "BadRequestError"
