@@ -52,6 +52,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/teams/{key}/message"): {"message": {"body": "B"}},
     ("POST", "/v1/receipts/sms/{provider_id}/{token}"): {"MessageSid": "x", "MessageStatus": "x"},
 }
+# Query parameters a route needs before the id is looked at (``{...}`` names a world id).
+QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/v1/providers/sms/{provider}/inbound"): {"account": "{account_id}"},
+}
 A_PROVIDER = {"settings": {"url": "smtp://a.example.com:25"}}
 A_EMAIL = {"type": "custom", "subType": "message", "message": "A", "channels": ["email"],
            "targets": {"emails": ["a@example.com"]}}  # fmt: skip
@@ -185,9 +189,11 @@ async def test_every_route_hides_other_tenants(
             continue
         url = _fill(template, world.ids)
         credential = world.b_user_token if template.startswith("/v1/me/") else world.b.api_key
+        query = {k: _fill(v, world.ids) for k, v in QUERIES.get((method, template), {}).items()}
         response = await client.request(
-            method, url, json=BODIES.get((method, template)), headers=bearer(credential)
-        )
+            method, url, json=BODIES.get((method, template)), headers=bearer(credential),
+            params=query,
+        )  # fmt: skip
         if (method, template) in OWN_NAMESPACE:
             assert response.status_code < 400, (method, template, response.text)
         else:
