@@ -13,6 +13,8 @@ from herald.accounts import routes as accounts_routes
 from herald.accounts.secrets import load_signing_key
 from herald.bus import create_bus
 from herald.channels.registry import installed_channels
+from herald.compat.notify import errors as notify_errors
+from herald.compat.notify import routes as notify_routes
 from herald.config import Settings
 from herald.db import Database
 from herald.delivery import routes as delivery_routes
@@ -29,6 +31,7 @@ from herald.logs import configure_logging, get_logger
 from herald.notifications import routes as notifications_routes
 from herald.realtime import routes as realtime_routes
 from herald.realtime.hub import start_hub
+from herald.replyto import routes as replyto_routes
 from herald.runtime import Runtime
 from herald.sms import routes as sms_routes
 from herald.sms import sender_routes
@@ -55,6 +58,8 @@ ROUTERS = (
     sms_routes.router,
     sender_routes.router,
     realtime_routes.router,
+    replyto_routes.router,
+    notify_routes.router,
 )
 
 
@@ -160,7 +165,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.include_router(router)
     install_openapi(app)
     app.add_middleware(RateLimitHeaders)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        envelopes={"/v2/": notify_errors.from_herald},
+    )
     # Outermost, so that the access log and the metrics also see the refusals of the others.
     app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
     return app

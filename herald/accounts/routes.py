@@ -42,6 +42,8 @@ Admin = Annotated[Principal, Depends(server("admin"))]
 UserWriter = Annotated[Principal, Depends(server("users.write"))]
 ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255)]
 envelope_for_errors(OAuthError, ErrorEnvelope(OAuthErrorOut, lambda error: error.body()))
+NOTIFY_KEY_NAME = "herald"
+"""The name a Notify-format key gets when none is given (its first part)."""
 
 
 def account_out(account: Account) -> AccountOut:
@@ -67,6 +69,7 @@ def key_out(key: ApiKey) -> KeyOut:
         prefix=key.prefix,
         scopes=key.scopes,
         test=key.test,
+        type=key.notify_type,
         created_at=key.created_at,
         revoked_at=key.revoked_at,
     )
@@ -204,16 +207,36 @@ async def list_keys(
 
 
 @router.post("/v1/keys", status_code=status.HTTP_201_CREATED, response_model=NewKeyOut)
-async def create_key(body: KeyCreate, session: SessionDep, caller: Admin) -> NewKeyOut:
-    """A new key for the caller's account, shown once; it cannot exceed the caller's scopes."""
+async def create_key(
+    body: KeyCreate, session: SessionDep, runtime: RuntimeDep, caller: Admin
+) -> NewKeyOut:
+    """A new key for the caller's account, shown once; it cannot exceed the caller's scopes.
+
+    With ``"notify": true`` a GOV.UK Notify-format key ``<name>-<service id>-<secret>`` of
+    ``type`` live, team or test, for the ``/v2`` routes.
+    """
     scopes = body.scopes or sorted(caller.scopes)
     for scope in scopes:
         caller.require(scope)
-    issued = await service.create_key(
-        session, account_id=caller.account_id, scopes=scopes, test=body.test, name=body.name
-    )
+    if body.notify:
+        issued = await service.create_notify_key(
+            session,
+            account_id=caller.account_id,
+            key_type=body.type or "live",
+            name=body.name or NOTIFY_KEY_NAME,
+            sealing_key=runtime.secret,
+            scopes=scopes,
+        )
+    else:
+        issued = await service.create_key(
+            session, account_id=caller.account_id, scopes=scopes, test=body.test, name=body.name
+        )
     return NewKeyOut(
-        key_id=issued.key.id, api_key=issued.plain, scopes=issued.key.scopes, test=issued.key.test
+        key_id=issued.key.id,
+        api_key=issued.plain,
+        scopes=issued.key.scopes,
+        test=issued.key.test,
+        type=issued.key.notify_type,
     )
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from limits import parse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from herald.accounts import scopes as scope_rules
 from herald.directory.contact import EXTERNAL_ID_PATTERN, Locale
@@ -79,6 +79,20 @@ class KeyCreate(BaseModel):
     name: str = Field(default="", max_length=255)
     scopes: list[str] | None = None
     test: bool = False
+    notify: bool = Field(
+        default=False, description="A GOV.UK Notify-format key, for the /v2 routes"
+    )
+    type: Literal["live", "team", "test"] | None = Field(
+        default=None, description="A Notify-format key's type (default live)"
+    )
+
+    @model_validator(mode="after")
+    def _notify_fields(self) -> KeyCreate:
+        if self.type is not None and not self.notify:
+            raise ValueError('type is for Notify-format keys: add "notify": true')
+        if self.notify and self.test:
+            raise ValueError('a Notify-format test key is "type": "test"')
+        return self
 
     @field_validator("scopes")
     @classmethod
@@ -95,6 +109,7 @@ class KeyOut(BaseModel):
     prefix: str
     scopes: list[str]
     test: bool
+    type: str | None = Field(default=None, description="live, team or test: a Notify key")
     created_at: datetime
     revoked_at: datetime | None
 
@@ -104,6 +119,7 @@ class NewKeyOut(BaseModel):
     api_key: str
     scopes: list[str]
     test: bool
+    type: str | None = Field(default=None, description="live, team or test: a Notify key")
 
 
 class TokenOut(BaseModel):

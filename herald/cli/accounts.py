@@ -19,11 +19,14 @@ from herald.accounts.models import Account, ApiKey
 from herald.cli.common import (
     JsonOption,
     existing_account,
+    in_transaction,
     out,
     parse_id,
     print_result,
+    run,
     transaction,
 )
+from herald.config import Settings
 from herald.errors import NotFound
 
 accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
@@ -79,25 +82,60 @@ def keys_create(
     test: Annotated[
         bool, typer.Option("--test", help="A test key: never reaches a provider.")
     ] = False,
+    notify: Annotated[
+        bool, typer.Option("--notify", help="A GOV.UK Notify-format key, for the /v2 routes.")
+    ] = False,
+    key_type: Annotated[
+        str | None, typer.Option("--type", help="A Notify key's type: live, team or test.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="The key's name (a Notify key's first part).")
+    ] = None,
     as_json: Annotated[bool, JsonOption] = False,
 ) -> None:
-    """Create an API key for an account."""
+    """Create an API key for an account (with --notify, a GOV.UK Notify-format key)."""
+    from herald.accounts.tokens import NOTIFY_KEY_TYPES
+
     for item in scope or []:
         if not scope_rules.is_valid(item):
             raise typer.BadParameter(f"unknown scope {item!r}", param_hint="--scope")
+    if key_type is not None and not notify:
+        raise typer.BadParameter(
+            "--type is for Notify-format keys: add --notify", param_hint="--type"
+        )
+    if key_type is not None and key_type not in NOTIFY_KEY_TYPES:
+        raise typer.BadParameter("use live, team or test", param_hint="--type")
+    if notify and test:
+        raise typer.BadParameter("a Notify test key is --type test", param_hint="--test")
     account_id = parse_id(account, "--account")
 
-    async def work(session: AsyncSession) -> dict[str, Any]:
+    async def work(session: AsyncSession, settings: Settings) -> dict[str, Any]:
         await existing_account(session, account_id)
-        issued = await service.create_key(session, account_id=account_id, scopes=scope, test=test)
+        if notify:
+            from herald.accounts.secrets import load_signing_key
+
+            issued = await service.create_notify_key(
+                session,
+                account_id=account_id,
+                key_type=key_type or "live",
+                name=name or "herald",
+                sealing_key=await load_signing_key(session, settings),
+                scopes=scope,
+            )
+        else:
+            issued = await service.create_key(
+                session, account_id=account_id, scopes=scope, test=test, name=name or ""
+            )
         return {
             "key_id": str(issued.key.id),
             "api_key": issued.plain,
             "scopes": issued.key.scopes,
             "test": issued.key.test,
+            "type": issued.key.notify_type,
         }
 
-    print_result(transaction(work), as_json, secret=True)
+    result = run(lambda settings: in_transaction(settings, lambda s: work(s, settings)))
+    print_result(result, as_json, secret=True)
 
 
 @keys_app.command("list")
@@ -114,6 +152,7 @@ def keys_list(account: AccountOption, as_json: Annotated[bool, JsonOption] = Fal
                 "prefix": k.prefix,
                 "scopes": " ".join(k.scopes),
                 "test": k.test,
+                "type": k.notify_type,
                 "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
             }
             for k in await service.list_keys(session, account_id=account_id)

@@ -173,11 +173,14 @@ class ProviderPool:
         registry: ProviderRegistry | None = None,
         options: Mapping[str, Any] | None = None,
         receipts: Callable[[uuid.UUID | None], Any] | None = None,
+        inbound: Callable[[uuid.UUID | None], Any] | None = None,
     ) -> None:
         """``options`` go to every provider constructor that takes them (see ``build``);
-        ``receipts(account_id)`` is the ``on_receipt`` of that account's providers."""
+        ``receipts(account_id)`` is the ``on_receipt`` of that account's providers and
+        ``inbound(account_id)`` their ``on_inbound`` (messages people send to them)."""
         self._settings = settings
         self._receipts = receipts
+        self._inbound = inbound
         self._secret = secret
         self.registry = registry or ProviderRegistry.from_entry_points()
         self._options = {"allow_private": settings.allow_private_urls, **(options or {})}
@@ -211,9 +214,12 @@ class ProviderPool:
 
     def _for(self, account_id: uuid.UUID | None) -> dict[str, Any]:
         """The options of one account's providers (None: the process-wide defaults)."""
-        if self._receipts is None:
-            return dict(self._options)
-        return {**self._options, "on_receipt": self._receipts(account_id)}
+        options = dict(self._options)
+        if self._receipts is not None:
+            options["on_receipt"] = self._receipts(account_id)
+        if self._inbound is not None:
+            options["on_inbound"] = self._inbound(account_id)
+        return options
 
     def _default(self, channel: str) -> list[AnyProvider]:
         if self._defaults is None:

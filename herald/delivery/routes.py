@@ -7,11 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 
 from herald.accounts.auth import Principal, server
 from herald.channels.registry import ProviderRegistry
-from herald.delivery import callbacks, providers, service
+from herald.delivery import callbacks, notify_receipts_in, providers, service
 from herald.delivery.letter import documents
 from herald.delivery.schemas import (
     CallbackIn,
@@ -102,7 +102,8 @@ async def get_delivery_pdf(
 async def put_callbacks(
     body: CallbackIn, session: SessionDep, runtime: RuntimeDep, caller: Admin
 ) -> dict[str, Any]:
-    """Set where status callbacks go; answers the new signing secret, shown this once."""
+    """Set where status callbacks go; answers the new signing secret, shown this once (the
+    ``notify`` format posts Notify's receipts with the given bearer token instead)."""
     endpoint, secret = await callbacks.put_endpoint(
         session,
         account_id=caller.account_id,
@@ -110,6 +111,8 @@ async def put_callbacks(
         events=body.events,
         allow_private=runtime.settings.allow_private_urls,
         sealing_key=runtime.secret,
+        format=body.format,
+        bearer_token=body.bearer_token,
     )
     return callback_document(endpoint, secret=secret)
 
@@ -124,6 +127,42 @@ async def get_callbacks(session: SessionDep, caller: Admin) -> dict[str, Any]:
 async def delete_callbacks(session: SessionDep, caller: Admin) -> Response:
     """Stop status callbacks."""
     await callbacks.delete_endpoint(session, account_id=caller.account_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# GOV.UK Notify's delivery-status callback body, as its documentation shows it.
+NOTIFY_RECEIPT_EXAMPLE = {
+    "delivered": {
+        "summary": "An email delivered",
+        "value": {
+            "id": "740e5834-3a29-46b4-9a6f-16142fde533a",
+            "reference": "12345678",
+            "to": "ada@example.com",
+            "status": "delivered",
+            "created_at": "2026-11-22T10:28:00.000000Z",
+            "completed_at": "2026-11-22T10:28:03.000000Z",
+            "sent_at": "2026-11-22T10:28:01.000000Z",
+            "notification_type": "email",
+        },
+    }
+}
+
+
+@router.post("/v1/receipts/govuk_notify", status_code=status.HTTP_204_NO_CONTENT)
+async def govuk_notify_receipt(
+    account: Annotated[uuid.UUID, Query()],
+    body: Annotated[dict[str, Any], Body(openapi_examples=NOTIFY_RECEIPT_EXAMPLE)],
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """A delivery receipt from the GOV.UK Notify service the account sends through, as its
+    callback posts it (``Authorization: Bearer`` the provider's ``callback_bearer_token``)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    await notify_receipts_in.take_receipt(
+        session, account_id=account, bearer=token if scheme.lower() == "bearer" else None,
+        body=body, sealing_key=runtime.secret, bus=runtime.bus,
+    )  # fmt: skip
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

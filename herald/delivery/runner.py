@@ -28,6 +28,7 @@ from herald.config import Settings
 from herald.db import utcnow
 from herald.delivery.answer import Answer
 from herald.delivery.compose import (
+    TEMPLATE_USE,
     ChannelSupport,
     Keys,
     Target,
@@ -35,6 +36,7 @@ from herald.delivery.compose import (
     compose,
     message_for,
     support_for,
+    template_use,
 )
 from herald.delivery.effects import after_answer, status_callback
 from herald.delivery.gate import Gate
@@ -152,6 +154,8 @@ class DeliveryRunner:
             loaded = await support.load(session, delivery, self._keys)
         except PermanentDeliveryError as exc:
             return Prepared(delivery, Answer.failed(exc))
+        if any(provider.uses_templates for provider in providers[key]):
+            loaded = {**loaded, TEMPLATE_USE: await template_use(session, delivery)}
         return Prepared(
             delivery, providers=_routed(support, delivery, providers[key]), loaded=loaded
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,7 +12,8 @@ from herald.inbox.schemas import rfc3339
 
 
 class CallbackIn(BaseModel):
-    """``PUT /v1/callbacks``."""
+    """``PUT /v1/callbacks``: signed Standard Webhooks, or GOV.UK Notify's receipts with a
+    bearer token (at least 10 characters, as Notify asks)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -31,7 +32,9 @@ class CallbackIn(BaseModel):
     )
 
     url: Annotated[str, Field(min_length=1, max_length=2048)]
-    events: Annotated[list[str], Field(min_length=1, max_length=64)]
+    events: Annotated[list[str], Field(min_length=1, max_length=64)] | None = None
+    format: Literal["standard", "notify"] = "standard"
+    bearer_token: Annotated[str, Field(min_length=10, max_length=2048)] | None = None
 
 
 class ProviderIn(BaseModel):
@@ -127,8 +130,13 @@ def delivery_document(
 
 
 def callback_document(endpoint: CallbackEndpoint, *, secret: str | None = None) -> dict[str, Any]:
-    """The account's callback endpoint; the secret only when it was just made."""
-    document: dict[str, Any] = {"url": endpoint.url, "events": endpoint.events}
+    """The account's callback endpoint; the secret only when it was just made (a bearer
+    token is never answered)."""
+    document: dict[str, Any] = {
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "format": endpoint.format,
+    }
     if secret is not None:
         document["secret"] = secret
     return document

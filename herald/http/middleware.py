@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -17,9 +18,11 @@ from herald.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 FORM_PATHS = frozenset({"/oauth/token"})
-# SMS providers post delivery receipts as forms (Twilio's StatusCallback).
+# SMS providers post delivery receipts as forms (Twilio's StatusCallback), and the
+# messages people send them (Twilio's incoming-message webhook).
 FORM_PREFIXES = ("/v1/receipts/",)
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+INBOUND = ("/v1/providers/", "/inbound")
 
 
 async def _send_error(send: Send, error: HeraldError) -> None:
@@ -49,12 +52,29 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-class BodyLimitMiddleware:
-    """Refuse bodies over the limit (413) and non-JSON bodies on JSON routes (415), early."""
+Envelope = Callable[[HeraldError], HeraldError]
+"""How a dialect words one of these errors (its own body), chosen by path prefix."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit (413) and non-JSON bodies on JSON routes (415), early.
+
+    ``envelopes`` map a path prefix (a dialect's, e.g. ``/v2/``) to the error it answers.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, envelopes: Mapping[str, Envelope] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.envelopes = dict(envelopes or {})
+
+    def _worded(self, scope: Scope, error: HeraldError) -> HeraldError:
+        path = str(scope.get("path", ""))
+        for prefix, envelope in self.envelopes.items():
+            if path.startswith(prefix):
+                return envelope(error)
+        return error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -62,14 +82,17 @@ class BodyLimitMiddleware:
             return
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_error(send, self._too_large())
+            await _send_error(send, self._worded(scope, self._too_large()))
             return
         content_type = _header(scope, b"content-type")
         has_body = length != "0"
         wrong_type = content_type is not None and not _is_json(content_type)
-        form = scope["path"] in FORM_PATHS or scope["path"].startswith(FORM_PREFIXES)
+        path = scope["path"]
+        inbound = path.startswith(INBOUND[0]) and path.endswith(INBOUND[1])
+        form = path in FORM_PATHS or path.startswith(FORM_PREFIXES) or inbound
         if has_body and wrong_type and not form:
-            await _send_error(send, UnsupportedMediaType("Send the body as application/json"))
+            refused = UnsupportedMediaType("Send the body as application/json")
+            await _send_error(send, self._worded(scope, refused))
             return
         await self._limited(scope, receive, send)
 
@@ -88,7 +111,7 @@ class BodyLimitMiddleware:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     refused = True
-                    await _send_error(send, self._too_large())
+                    await _send_error(send, self._worded(scope, self._too_large()))
                     return {"type": "http.disconnect"}
             return message
 

@@ -67,8 +67,18 @@ class InAppParts(Strict):
     message_formatted: Source | None = None
 
 
+Postage = Literal["first", "second", "economy", "europe", "rest-of-world"]
+
+
 class LetterParts(Strict):
+    """A letter: its own ``html``, or Notify's parts (``body`` in Notify's formatting, a
+    ``subject`` heading and a ``contact_block``) laid out by Herald."""
+
     html: Source | None = None
+    subject: Annotated[str, Field(max_length=1000)] | None = None
+    body: Source | None = None
+    contact_block: Annotated[str, Field(max_length=2000)] | None = None
+    postage: Postage | None = None
 
 
 class ChannelParts(Strict):
