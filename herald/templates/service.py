@@ -113,13 +113,25 @@ async def create_template(
 
 
 async def put_template(
-    session: AsyncSession, *, account: Account, template_id: str, body: TemplateIn, actor: str
+    session: AsyncSession,
+    *,
+    account: Account,
+    template_id: str,
+    body: TemplateIn,
+    actor: str,
+    system_only: bool = False,
 ) -> tuple[Resolved, bool]:
     """Override an inherited template, or replace the account's own; returns it and whether
-    the account's row was made. Parts not given come from the template overridden."""
+    the account's row was made. Parts not given come from the template overridden.
+
+    ``system_only`` (seed 002's PUT): only an id that a system default has may be written
+    (404 otherwise), even if an ancestor has a template of its own by that id.
+    """
     if body.id is not None and body.id != template_id:
         raise ValidationFailed.at("/id", "must match the id in the path")
     rows = await visible_rows(session, account=account, template_id=template_id)
+    if system_only and not any(row.account_id is None for row in rows):
+        raise NotFound(f"No system template {template_id} to override")
     base = inherited(rows, chain_of(account))
     row = await _own_row(session, account=account, template_id=template_id)
     live = row is not None and row.deleted_at is None
