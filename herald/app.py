@@ -12,6 +12,9 @@ from herald import ops
 from herald.accounts import routes as accounts_routes
 from herald.accounts.secrets import load_signing_key
 from herald.bus import create_bus
+from herald.compat.kazoo import PREFIX as KAZOO_PREFIX
+from herald.compat.kazoo import routes as kazoo_routes
+from herald.compat.kazoo.errors import render_error as kazoo_errors
 from herald.config import Settings
 from herald.db import Database
 from herald.delivery import routes as delivery_routes
@@ -19,6 +22,7 @@ from herald.delivery.worker import Worker
 from herald.directory import routes as directory_routes
 from herald.endpoints import routes as endpoints_routes
 from herald.events import routes as events_routes
+from herald.http.dialects import DialectErrors
 from herald.http.handlers import install_error_handlers
 from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
 from herald.inbox import routes as inbox_routes
@@ -47,7 +51,10 @@ ROUTERS = (
     sms_routes.router,
     sender_routes.router,
     realtime_routes.router,
+    kazoo_routes.router,
 )
+# Under these prefixes errors take the dialect's envelope, not API.md's.
+DIALECT_ERRORS = DialectErrors({f"{KAZOO_PREFIX}/": kazoo_errors})
 
 
 class HeraldApp(FastAPI):
@@ -128,10 +135,12 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         description="Self-hosted, multi-tenant notification service.",
         lifespan=lifespan,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, DIALECT_ERRORS)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(MetricsMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, dialects=DIALECT_ERRORS
+    )
     return app

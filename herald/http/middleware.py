@@ -9,6 +9,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from herald.errors import HeraldError, PayloadTooLarge, UnsupportedMediaType
+from herald.http.dialects import DialectErrors
 from herald.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -17,7 +18,13 @@ FORM_PATHS = frozenset({"/oauth/token"})
 FORM_PREFIXES = ("/v1/receipts/",)
 
 
-async def _send_error(send: Send, error: HeraldError) -> None:
+async def _send_error(
+    scope: Scope, receive: Receive, send: Send, error: HeraldError, dialects: DialectErrors
+) -> None:
+    render = dialects.renderer_for(scope["path"])
+    if render is not None:
+        await render(error, error.status_code, scope)(scope, receive, send)
+        return
     body = orjson.dumps(error.body())
     await send(
         {
@@ -45,11 +52,18 @@ def _is_json(content_type: str) -> bool:
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over the limit (413) and non-JSON bodies on JSON routes (415), early."""
+    """Refuse bodies over the limit (413) and non-JSON bodies on JSON routes (415), early.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    A dialect's routes read their own content types (seed 002 uploads HTML and text), and
+    their errors take the dialect's envelope.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, dialects: DialectErrors | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.dialects = dialects or DialectErrors()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -57,14 +71,16 @@ class BodyLimitMiddleware:
             return
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_error(send, self._too_large())
+            await _send_error(scope, receive, send, self._too_large(), self.dialects)
             return
         content_type = _header(scope, b"content-type")
         has_body = length != "0"
         wrong_type = content_type is not None and not _is_json(content_type)
-        form = scope["path"] in FORM_PATHS or scope["path"].startswith(FORM_PREFIXES)
-        if has_body and wrong_type and not form:
-            await _send_error(send, UnsupportedMediaType("Send the body as application/json"))
+        path = scope["path"]
+        own_types = path in FORM_PATHS or path.startswith(FORM_PREFIXES) or self.dialects.owns(path)
+        if has_body and wrong_type and not own_types:
+            error = UnsupportedMediaType("Send the body as application/json")
+            await _send_error(scope, receive, send, error, self.dialects)
             return
         await self._limited(scope, receive, send)
 
@@ -83,7 +99,7 @@ class BodyLimitMiddleware:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     refused = True
-                    await _send_error(send, self._too_large())
+                    await _send_error(scope, receive, send, self._too_large(), self.dialects)
                     return {"type": "http.disconnect"}
             return message
 
