@@ -3,7 +3,8 @@
 Seed 002 lets its master account edit, create and remove the system's templates. Here that
 is a root account's admin key (``require_editor``); every other caller only reads them. A
 default changed this way is the operator's: ``herald migrate`` no longer syncs it from the
-shipped files (``Template.customised_by``).
+shipped files (``Template.customised_by``). A new one may lack its bodies until they are
+uploaded (an email without a body is not sent: its deliveries fail, saying so).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ async def _row(session: AsyncSession, template_id: str) -> Template | None:
 async def _save(
     session: AsyncSession, row: Template, body: TemplateIn, actor: str, *, base: dict[str, Any]
 ) -> Template:
-    content = finished(merge_template(base, body.given()))
+    content = finished(merge_template(base, body.given()), complete=False)
     row.customised_by = actor
     await record_version(session, row=row, body=content, actor=actor)
     return row

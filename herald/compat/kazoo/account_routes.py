@@ -122,7 +122,7 @@ async def post_account(
     else:
         body = template_in(validated(NotificationData, given), with_id=False)
     resolved, _made = await service.put_template(
-        session, account=account, template_id=wanted, body=body, actor=caller.actor
+        session, account=account, template_id=wanted, body=body, actor=caller.actor, over_own=True
     )
     return await template_answer(
         request, session, viewer=account, resolved=resolved, settings=settings
