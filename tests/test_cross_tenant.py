@@ -49,7 +49,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/users/{external_id}/message"): {"message": {"body": "B"}},
     ("POST", "/v1/teams/{key}/message"): {"message": {"body": "B"}},
     ("POST", "/v1/receipts/sms/{provider_id}/{token}"): {"MessageSid": "x", "MessageStatus": "x"},
+    ("POST", "/kazoo/v2/notifications/{template_id}"): {
+        "data": {"from": "b@example.com", "subject": "B", "to": {"type": "original"}}
+    },
 }
+KAZOO = "/kazoo/v2/"  # seed 002: X-Auth-Token, and its own error envelope
 A_PROVIDER = {"settings": {"url": "smtp://a.example.com:25"}}
 A_EMAIL = {"type": "custom", "subType": "message", "message": "A", "channels": ["email"],
            "targets": {"emails": ["a@example.com"]}}  # fmt: skip
@@ -106,6 +110,7 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
         "name": "Acme",
         # No receipt URL of A's is guessable: any provider id with a token not made for it.
         "provider_id": str(uuid.uuid4()),
+        "smtplog_id": delivery["id"],
     }
     return World(a=a, b=b, ids=ids, b_user_token=token)
 
@@ -165,11 +170,16 @@ async def test_every_route_hides_other_tenants(
     for method, template in routes:
         url = _fill(template, world.ids)
         credential = world.b_user_token if template.startswith("/v1/me/") else world.b.api_key
+        kazoo = template.startswith(KAZOO)
+        headers = {"X-Auth-Token": credential} if kazoo else bearer(credential)
         response = await client.request(
-            method, url, json=BODIES.get((method, template)), headers=bearer(credential)
+            method, url, json=BODIES.get((method, template)), headers=headers
         )
         if (method, template) in OWN_NAMESPACE:
             assert response.status_code < 400, (method, template, response.text)
+        elif kazoo:
+            assert response.status_code == 404, (method, template, response.text)
+            assert response.json()["error"] == "404"
         else:
             assert response.status_code == 404, (method, template, response.text)
             assert response.json()["error"]["code"] == "not_found"

@@ -12,7 +12,7 @@ from herald.compat.kazoo.auth import Reader, Writer, path_account
 from herald.compat.kazoo.bodies import Upload, json_data, upload_or_data, validated
 from herald.compat.kazoo.documents import inline_parts, preview_doc, template_in, upload_in
 from herald.compat.kazoo.envelope import envelope
-from herald.compat.kazoo.ids import template_id
+from herald.compat.kazoo.ids import valid_template_id
 from herald.compat.kazoo.openapi import ERRORS, TEMPLATE_BODIES, data_body
 from herald.compat.kazoo.schemas import (
     Envelope,
@@ -71,13 +71,13 @@ async def put_account(
 
 
 @router.get(
-    "/notifications/{notification_id}",
+    "/notifications/{template_id}",
     response_model=Envelope[NotificationDoc],
     responses=TEMPLATE_BODIES,
 )
 async def get_account(
     account_id: str,
-    notification_id: str,
+    template_id: str,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -87,7 +87,7 @@ async def get_account(
     """The template the account gets, as JSON or one of its bodies (Accept, ``?accept=``)."""
     account = await path_account(session, caller, account_id)
     resolved = await service.get_template(
-        session, account=account, template_id=template_id(notification_id)
+        session, account=account, template_id=valid_template_id(template_id)
     )
     return await template_or_body(
         request,
@@ -100,13 +100,13 @@ async def get_account(
 
 
 @router.post(
-    "/notifications/{notification_id}",
+    "/notifications/{template_id}",
     response_model=Envelope[NotificationDoc],
     openapi_extra=data_body(NotificationData, uploads=True),
 )
 async def post_account(
     account_id: str,
-    notification_id: str,
+    template_id: str,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -115,7 +115,7 @@ async def post_account(
     """Change the account's template (its own version of an inherited one is made), or
     upload one of its bodies as ``text/html`` or ``text/plain``."""
     account = await path_account(session, caller, account_id)
-    wanted = template_id(notification_id)
+    wanted = valid_template_id(template_id)
     given = await upload_or_data(request)
     if isinstance(given, Upload):
         body = upload_in(given.media_type, given.text)
@@ -129,24 +129,24 @@ async def post_account(
     )
 
 
-@router.delete("/notifications/{notification_id}", response_model=Envelope[dict[str, str]])
+@router.delete("/notifications/{template_id}", response_model=Envelope[dict[str, str]])
 async def delete_account(
-    account_id: str, notification_id: str, request: Request, session: SessionDep, caller: Writer
+    account_id: str, template_id: str, request: Request, session: SessionDep, caller: Writer
 ) -> Response:
     """Remove the account's own version; it gets its parent's (or the system's) again."""
     account = await path_account(session, caller, account_id)
-    wanted = template_id(notification_id)
+    wanted = valid_template_id(template_id)
     await service.delete_template(session, account=account, template_id=wanted)
     return envelope(request.scope, {"id": wanted})
 
 
 @router.post(
-    "/notifications/{notification_id}/preview",
+    "/notifications/{template_id}/preview",
     response_model=Envelope[PreviewOut],
     openapi_extra=data_body(PreviewData),
 )
 async def preview_account(
-    account_id: str, notification_id: str, request: Request, session: SessionDep, caller: Reader
+    account_id: str, template_id: str, request: Request, session: SessionDep, caller: Reader
 ) -> Response:
     """The email rendered with the unsaved headers and bodies given, saving and sending
     nothing. ``{{user.email}}`` is the first ``to`` address; ``databag`` gives
@@ -158,7 +158,7 @@ async def preview_account(
     rendered = await preview(
         session,
         account=account,
-        template_id=template_id(notification_id),
+        template_id=valid_template_id(template_id),
         request=PreviewIn.model_validate(
             {
                 "personalisation": {"databag": data.databag} if data.databag else {},

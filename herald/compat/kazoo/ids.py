@@ -29,7 +29,7 @@ def parse_id(text: str, *, what: str) -> uuid.UUID:
         raise NotFound(f"No such {what} {text[:64]}") from None
 
 
-def template_id(text: str) -> str:
+def valid_template_id(text: str) -> str:
     """A path's template id; one no template can have is a 404."""
     if len(text) > 255 or not _TEMPLATE_ID.match(text):
         raise NotFound(f"No template {text[:64]}")

@@ -12,7 +12,7 @@ from herald.compat.kazoo.auth import Reader, Writer
 from herald.compat.kazoo.bodies import Upload, json_data, upload_or_data, validated
 from herald.compat.kazoo.documents import template_in, upload_in
 from herald.compat.kazoo.envelope import envelope
-from herald.compat.kazoo.ids import template_id
+from herald.compat.kazoo.ids import valid_template_id
 from herald.compat.kazoo.openapi import ERRORS, TEMPLATE_BODIES, data_body
 from herald.compat.kazoo.schemas import (
     Envelope,
@@ -73,12 +73,12 @@ async def put_system(
 
 
 @router.get(
-    "/notifications/{notification_id}",
+    "/notifications/{template_id}",
     response_model=Envelope[NotificationDoc],
     responses=TEMPLATE_BODIES,
 )
 async def get_system(
-    notification_id: str,
+    template_id: str,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -87,7 +87,7 @@ async def get_system(
 ) -> Response:
     """A system default as JSON, or one of its bodies (by Accept or ``?accept=``)."""
     viewer = await load_account(session, account_id=caller.account_id)
-    row = await system_edits.system_template(session, template_id=template_id(notification_id))
+    row = await system_edits.system_template(session, template_id=valid_template_id(template_id))
     return await template_or_body(
         request,
         session,
@@ -99,12 +99,12 @@ async def get_system(
 
 
 @router.post(
-    "/notifications/{notification_id}",
+    "/notifications/{template_id}",
     response_model=Envelope[NotificationDoc],
     openapi_extra=data_body(NotificationData, uploads=True),
 )
 async def post_system(
-    notification_id: str,
+    template_id: str,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -114,7 +114,7 @@ async def post_system(
     ``text/plain``): a root account's admin only."""
     editor = await load_account(session, account_id=caller.account_id)
     system_edits.require_editor(editor, caller.scopes)
-    wanted = template_id(notification_id)
+    wanted = valid_template_id(template_id)
     given = await upload_or_data(request)
     if isinstance(given, Upload):
         body = upload_in(given.media_type, given.text)
@@ -128,14 +128,14 @@ async def post_system(
     )
 
 
-@router.delete("/notifications/{notification_id}", response_model=Envelope[dict[str, str]])
+@router.delete("/notifications/{template_id}", response_model=Envelope[dict[str, str]])
 async def delete_system(
-    notification_id: str, request: Request, session: SessionDep, caller: Writer
+    template_id: str, request: Request, session: SessionDep, caller: Writer
 ) -> Response:
     """Remove a system default (accounts' own versions of it stay): a root account's admin
     only."""
     editor = await load_account(session, account_id=caller.account_id)
     system_edits.require_editor(editor, caller.scopes)
-    wanted = template_id(notification_id)
+    wanted = valid_template_id(template_id)
     await system_edits.delete_system_template(session, template_id=wanted, actor=caller.actor)
     return envelope(request.scope, {"id": wanted})

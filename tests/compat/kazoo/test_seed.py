@@ -699,10 +699,10 @@ async def test_openapi_documents_the_routes_and_their_error_envelope(tree: Tree)
     assert set(paths) == {
         "/kazoo/v2/api_auth",
         "/kazoo/v2/notifications",
-        "/kazoo/v2/notifications/{notification_id}",
+        "/kazoo/v2/notifications/{template_id}",
         "/kazoo/v2/accounts/{account_id}/notifications",
-        "/kazoo/v2/accounts/{account_id}/notifications/{notification_id}",
-        "/kazoo/v2/accounts/{account_id}/notifications/{notification_id}/preview",
+        "/kazoo/v2/accounts/{account_id}/notifications/{template_id}",
+        "/kazoo/v2/accounts/{account_id}/notifications/{template_id}/preview",
         "/kazoo/v2/accounts/{account_id}/notifications/smtplog",
         "/kazoo/v2/accounts/{account_id}/notifications/smtplog/{smtplog_id}",
         "/kazoo/v2/accounts/{account_id}/notifications/customer_update/message",
