@@ -146,7 +146,12 @@ async def delete_account(
     openapi_extra=data_body(PreviewData),
 )
 async def preview_account(
-    account_id: str, template_id: str, request: Request, session: SessionDep, caller: Reader
+    account_id: str,
+    template_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: Reader,
 ) -> Response:
     """The email rendered with the unsaved headers and bodies given, saving and sending
     nothing. ``{{user.email}}`` is the first ``to`` address; ``databag`` gives
@@ -159,13 +164,16 @@ async def preview_account(
         session,
         account=account,
         template_id=valid_template_id(template_id),
-        request=PreviewIn.model_validate(
+        request=validated(
+            PreviewIn,
             {
                 "personalisation": {"databag": data.databag} if data.databag else {},
                 "user": {"email": str(addresses[0])} if addresses else None,
                 "channels": ["email"],
                 "template": {"channels": parts},
-            }
+            },
+            prefix="",
         ),
     )
-    return envelope(request.scope, preview_doc(rendered.channels.get("email") or {}))
+    email = rendered.channels.get("email") or {}
+    return envelope(request.scope, preview_doc(email, email_from=settings.email_from))

@@ -166,11 +166,12 @@ def _rendered_templates(rendered: Mapping[str, Any]) -> dict[str, str]:
     return {media: str(text) for media, text in found.items() if text is not None}
 
 
-def preview_doc(email: Mapping[str, Any]) -> dict[str, Any]:
-    """A rendered, unsent email (the template service's preview of the email part)."""
+def preview_doc(email: Mapping[str, Any], *, email_from: str) -> dict[str, Any]:
+    """A rendered, unsent email (the template service's preview of the email part); without a
+    sender of its own it would go from the server's."""
     return {
         "subject": email.get("subject"),
-        "from": email.get("from"),
+        "from": email.get("from") or email_from,
         "reply_to": email.get("reply_to"),
         "to": _addresses_out(email.get("to")),
         "cc": _addresses_out(email.get("cc")),
