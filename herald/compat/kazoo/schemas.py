@@ -99,10 +99,6 @@ class ApiAuthData(Loose):
     api_key: Annotated[str, Field(min_length=1, max_length=512)]
 
 
-class ApiAuthRequest(BaseModel):
-    data: ApiAuthData
-
-
 class Envelope(BaseModel, Generic[T]):
     """Every successful answer."""
 
