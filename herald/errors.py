@@ -28,10 +28,15 @@ from typing import Any, ClassVar
 
 @dataclass(frozen=True)
 class ErrorDetail:
-    """One problem in a request: a JSON Pointer into the body, or ``/query/x``, ``/path/x``."""
+    """One problem in a request: a JSON Pointer into the body, or ``/query/x``, ``/path/x``.
+
+    ``rule`` names the kind of problem (``required``, ``enum``...) for the dialects whose
+    envelopes show it (seed 002's ``{"field": {"rule": {"message"}}}``).
+    """
 
     path: str
     message: str
+    rule: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         """The detail as it appears in the error body."""

@@ -51,11 +51,15 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/users/{external_id}/message"): {"message": {"body": "B"}},
     ("POST", "/v1/teams/{key}/message"): {"message": {"body": "B"}},
     ("POST", "/v1/receipts/sms/{provider_id}/{token}"): {"MessageSid": "x", "MessageStatus": "x"},
+    ("POST", "/kazoo/v2/notifications/{template_id}"): {
+        "data": {"from": "b@example.com", "subject": "B", "to": {"type": "original"}}
+    },
 }
 # Query parameters a route needs before the id is looked at (``{...}`` names a world id).
 QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1/providers/sms/{provider}/inbound"): {"account": "{account_id}"},
 }
+KAZOO = "/kazoo/v2/"  # seed 002: X-Auth-Token, and its own error envelope
 A_PROVIDER = {"settings": {"url": "smtp://a.example.com:25"}}
 A_EMAIL = {"type": "custom", "subType": "message", "message": "A", "channels": ["email"],
            "targets": {"emails": ["a@example.com"]}}  # fmt: skip
@@ -127,6 +131,7 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
         "provider_id": str(uuid.uuid4()),
         "reply_to_id": reply_to["id"],
         "notify_template_id": notify_template["id"],
+        "smtplog_id": delivery["id"],
     }
     return World(a=a, b=b, ids=ids, b_user_token=token, b_notify_key=b_notify)
 
@@ -190,12 +195,16 @@ async def test_every_route_hides_other_tenants(
         url = _fill(template, world.ids)
         credential = world.b_user_token if template.startswith("/v1/me/") else world.b.api_key
         query = {k: _fill(v, world.ids) for k, v in QUERIES.get((method, template), {}).items()}
+        kazoo = template.startswith(KAZOO)
+        headers = {"X-Auth-Token": credential} if kazoo else bearer(credential)
         response = await client.request(
-            method, url, json=BODIES.get((method, template)), headers=bearer(credential),
-            params=query,
-        )  # fmt: skip
+            method, url, json=BODIES.get((method, template)), headers=headers, params=query
+        )
         if (method, template) in OWN_NAMESPACE:
             assert response.status_code < 400, (method, template, response.text)
+        elif kazoo:
+            assert response.status_code == 404, (method, template, response.text)
+            assert response.json()["error"] == "404"
         else:
             assert response.status_code == 404, (method, template, response.text)
             assert response.json()["error"]["code"] == "not_found"

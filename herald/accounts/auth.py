@@ -167,7 +167,16 @@ async def get_principal(
     connection: HTTPConnection, session: SessionDep, runtime: RuntimeDep
 ) -> Principal:
     """Any authenticated caller; every authenticated request counts against its rate limit."""
-    principal = await authenticate(bearer_token(connection), session=session, runtime=runtime)
+    token = bearer_token(connection)
+    return await principal_for(connection, token, session=session, runtime=runtime)
+
+
+async def principal_for(
+    connection: HTTPConnection, token: str, *, session: AsyncSession, runtime: Runtime
+) -> Principal:
+    """The caller a token names, counted against its rate limit (a dialect's routes find the
+    token in a header of their own, seed 002's ``X-Auth-Token``)."""
+    principal = await authenticate(token, session=session, runtime=runtime)
     caller = f"key:{principal.key_id}" if principal.key_id else f"user:{principal.user_id}"
     await throttle_request(
         connection,

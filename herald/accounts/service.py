@@ -16,7 +16,7 @@ from herald.accounts.models import Account, ApiKey
 from herald.accounts.schemas import AccountPatch
 from herald.db import new_id, utcnow
 from herald.delivery.sealing import seal
-from herald.errors import Forbidden, NotFound, OAuthError
+from herald.errors import Forbidden, NotFound, OAuthError, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -213,3 +213,26 @@ async def client_credentials(
         test=key.test,
     )
     return token, wanted
+
+
+async def token_for_key(
+    session: AsyncSession, *, api_key: str, secret: str, ttl: timedelta
+) -> tuple[str, ApiKey]:
+    """An access token with every scope of a live API key (seed 002's ``PUT /api_auth``),
+    and the key; 401 for an unknown or revoked key."""
+    key = await session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == tokens.hash_api_key(api_key))
+    )
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("The API key is not valid")
+    token, _ = tokens.issue(
+        secret=secret,
+        kind="access",
+        account_id=key.account_id,
+        subject=f"key:{key.id}",
+        ttl=ttl,
+        scopes=frozenset(key.scopes),
+        key_id=key.id,
+        test=key.test,
+    )
+    return token, key

@@ -1,1 +1,2 @@
-"""Foreign dialects: each only translates auth and shapes, over the services ``/v1`` uses."""
+"""Foreign dialects: other APIs' clients served unchanged, each a translation over the services
+``/v1`` uses (its auth, its shapes in and out), holding no logic of its own."""

@@ -10,6 +10,7 @@ A channel plugs in with a ``ChannelSupport`` in ``CHANNELS`` (see docs/adding-a-
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -55,6 +56,7 @@ class Composed:
     rendered: dict[str, Any]
     template_id: str | None
     template_version: int | None
+    template_account_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,8 @@ async def compose(session: AsyncSession, target: Target, templates: TemplateCach
             f"template {template.ref.template_id} has no {delivery.channel} content"
         )
     rendered = await _channel_document(session, target, parts)
-    return Composed(rendered, template.ref.template_id, template.ref.version)
+    ref = template.ref
+    return Composed(rendered, ref.template_id, ref.version, ref.owner_account_id)
 
 
 async def _channel_document(

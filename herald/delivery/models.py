@@ -59,6 +59,8 @@ class Delivery(Queued, Base):
     provider: Mapped[str | None] = mapped_column(String(64))
     template_id: Mapped[str | None] = mapped_column(String(255))
     template_version: Mapped[int | None]
+    template_account_id: Mapped[uuid.UUID | None]
+    """The account whose template was rendered (None for a system default)."""
     rendered: Mapped[dict[str, Any] | None]
     """What was sent (subject, text/html, text/plain, sender and recipients...), for the log."""
     receipt: Mapped[str | None] = mapped_column(Text)

@@ -172,6 +172,7 @@ class DeliveryRunner:
         delivery.rendered = composed.rendered
         delivery.template_id = composed.template_id
         delivery.template_version = composed.template_version
+        delivery.template_account_id = composed.template_account_id
         return None
 
     async def _load_targets(self, session: AsyncSession, deliveries: list[Delivery]) -> _Targets:

@@ -117,6 +117,9 @@ def delivery_document(
         "receipt": delivery.receipt,
         "template_id": delivery.template_id,
         "template_version": delivery.template_version,
+        "template_account_id": (
+            str(delivery.template_account_id) if delivery.template_account_id else None
+        ),
         "possible_duplicate": delivery.possible_duplicate,
         "test": delivery.test,
         "created_at": rfc3339(delivery.created_at),

@@ -3,7 +3,8 @@
 A notification names its template; one that names none uses the template the account
 sees for its ``type``/``subType`` (the system defaults cover the built-in types).
 Loaded templates are kept briefly so that a notification to thousands of recipients
-reads its template once, not once per delivery; a change is picked up within ``ttl``.
+reads its template once, not once per delivery; a change is picked up within ``ttl``. Parts
+a notification brings itself (``template_parts``) are laid over the template it names.
 """
 
 from __future__ import annotations
@@ -42,9 +43,12 @@ class TemplateCache:
             key = (account.id, "type", f"{notification.type}/{notification.sub_type}")
         found = self._entries.get(key)
         if found is not None and self._clock() - found[0] < self.ttl:
-            return found[1]
-        template = await _load(session, account=account, notification=notification)
-        self._entries[key] = (self._clock(), template)
+            template = found[1]
+        else:
+            template = await _load(session, account=account, notification=notification)
+            self._entries[key] = (self._clock(), template)
+        if notification.template_parts:
+            return template.with_parts(notification.template_parts, variant=notification.id)
         return template
 
 

@@ -37,6 +37,9 @@ class Notification(Base):
     require_action: Mapped[bool] = mapped_column(default=False)
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     template: Mapped[str | None] = mapped_column(String(255))
+    template_parts: Mapped[dict[str, Any] | None]
+    """Channel parts the notification brings itself (a broadcast's inline document), rendered
+    over its template's for every recipient."""
     personalisation: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     recipients: Mapped[int] = mapped_column(default=0)

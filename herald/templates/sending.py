@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
 from herald.errors import ErrorDetail, MissingPersonalisation, NotFound, ValidationFailed
+from herald.templates.catalogue import declared_macros, optional_fields
 from herald.templates.compose import Rendered, account_fields, context, render_channels
-from herald.templates.inheritance import localised
+from herald.templates.inheritance import localised, merge_channels
 from herald.templates.service import get_template
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "SendingTemplate",
     "TemplateRef",
     "check_personalisation",
+    "check_template",
     "load_for_sending",
     "render_for_recipient",
 ]
@@ -73,6 +75,20 @@ class SendingTemplate:
     ref: TemplateRef
     body: dict[str, Any]
     account: dict[str, str]
+    variant: Hashable = None
+    """Set when the sources are no longer exactly the stored version's (``with_parts``)."""
+
+    def with_parts(self, channels: Mapping[str, Any], *, variant: Hashable) -> SendingTemplate:
+        """This template with ``channels`` parts over its own, in every locale: the parts a
+        notification brings itself (a broadcast's inline document). ``variant`` tells the
+        compiled sources apart from the stored version's (the notification's id)."""
+        body = dict(self.body)
+        body["channels"] = merge_channels(body.get("channels") or {}, channels)
+        body["locales"] = {
+            tag: {"channels": merge_channels(locale.get("channels") or {}, channels)}
+            for tag, locale in (body.get("locales") or {}).items()
+        }
+        return replace(self, body=body, variant=variant)
 
     @property
     def enabled(self) -> bool:
@@ -102,8 +118,9 @@ class SendingTemplate:
             user=user,
             account=self.account,
             message=message,
+            optional=optional_fields(declared_macros(self.body)),
         )
-        key = (self.ref.row_id, self.ref.version, used or "")
+        key = (self.ref.row_id, self.ref.version, self.variant, used or "")
         rendered = render_channels(parts, ctx, wanted=channels, cache_key=key)
         return RenderedTemplate(self.ref, used, True, rendered)
 
@@ -162,6 +179,27 @@ async def check_personalisation(
     """At accept time: 400 naming every personalisation (or payload) field the template reads
     but the request lacks. Recipient fields (``user.*``) are checked per delivery."""
     template = await load_for_sending(session, account=account, template_id=template_id)
+    await check_template(
+        template,
+        locale=locale,
+        personalisation=personalisation,
+        payload=payload,
+        channels=channels,
+        message=message,
+    )
+    return template.ref
+
+
+async def check_template(
+    template: SendingTemplate,
+    *,
+    locale: str | None,
+    personalisation: Mapping[str, Any],
+    payload: Mapping[str, Any],
+    channels: set[str],
+    message: str | None = None,
+) -> None:
+    """``check_personalisation`` for a template already loaded (or given inline)."""
     try:
         await asyncio.to_thread(
             template.render,
@@ -177,7 +215,6 @@ async def check_personalisation(
         if details:
             names = ", ".join(d.path.lstrip("/").replace("/", ".") for d in details)
             raise MissingPersonalisation(f"Missing: {names}", details=details) from exc
-    return template.ref
 
 
 def _is_recipient_field(detail: ErrorDetail) -> bool:
