@@ -12,6 +12,7 @@ from herald import ops
 from herald.accounts import routes as accounts_routes
 from herald.accounts.secrets import load_signing_key
 from herald.bus import create_bus
+from herald.compat import crm, reapit, relatel
 from herald.config import Settings
 from herald.db import Database
 from herald.delivery import routes as delivery_routes
@@ -47,6 +48,9 @@ ROUTERS = (
     sms_routes.router,
     sender_routes.router,
     realtime_routes.router,
+    reapit.router,
+    crm.router,
+    relatel.router,
 )
 
 

@@ -1,5 +1,6 @@
-"""HTTP routes of the inbox, as the user (``/v1/me``, seed 001's ``/notifications``) and as
-the server (``/v1/users/{external_id}/notifications``, alias ``.../inbox``, ``inbox.*`` scopes).
+"""HTTP routes of the inbox, as the user (``/v1/me``) and as the server
+(``/v1/users/{external_id}/notifications``, alias ``.../inbox``, ``inbox.*`` scopes); seed 001's
+``/notifications`` is in ``herald.compat.crm``.
 
 Each handler is mounted under every prefix; ``inbox_owner`` decides whose inbox it is from
 the credential and the path.
@@ -29,7 +30,6 @@ PREFIXES = (
     "/v1/users/{external_id}/notifications",
     "/v1/users/{external_id}/inbox",
 )
-SEED_PREFIX = "/notifications"
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 
@@ -53,30 +53,20 @@ OwnerDep = Annotated[Owner, Depends(inbox_owner)]
 Handler = Callable[..., Any]
 
 
-def mount(
-    method: str, suffix: str, *, seed: bool = False, status_code: int = 200
-) -> Callable[[Handler], Handler]:
-    """Register a handler under every inbox prefix (and seed 001's when ``seed``)."""
+def mount(method: str, suffix: str, *, status_code: int = 200) -> Callable[[Handler], Handler]:
+    """Register a handler under every inbox prefix."""
 
     def register(handler: Handler) -> Handler:
         for prefix in PREFIXES:
             router.add_api_route(
                 prefix + suffix, handler, methods=[method], status_code=status_code
             )
-        if seed:
-            router.add_api_route(
-                SEED_PREFIX + suffix,
-                handler,
-                methods=[method],
-                status_code=status_code,
-                include_in_schema=False,  # aliases of /v1/me, as the directory's seed routes
-            )
         return handler
 
     return register
 
 
-@mount("GET", "", seed=True)
+@mount("GET", "")
 async def list_items(
     request: Request,
     paging: Paging,
@@ -113,7 +103,7 @@ async def count(session: SessionDep, owner: OwnerDep) -> OrjsonResponse:
     return OrjsonResponse(await service.count(session, owner=owner))
 
 
-@mount("PUT", "/read", seed=True, status_code=NO_CONTENT)
+@mount("PUT", "/read", status_code=NO_CONTENT)
 async def read_all(session: SessionDep, runtime: RuntimeDep, owner: OwnerDep) -> Response:
     """Mark every item read."""
     await service.mark_all_read(session, owner=owner, bus=runtime.bus)
@@ -127,7 +117,7 @@ async def get_item(item_id: uuid.UUID, session: SessionDep, owner: OwnerDep) -> 
     return item_document(item_values(item))
 
 
-@mount("PUT", "/{item_id}/read", seed=True, status_code=NO_CONTENT)
+@mount("PUT", "/{item_id}/read", status_code=NO_CONTENT)
 async def read_one(
     item_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, owner: OwnerDep
 ) -> Response:

@@ -1,5 +1,5 @@
-"""HTTP routes of sending: ``POST /v1/notifications`` (and seed 000/001's ``POST /notifications``),
-reading notifications back, and cancelling them."""
+"""HTTP routes of sending: ``POST /v1/notifications``, reading notifications back, and
+cancelling them (seed 000/001's ``POST /notifications`` is in ``herald.compat.reapit``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from herald.accounts.auth import Principal, server
-from herald.events.schemas import Channel, Envelope, envelope_from
+from herald.events.schemas import Channel, Envelope
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.pagination import Paging, page_body
 from herald.notifications import service
@@ -28,7 +28,7 @@ IdempotencyKey = Annotated[
 JSON = "application/json"
 
 
-async def _send(
+async def send_envelope(
     envelope: Envelope,
     *,
     session: SessionDep,
@@ -36,7 +36,8 @@ async def _send(
     caller: Principal,
     key: str | None,
 ) -> Response:
-    """Accept under the idempotency key; the answer's bytes are what a replay returns."""
+    """Accept under the idempotency key: 202 ``{"id", "queued": true, "recipients"}``, whose
+    bytes are what a replay returns."""
 
     async def work() -> Answer:
         accepted = await service.accept(
@@ -65,22 +66,7 @@ async def send(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Accept a notification: 202 ``{"id", "queued": true, "recipients"}``."""
-    return await _send(
-        envelope, session=session, runtime=runtime, caller=caller, key=idempotency_key
-    )
-
-
-@router.post("/notifications", status_code=status.HTTP_202_ACCEPTED)
-async def send_seed(
-    body: Annotated[dict[str, Any], Body()],
-    session: SessionDep,
-    runtime: RuntimeDep,
-    caller: Sender,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """Seed-compatible send: seed 000's envelope or seed 001's ``{"message", "notify"}``."""
-    envelope = envelope_from(body)
-    return await _send(
+    return await send_envelope(
         envelope, session=session, runtime=runtime, caller=caller, key=idempotency_key
     )
 

@@ -2,8 +2,8 @@
 
 ``POST /v1/messages`` (alias ``/v1/messages/sms``), ``/v1/users/{external_id}/message``
 and ``/v1/teams/{key}/message`` need ``notifications.sms.write``; the seed's own paths
-(``/messages``, ``/employees/{id}/message``, ``/employee_groups/{id}/message``) answer
-the same and are left out of the OpenAPI document.
+(``/messages``, ``/employees/{id}/message``, ``/employee_groups/{id}/message``) are in
+``herald.compat.relatel``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ async def _send(
 
 @router.post("/v1/messages", status_code=ACCEPTED)
 @router.post("/v1/messages/sms", status_code=ACCEPTED)
-@router.post("/messages", status_code=ACCEPTED, include_in_schema=False)
 async def send_messages(
     body: MessagesIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
 ) -> JSONResponse:
@@ -64,7 +63,6 @@ async def send_messages(
 
 
 @router.post("/v1/users/{external_id}/message", status_code=ACCEPTED)
-@router.post("/employees/{external_id}/message", status_code=ACCEPTED, include_in_schema=False)
 async def message_user(
     external_id: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep,
     caller: Texter,
@@ -76,7 +74,6 @@ async def message_user(
 
 
 @router.post("/v1/teams/{key}/message", status_code=ACCEPTED)
-@router.post("/employee_groups/{key}/message", status_code=ACCEPTED, include_in_schema=False)
 async def message_team(
     key: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
 ) -> JSONResponse:

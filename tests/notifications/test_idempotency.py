@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, update
 
+from herald.compat.reapit import envelope_of
 from herald.db import Database, utcnow
-from herald.events.schemas import envelope_from
 from herald.notifications.idempotency import claim, fingerprint
 from herald.notifications.models import IdempotencyKey, Notification
 from tests.conftest import MakeTenant, Tenant
@@ -72,7 +72,7 @@ async def test_in_flight_is_409_and_a_stale_claim_is_taken_over(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
     await add_users(client, tenant, "u")
-    digest = fingerprint(envelope_from(BODY).model_dump_json())
+    digest = fingerprint(envelope_of(BODY).model_dump_json())
     async with db.sessions() as session, session.begin():  # a concurrent request claims the key
         assert await claim(session, account_id=tenant.account_id, key="busy", digest=digest) is None
     headers = {**tenant.headers, "Idempotency-Key": "busy"}
