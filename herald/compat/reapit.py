@@ -67,11 +67,9 @@ async def negotiator_reader(caller: Sender) -> Principal:
 
 def negotiator(user: User) -> dict[str, Any]:
     """A user as the seed's integrators map them: the negotiator id is the external id."""
-    names = (user.first_name, user.last_name)
-    name = user.name or " ".join(n for n in names if n) or None
     return {
         "id": user.external_id,
-        "name": name,
+        "name": user.display_name,
         "email": user.email,
         "mobilePhone": user.phone,
         "active": True,  # a removed user is gone from the directory, so every one listed is

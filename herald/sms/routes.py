@@ -23,8 +23,6 @@ from herald.delivery.models import AccountProvider
 from herald.delivery.providers import receipt_token
 from herald.delivery.sealing import unseal
 from herald.directory.contact import EXTERNAL_ID_PATTERN
-from herald.directory.models import User
-from herald.directory.service import get_team, get_user, team_member_ids
 from herald.errors import NotFound, ValidationFailed
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.pagination import Paging, page_body
@@ -68,8 +66,9 @@ async def message_user(
     caller: Texter,
 ) -> JSONResponse:  # fmt: skip
     """One SMS to the user's phone."""
-    user = await get_user(session, account_id=caller.account_id, external_id=external_id)
-    recipients = [_of_user(user)]
+    recipients = await service.user_recipients(
+        session, account_id=caller.account_id, external_id=external_id
+    )
     return await _send(session, runtime, caller, body, recipients, {"users": [external_id]})
 
 
@@ -78,15 +77,8 @@ async def message_team(
     key: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
 ) -> JSONResponse:
     """One SMS to each member of the team; members without a phone are listed as failed."""
-    team = await get_team(session, account_id=caller.account_id, key=key)
-    members = await team_member_ids(session, team_id=team.id)
-    users = [await get_user(session, account_id=caller.account_id, external_id=m) for m in members]
-    recipients = [_of_user(user) for user in users]
+    recipients = await service.team_recipients(session, account_id=caller.account_id, key=key)
     return await _send(session, runtime, caller, body, recipients, {"teams": [key]})
-
-
-def _of_user(user: User) -> Recipient:
-    return Recipient(user.phone, user_id=user.id, external_id=user.external_id)
 
 
 @router.get("/v1/messages")
