@@ -123,3 +123,8 @@ class TypeOut(BaseModel):
     channels: list[str]
     macros: dict[str, str]
     builtin: bool
+    description: str | None = None
+    template: str | None = None
+    """The template writing the type's text when the sender gives none."""
+    personalisation: dict[str, str] = Field(default_factory=dict)
+    """What that text reads beside the payload (all optional), with a description."""
