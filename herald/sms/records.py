@@ -63,10 +63,12 @@ async def outgoing(
     by_external: dict[str, User] = {}
     by_id: dict[uuid.UUID, User] = {}
     if employees or user_ids:
-        found = await session.scalars(
-            select(User).where(
-                User.account_id == account_id,
-                or_(User.external_id.in_(employees), User.id.in_(user_ids)),
+        found = list(
+            await session.scalars(
+                select(User).where(
+                    User.account_id == account_id,
+                    or_(User.external_id.in_(employees), User.id.in_(user_ids)),
+                )
             )
         )
         by_external = {user.external_id: user for user in found}
