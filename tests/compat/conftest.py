@@ -1,8 +1,10 @@
-"""A real ``herald serve`` for the seeds' clients: a subprocess on a free port, with a database
-of its own (a SQLite file, or a throwaway PostgreSQL database), shared by the seed modules.
+"""A real ``herald serve`` for the seeds' clients: a subprocess on a free port, with a SQLite
+database of its own, shared by the seed modules.
 
 Its worker sends only what these tests make: the database is not the suite's shared one.
-Tenants are made directly in that database, as ``herald accounts create`` would.
+Tenants are made directly in that database, as ``herald accounts create`` would. The dialects
+only translate, so one backend is enough here; the services they call are tested on both
+(tests/sms/test_records.py covers the queries only the seed routes use).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from herald.accounts import service as accounts
 from herald.db import Database
 from tests.bus.conftest import free_port
 from tests.conftest import Tenant, settings_for
-from tests.support.postgres import throwaway_database
 
 HERALD = str(Path(sys.executable).with_name("herald"))
 
@@ -103,20 +104,13 @@ async def _serve(database_url: str, log: Path) -> AsyncIterator[Seeded]:
         await db.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-async def seeded(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Seeded]:
-    """``herald serve`` on SQLite, then on PostgreSQL."""
+@pytest.fixture(scope="session")
+async def seeded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Seeded]:
+    """``herald serve`` on a SQLite file (it migrates the file itself)."""
     folder = tmp_path_factory.mktemp("seeds")
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{folder / 'herald.db'}"  # herald serve migrates it
-        async for server in _serve(url, folder / "serve.log"):
-            yield server
-        return
-    async with throwaway_database("herald_seeds") as url:
-        async for server in _serve(url, folder / "serve.log"):
-            yield server
+    url = f"sqlite+aiosqlite:///{folder / 'herald.db'}"
+    async for server in _serve(url, folder / "serve.log"):
+        yield server
 
 
 Waited = Callable[[], Awaitable[bool]]
