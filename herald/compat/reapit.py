@@ -29,6 +29,7 @@ Sender = Annotated[Principal, Depends(server())]
 NEGOTIATOR_SCOPES = ("users.read", "negotiators.read")
 DEFAULT_PAGE_SIZE = 25  # Reapit's
 MAX_PAGE_SIZE = 100
+MAX_PAGE_NUMBER = 2**31 - 1  # keeps the offset well inside a 64-bit integer
 
 
 def envelope_of(body: dict[str, Any]) -> Envelope:
@@ -80,7 +81,7 @@ def negotiator(user: User) -> dict[str, Any]:
 async def list_negotiators(
     session: SessionDep,
     caller: Annotated[Principal, Depends(negotiator_reader)],
-    pageNumber: Annotated[int, Query(ge=1)] = 1,
+    pageNumber: Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)] = 1,
     pageSize: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> dict[str, Any]:
     """The account's users, a page at a time: ``{"_embedded", "pageNumber", "pageSize",

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from herald.accounts.auth import Principal, PrincipalDep
 from herald.compat.relatel_shapes import message_object
 from herald.directory.contact import EXTERNAL_ID_PATTERN
-from herald.errors import TooManyRequests
+from herald.errors import TooManyRequests, ValidationFailed
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.pagination import MAX_PER_PAGE
 from herald.sms import records, service
@@ -31,6 +31,9 @@ router = APIRouter(tags=["seed 004"], include_in_schema=False)
 ExternalId = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255)]
 ACCEPTED = status.HTTP_202_ACCEPTED
 READ_SCOPE = "deliveries.read"
+# A page is merged from the newest rows of every source, so a deep page costs its depth:
+# further back, a client narrows by time (created_at_lt_or_eq) instead.
+MAX_DEPTH = 10_000
 
 
 class AllowanceUsedUp(TooManyRequests):
@@ -112,12 +115,16 @@ async def list_messages(
     created_at_gt_or_eq: datetime | None = None,
     created_at_lt_or_eq: datetime | None = None,
     endpoint: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = MAX_PER_PAGE,
 ) -> dict[str, Any]:
-    """``{"messages": [...]}``, newest first (``page``/``per_page`` are Herald's, 100 a page)."""
+    """``{"messages": [...]}``, newest first (``page``/``per_page`` are Herald's, 100 a page;
+    at most 10,000 messages deep)."""
     if not caller.is_user:
         caller.require(READ_SCOPE)
+    if (page - 1) * per_page >= MAX_DEPTH:
+        message = f"At most {MAX_DEPTH} messages deep: narrow by created_at_lt_or_eq"
+        raise ValidationFailed.at("/query/page", message)
     filters = MessageFilters(
         _utc(created_at_gt_or_eq), _utc(created_at_lt_or_eq), endpoint,
         employee=caller.user_external_id,  # a user token lists its own user's messages
