@@ -9,7 +9,6 @@ exhausted allowance is the seed's ``rate_limit_reached.overuse_full``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -25,7 +24,7 @@ from herald.http.pagination import MAX_PER_PAGE
 from herald.sms import records, service
 from herald.sms.allowance import OveruseFull
 from herald.sms.schemas import MessageIn, MessagesIn
-from herald.sms.service import MessageFilters, Recipient, Sent
+from herald.sms.service import MessageFilters, Recipient
 
 router = APIRouter(tags=["seed 004"], include_in_schema=False)
 ExternalId = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255)]
@@ -42,27 +41,21 @@ class AllowanceUsedUp(TooManyRequests):
     code = "rate_limit_reached.overuse_full"
 
 
-async def _answer(send: Callable[[], Awaitable[Sent]]) -> JSONResponse:
-    """Run a send and answer ``{"sent", "failed_numbers"}`` in the seed's shapes."""
+async def _send(
+    session: SessionDep, runtime: RuntimeDep, caller: Principal, body: MessageIn,
+    recipients: list[Recipient], targets: dict[str, Any],
+) -> JSONResponse:  # fmt: skip
+    """Send through the service and answer ``{"sent", "failed_numbers"}`` in the seed's shapes."""
     try:
-        sent = await send()
+        sent = await service.send(
+            session, principal=caller, message=body.message, recipients=recipients,
+            targets=targets, throttle=runtime.throttle, bus=runtime.bus,
+        )  # fmt: skip
     except OveruseFull as exc:
         raise AllowanceUsedUp(exc.message, headers=exc.headers) from exc
     accepted, refused = records.sent_records(sent)
     failed = [{**message_object(r), "error": r.error} for r in refused]
     return JSONResponse({"sent": len(accepted), "failed_numbers": failed}, status_code=ACCEPTED)
-
-
-def _sender(
-    session: SessionDep, runtime: RuntimeDep, caller: Principal, body: MessageIn
-) -> Callable[[list[Recipient], dict[str, Any]], Awaitable[Sent]]:
-    async def send(recipients: list[Recipient], targets: dict[str, Any]) -> Sent:
-        return await service.send(
-            session, principal=caller, message=body.message, recipients=recipients,
-            targets=targets, throttle=runtime.throttle, bus=runtime.bus,
-        )  # fmt: skip
-
-    return send
 
 
 @router.post("/messages", status_code=ACCEPTED)
@@ -71,8 +64,8 @@ async def send_messages(
 ) -> JSONResponse:
     """One SMS to each of ``to_numbers``."""
     numbers = [str(n) for n in body.to_numbers]
-    send = _sender(session, runtime, caller, body)
-    return await _answer(lambda: send([Recipient(n) for n in numbers], {"phones": numbers}))
+    recipients = [Recipient(n) for n in numbers]
+    return await _send(session, runtime, caller, body, recipients, {"phones": numbers})
 
 
 @router.post("/employees/{id}/message", status_code=ACCEPTED)
@@ -80,12 +73,8 @@ async def message_employee(
     id: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep, caller: PrincipalDep
 ) -> JSONResponse:
     """One SMS to the employee's (user's) mobile number."""
-
-    async def send() -> Sent:
-        found = await service.user_recipients(session, account_id=caller.account_id, external_id=id)
-        return await _sender(session, runtime, caller, body)(found, {"users": [id]})
-
-    return await _answer(send)
+    found = await service.user_recipients(session, account_id=caller.account_id, external_id=id)
+    return await _send(session, runtime, caller, body, found, {"users": [id]})
 
 
 @router.post("/employee_groups/{id}/message", status_code=ACCEPTED)
@@ -93,12 +82,8 @@ async def message_group(
     id: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep, caller: PrincipalDep
 ) -> JSONResponse:
     """One SMS to each member of the employee group (team); ``sent`` counts those reached."""
-
-    async def send() -> Sent:
-        found = await service.team_recipients(session, account_id=caller.account_id, key=id)
-        return await _sender(session, runtime, caller, body)(found, {"teams": [id]})
-
-    return await _answer(send)
+    found = await service.team_recipients(session, account_id=caller.account_id, key=id)
+    return await _send(session, runtime, caller, body, found, {"teams": [id]})
 
 
 def _utc(moment: datetime | None) -> datetime | None:
