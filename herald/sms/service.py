@@ -126,7 +126,12 @@ def _valid(recipients: list[Recipient], sent: Sent) -> list[tuple[str, Recipient
 
 
 def _all_failed(failed: list[Failure]) -> ValidationFailed:
-    details = [ErrorDetail("/to_numbers", f"{f.recipient.number}: {f.error}") for f in failed]
+    details = [
+        ErrorDetail("/to_numbers", f"{f.recipient.number}: {f.error}")
+        if f.recipient.number is not None
+        else ErrorDetail("", f.error)  # a user without a phone: the request as a whole
+        for f in failed
+    ]
     return ValidationFailed("No number can be sent to", details=details, code="invalid_numbers")
 
 

@@ -314,6 +314,11 @@ async def test_bad_input_is_refused_and_nothing_is_written(seeded: Seeded) -> No
             "/messages", json=example("Employee#nobody", to_numbers=[OTHER_NUMBER])
         )
         assert unknown.status_code == 422
+        no_phone = await http.post("/employees/3/message", json=example())
+        assert no_phone.status_code == 422
+        assert no_phone.json()["error"]["details"] == [
+            {"path": "", "message": "user 3 has no phone number"}
+        ]
     reader = await seeded.key(bakery.account_id, "users.read")
     async with seeded.client(reader) as http:
         assert (
