@@ -13,6 +13,7 @@ from herald.accounts import routes as accounts_routes
 from herald.accounts.secrets import load_signing_key
 from herald.bus import create_bus
 from herald.channels.registry import installed_channels
+from herald.compat import crm, reapit, relatel
 from herald.compat.kazoo import PREFIX as KAZOO_PREFIX
 from herald.compat.kazoo import routes as kazoo_routes
 from herald.compat.kazoo.errors import render_error as kazoo_errors
@@ -65,6 +66,9 @@ ROUTERS = (
     replyto_routes.router,
     notify_routes.router,
     kazoo_routes.router,
+    reapit.router,
+    crm.router,
+    relatel.router,
 )
 # Under these prefixes errors take the dialect's envelope, not API.md's.
 DIALECT_ERRORS = DialectErrors(

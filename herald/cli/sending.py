@@ -22,9 +22,9 @@ from herald.accounts.auth import Principal
 from herald.app import start_runtime, stop_runtime
 from herald.cli.common import console, existing_account, out
 from herald.cli.rows import read_rows
+from herald.compat.reapit import envelope_of
 from herald.config import Settings
 from herald.errors import HeraldError
-from herald.events.schemas import envelope_from
 from herald.notifications import service
 from herald.runtime import Runtime
 
@@ -73,7 +73,7 @@ def _reason(error: HeraldError) -> str:
 
 async def _accept(runtime: Runtime, principal: Principal, body: dict[str, Any]) -> str:
     async with runtime.db.sessions() as session, session.begin():
-        envelope = envelope_from(body)
+        envelope = envelope_of(body)
         accepted = await service.accept(
             session,
             principal=principal,

@@ -1,4 +1,4 @@
-"""The envelope of a notification (API.md "Sending"), seed 001's short form, and type bodies."""
+"""The envelope of a notification (API.md "Sending") and the bodies of notification types."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     model_validator,
 )
 
 from herald.directory.contact import Email, ExternalId, Phone
-from herald.errors import ErrorDetail, ValidationFailed, json_pointer
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -124,37 +122,6 @@ class Envelope(BaseModel):
         return str(value) if isinstance(value, str | int) and str(value) else None
 
 
-class Notify(BaseModel):
-    """Seed 001's recipients: user ids and team ids (numbers taken as strings)."""
-
-    model_config = ConfigDict(extra="forbid")
-    users: list[ExternalId] = Field(default_factory=list, max_length=100_000)
-    teams: list[ExternalId] = Field(default_factory=list, max_length=1000)
-
-    @model_validator(mode="after")
-    def _someone(self) -> Notify:
-        if not (self.users or self.teams):
-            raise ValueError("notify.users is required without notify.teams")
-        return self
-
-
-class SeedMessage(BaseModel):
-    """Seed 001's ``POST /notifications``: ``{"message", "notify": {"users", "teams"}}``."""
-
-    model_config = ConfigDict(extra="forbid")
-    message: str = Field(min_length=1, max_length=512)
-    notify: Notify
-
-    def envelope(self) -> Envelope:
-        """The same request as a ``custom/message`` envelope."""
-        return Envelope(
-            type="custom",
-            subType="message",
-            targets=Targets(users=self.notify.users, teams=self.notify.teams),
-            message=self.message,
-        )
-
-
 class TypeIn(BaseModel):
     """``PUT /v1/notification-types/{type}/{subType}``: an account's own type."""
 
@@ -191,14 +158,8 @@ class TypeOut(BaseModel):
     channels: list[str]
     macros: dict[str, str]
     builtin: bool
-
-
-def envelope_from(body: dict[str, Any]) -> Envelope:
-    """Seed 000's envelope or seed 001's short form, told apart by ``notify``; 422 with pointers."""
-    model: type[Envelope] | type[SeedMessage] = SeedMessage if "notify" in body else Envelope
-    try:
-        parsed = model.model_validate(body)
-    except ValidationError as exc:
-        details = [ErrorDetail(json_pointer(list(e["loc"])), e["msg"]) for e in exc.errors()]
-        raise ValidationFailed("The request is invalid", details=details) from exc
-    return parsed.envelope() if isinstance(parsed, SeedMessage) else parsed
+    description: str | None = None
+    template: str | None = None
+    """The template writing the type's text when the sender gives none."""
+    personalisation: dict[str, str] = Field(default_factory=dict)
+    """What that text reads beside the payload (all optional), with a description."""

@@ -1,5 +1,5 @@
-"""HTTP routes of sending: ``POST /v1/notifications`` (and seed 000/001's ``POST /notifications``),
-reading notifications back, and cancelling them."""
+"""HTTP routes of sending: ``POST /v1/notifications``, reading notifications back, and
+cancelling them (seed 000/001's ``POST /notifications`` is in ``herald.compat.reapit``)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from herald.accounts.auth import Principal, server
 from herald.errors import Conflict, MissingPersonalisation, TooManyRequests, ValidationFailed
-from herald.events.schemas import Channel, Envelope, envelope_from
+from herald.events.schemas import Channel, Envelope
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.openapi import raises
 from herald.http.pagination import Page, Paging, page_body
@@ -57,7 +57,7 @@ SEND_ERRORS = raises(
 )
 
 
-async def _send(
+async def send_envelope(
     envelope: Envelope,
     *,
     session: SessionDep,
@@ -65,7 +65,8 @@ async def _send(
     caller: Principal,
     key: str | None,
 ) -> Response:
-    """Accept under the idempotency key; the answer's bytes are what a replay returns."""
+    """Accept under the idempotency key: 202 ``{"id", "queued": true, "recipients"}``, whose
+    bytes are what a replay returns."""
 
     async def work() -> Answer:
         accepted = await service.accept(
@@ -94,23 +95,7 @@ async def send(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Accept a notification: 202 ``{"id", "queued": true, "recipients"}``."""
-    return await _send(
-        envelope, session=session, runtime=runtime, caller=caller, key=idempotency_key
-    )
-
-
-@router.post("/notifications", status_code=status.HTTP_202_ACCEPTED, response_model=AcceptedOut)
-@SEND_ERRORS
-async def send_seed(
-    body: Annotated[dict[str, Any], Body(openapi_examples=SEED_EXAMPLES)],
-    session: SessionDep,
-    runtime: RuntimeDep,
-    caller: Sender,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """Seed-compatible send: seed 000's envelope or seed 001's ``{"message", "notify"}``."""
-    envelope = envelope_from(body)
-    return await _send(
+    return await send_envelope(
         envelope, session=session, runtime=runtime, caller=caller, key=idempotency_key
     )
 

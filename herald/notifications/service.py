@@ -34,7 +34,7 @@ from herald.metrics import NOTIFICATIONS_ACCEPTED
 from herald.notifications import outbox
 from herald.notifications.content import render_in_app
 from herald.notifications.models import Notification
-from herald.notifications.templated import InAppTemplate, Shared, named_template
+from herald.notifications.templated import InAppTemplate, Shared, named_template, template_for
 from herald.templates.sending import SendingTemplate
 from herald.throttling.service import Throttle, account_limits
 
@@ -78,7 +78,11 @@ class Sending:
 
 
 def _record(
-    principal: Principal, envelope: Envelope, channels: list[str], sending: Sending
+    principal: Principal,
+    envelope: Envelope,
+    channels: list[str],
+    template_id: str | None,
+    sending: Sending,
 ) -> Notification:
     now = utcnow()
     return Notification(
@@ -98,7 +102,7 @@ def _record(
         correlation_id=envelope.correlation,
         require_action=envelope.requireAction,
         actions=[a.model_dump() for a in envelope.actions],
-        template=envelope.template,
+        template=template_id,
         personalisation=envelope.personalisation,
         scheduled_at=envelope.scheduledAt,
         reference=sending.reference,
@@ -214,10 +218,12 @@ async def accept(
     recipients = await resolve_targets(session, account_id=account_id, targets=envelope.targets)
     claimed = await _claimer(session, definition, envelope, account_id)
     channels = outbox.channels_for(definition, envelope)
+    template_id = template_for(definition, envelope)
     template = await named_template(
-        session, account_id=account_id, envelope=envelope, channels=channels
-    )
-    notification = _record(principal, envelope, channels, sending or Sending())
+        session, account_id=account_id, template_id=template_id, envelope=envelope,
+        channels=channels,
+    )  # fmt: skip
+    notification = _record(principal, envelope, channels, template_id, sending or Sending())
     rows = outbox.plan(
         account_id=account_id,
         notification_id=notification.id,

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.directory.models import User
 from herald.errors import ErrorDetail, MissingPersonalisation, ValidationFailed
+from herald.events.builtin import TypeDef
 from herald.events.schemas import Envelope
 from herald.inbox.fanout import ItemText, Texts, TextSource
 from herald.templates.sending import SendingTemplate, check_personalisation, load_for_sending
@@ -236,30 +237,45 @@ def _missing_for_recipients(
     return MissingPersonalisation(message, details=details)
 
 
+def template_for(definition: TypeDef, envelope: Envelope) -> str | None:
+    """The template writing a notification: the one it names, else its type's default when
+    the sender gave no text of its own (seed 001's catalogue), else none."""
+    if envelope.template is not None:
+        return envelope.template
+    if envelope.message is None and envelope.messageFormatted is None:
+        return definition.template
+    return None
+
+
 async def named_template(
-    session: AsyncSession, *, account_id: uuid.UUID, envelope: Envelope, channels: Sequence[str]
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    template_id: str | None,
+    envelope: Envelope,
+    channels: Sequence[str],
 ) -> SendingTemplate | None:
-    """The template the notification names, checked; None when it names none.
+    """The notification's template (``template_for``), checked; None when it has none.
 
     422 at ``/template`` when the account sees no such template or has switched it off,
     400 ``missing_personalisation`` naming every field the request lacks.
     """
-    if envelope.template is None:
+    if template_id is None:
         return None
     account = await load_account(session, account_id=account_id)
     await check_personalisation(
         session,
         account=account,
-        template_id=envelope.template,
+        template_id=template_id,
         locale=None,
         personalisation=envelope.personalisation,
         payload=envelope.payload,
         channels=set(channels),
         message=envelope.message,
     )
-    template = await load_for_sending(session, account=account, template_id=envelope.template)
+    template = await load_for_sending(session, account=account, template_id=template_id)
     if not template.enabled:
-        raise disabled(envelope.template)
+        raise disabled(template_id)
     return template
 
 

@@ -12,11 +12,12 @@ from herald.sms.models import ReceivedMessage, SmsSender
 
 
 class MessageBody(BaseModel):
-    """The message: its text, the sender name (``endpoint``), and whether to hide the number."""
+    """The message: its text, where it is sent from (``endpoint``: ``Reception#<sender id>``,
+    ``Employee#<external id>``, a sender name or a number), and whether to hide the number."""
 
     model_config = ConfigDict(extra="forbid")
     body: str = Field(min_length=1, max_length=1600)
-    endpoint: str | None = Field(default=None, min_length=1, max_length=32)
+    endpoint: str | None = Field(default=None, min_length=1, max_length=300)
     from_number_hidden: bool = False
 
 

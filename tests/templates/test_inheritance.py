@@ -11,6 +11,7 @@ from sqlalchemy import select
 from herald.accounts.models import Account
 from herald.db import Database
 from herald.errors import ValidationFailed
+from herald.events.builtin import BUILTIN
 from herald.migrate import upgrade
 from herald.templates import system_edits
 from herald.templates.inheritance import (
@@ -109,11 +110,14 @@ def test_localised_uses_the_variant_then_the_default_then_the_base() -> None:
 
 def test_every_shipped_default_loads_and_serves_a_builtin_type() -> None:
     defaults = load_defaults()
+    crm = {t.template for t in BUILTIN.values() if t.template}
+    assert len(crm) == 23
     assert set(defaults) >= {
-        "incoming-call", "answered-call", "ended-call", "missed-call", "custom-message"
+        "incoming-call", "answered-call", "ended-call", "missed-call", "custom-message", *crm
     }  # fmt: skip
     typed = {tid: d for tid, d in defaults.items() if "type" in d}
     served = {(d["type"], d["subType"]) for d in typed.values()}
+    assert {key for key, t in BUILTIN.items() if t.template} <= served
     assert ("telephony", "missedCall") in served and ("custom", "message") in served
     for body in typed.values():
         assert {"email", "push", "in_app"} <= set(body["channels"])
