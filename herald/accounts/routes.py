@@ -6,11 +6,12 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Header, Path, Request, Response, status
 
 from herald.accounts import service
 from herald.accounts.auth import Principal, server
 from herald.accounts.models import Account, ApiKey
+from herald.accounts.oauth import token_request
 from herald.accounts.schemas import (
     AccountCreate,
     AccountOut,
@@ -27,7 +28,6 @@ from herald.accounts.schemas import (
 from herald.accounts.tokens import issue
 from herald.directory.contact import EXTERNAL_ID_PATTERN
 from herald.directory.service import get_user
-from herald.errors import OAuthError
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.pagination import Paging, page_body
 from herald.notifications.broadcast import BroadcastRequest, broadcast
@@ -68,27 +68,36 @@ def key_out(key: ApiKey) -> KeyOut:
     )
 
 
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+FormField = Annotated[str | None, Form()]
+
+
 @router.post("/oauth/token", response_model=TokenOut)
 async def oauth_token(
     session: SessionDep,
     runtime: RuntimeDep,
-    grant_type: Annotated[str, Form()],
-    client_id: Annotated[str, Form()],
-    client_secret: Annotated[str, Form()],
-    scope: Annotated[str | None, Form()] = None,
+    response: Response,
+    grant_type: FormField = None,
+    client_id: FormField = None,
+    client_secret: FormField = None,
+    scope: FormField = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> TokenOut:
-    """OAuth2 client credentials: a short-lived JWT limited to a subset of the key's scopes."""
-    if grant_type != "client_credentials":
-        raise OAuthError("unsupported_grant_type", "Only client_credentials is supported")
-    ttl = runtime.settings.access_token_ttl_seconds
-    token, granted = await service.client_credentials(
-        session,
+    """OAuth2 client credentials (form body or HTTP Basic): a short-lived JWT limited to a
+    subset of the key's scopes. Every field is optional here so that a missing one is RFC
+    6749's ``invalid_request``, not the 422 body."""
+    request = token_request(
+        grant_type=grant_type,
         client_id=client_id,
         client_secret=client_secret,
-        requested=scope,
-        secret=runtime.secret,
-        ttl=timedelta(seconds=ttl),
+        scope=scope,
+        authorization=authorization,
     )
+    ttl = runtime.settings.access_token_ttl_seconds
+    token, granted = await service.client_credentials(
+        session, request=request, secret=runtime.secret, ttl=timedelta(seconds=ttl)
+    )
+    response.headers.update(NO_STORE)
     return TokenOut(access_token=token, expires_in=ttl, scope=" ".join(sorted(granted)))
 
 

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from limits import parse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from herald.accounts import scopes as scope_rules
 from herald.directory.contact import EXTERNAL_ID_PATTERN, Locale
 from herald.events.schemas import Channel
+from herald.http.bounds import INT32_MAX
 
 
 class AccountCreate(BaseModel):
@@ -22,8 +23,8 @@ class AccountCreate(BaseModel):
 class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rate: str | None = Field(default=None, description="e.g. 3000/minute")
-    daily: int | None = Field(default=None, ge=0)
-    sms_allowance: int | None = Field(default=None, ge=0)
+    daily: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)
+    sms_allowance: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)
 
     @field_validator("rate")
     @classmethod
@@ -40,7 +41,7 @@ class AccountPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=255)
     limits: Limits | None = None
-    retention_days: int | None = Field(default=None, ge=1, le=3650)
+    retention_days: StrictInt | None = Field(default=None, ge=1, le=3650)
     default_locale: Locale | None = None
 
 
@@ -58,7 +59,7 @@ class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(default="", max_length=255)
     scopes: list[str] | None = None
-    test: bool = False
+    test: StrictBool = False
 
     @field_validator("scopes")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from herald.delivery.models import AccountProvider, CallbackEndpoint, Delivery, DeliveryAttempt
 from herald.inbox.schemas import rfc3339
@@ -25,8 +25,8 @@ class ProviderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     settings: dict[str, Any]
-    priority: Annotated[int, Field(ge=0, le=1000)] = 1
-    active: bool = True
+    priority: Annotated[StrictInt, Field(ge=0, le=1000)] = 1
+    active: StrictBool = True
 
 
 def attempt_document(attempt: DeliveryAttempt) -> dict[str, Any]:

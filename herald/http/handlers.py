@@ -1,4 +1,6 @@
-"""The one error handler: every failure becomes API.md's error body, never a stack trace."""
+"""The one error handler: every failure becomes API.md's error body, never a stack trace.
+
+Exceptions none of these handlers knows are answered by ``herald.http.boundary``."""
 
 from __future__ import annotations
 
@@ -65,14 +67,8 @@ async def _http(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", path=request.url.path, method=request.method)
-    return error_response(HeraldError("Internal error"))
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on an application."""
     app.add_exception_handler(HeraldError, _herald)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(Exception, _unexpected)

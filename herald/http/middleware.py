@@ -17,7 +17,8 @@ FORM_PATHS = frozenset({"/oauth/token"})
 FORM_PREFIXES = ("/v1/receipts/",)
 
 
-async def _send_error(send: Send, error: HeraldError) -> None:
+async def send_error(send: Send, error: HeraldError) -> None:
+    """Answer ``error`` in the contract's body, from middleware (before any route ran)."""
     body = orjson.dumps(error.body())
     await send(
         {
@@ -57,14 +58,14 @@ class BodyLimitMiddleware:
             return
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_error(send, self._too_large())
+            await send_error(send, self._too_large())
             return
         content_type = _header(scope, b"content-type")
         has_body = length != "0"
         wrong_type = content_type is not None and not _is_json(content_type)
         form = scope["path"] in FORM_PATHS or scope["path"].startswith(FORM_PREFIXES)
         if has_body and wrong_type and not form:
-            await _send_error(send, UnsupportedMediaType("Send the body as application/json"))
+            await send_error(send, UnsupportedMediaType("Send the body as application/json"))
             return
         await self._limited(scope, receive, send)
 
@@ -83,7 +84,7 @@ class BodyLimitMiddleware:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     refused = True
-                    await _send_error(send, self._too_large())
+                    await send_error(send, self._too_large())
                     return {"type": "http.disconnect"}
             return message
 

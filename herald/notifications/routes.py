@@ -4,7 +4,6 @@ reading notifications back, and cancelling them."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -14,6 +13,7 @@ from herald.accounts.auth import Principal, server
 from herald.events.schemas import Channel, Envelope, envelope_from
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.pagination import Paging, page_body
+from herald.http.times import Rfc3339
 from herald.notifications import service
 from herald.notifications.idempotency import Answer, fingerprint, run_once
 from herald.notifications.schemas import notification_document
@@ -108,8 +108,8 @@ async def list_notifications(
     channel: Channel | None = None,
     target: Annotated[str | None, Query(max_length=320)] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
-    created_at_gt_or_eq: datetime | None = None,
-    created_at_lt_or_eq: datetime | None = None,
+    created_at_gt_or_eq: Rfc3339 | None = None,
+    created_at_lt_or_eq: Rfc3339 | None = None,
 ) -> dict[str, Any]:
     """The account's notifications, newest first, filtered."""
     filters = service.Filters(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -28,6 +27,7 @@ from herald.directory.service import get_team, get_user, team_member_ids
 from herald.errors import NotFound, ValidationFailed
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.pagination import Paging, page_body
+from herald.http.times import Rfc3339
 from herald.sms import service
 from herald.sms.receipts import apply_receipt
 from herald.sms.schemas import MessageIn, MessagesIn, message_document
@@ -98,8 +98,8 @@ async def list_messages(
     paging: Paging,
     session: SessionDep,
     caller: Reader,
-    created_at_gt_or_eq: datetime | None = None,
-    created_at_lt_or_eq: datetime | None = None,
+    created_at_gt_or_eq: Rfc3339 | None = None,
+    created_at_lt_or_eq: Rfc3339 | None = None,
     endpoint: str | None = None,
 ) -> dict[str, Any]:
     """The account's SMS, newest first."""

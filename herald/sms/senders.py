@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
 from herald.db import utcnow
-from herald.errors import BadRequest, NotFound, ValidationFailed
+from herald.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from herald.sms.models import SmsSender
 
 NAME = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
@@ -49,6 +49,12 @@ class SenderNotApproved(BadRequest):
     """A send named a sender that is not approved, or hid the number without one."""
 
     code = "sender_not_approved"
+
+
+class BrandNameRejected(Conflict):
+    """An ancestor tried to approve a name that was rejected for naming a brand."""
+
+    code = "brand_name_rejected"
 
 
 def folded(name: str) -> str:
@@ -110,10 +116,17 @@ async def list_senders(session: AsyncSession, *, account_id: uuid.UUID) -> list[
 async def decide(
     session: AsyncSession, *, account: Account, name: str, status: SenderStatus
 ) -> SmsSender:
-    """Approve or reject the account's sender name (the caller checked it may decide)."""
+    """Approve or reject the account's sender name (the caller checked it may decide).
+
+    A well-known brand's name stays rejected: no ancestor may approve it (409)."""
     sender = await find(session, account_id=account.id, name=name)
     if sender is None:
         raise NotFound("No such sender name")
+    brand = brand_of(sender.name)
+    if status is SenderStatus.APPROVED and brand is not None:
+        raise BrandNameRejected(
+            f"{sender.name!r} matches the well-known brand {brand!r} and stays rejected"
+        )
     sender.status = status.value
     sender.reason = None
     sender.decided_at = utcnow()

@@ -72,7 +72,11 @@ async def sender_of(
     if is_number(endpoint):
         if message.from_number_hidden:
             raise SenderNotApproved("from_number_hidden needs a sender name, not a number")
-        return normalize_phone(endpoint)
+        try:
+            return normalize_phone(endpoint)
+        except ValueError as exc:
+            # Digits alone are a number, not a name: one that is no real number is refused here.
+            raise ValidationFailed.at("/message/endpoint", str(exc)) from exc
     await check_sender(session, account_id=account_id, name=endpoint)
     return endpoint
 
