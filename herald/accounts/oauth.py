@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_plus
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 
 from herald.errors import OAuthError
 
@@ -71,3 +79,28 @@ def token_request(
     if not client_id or not client_secret:
         raise OAuthError("invalid_request", "client_id and client_secret are required")
     return TokenRequest(client_id, client_secret, scope or None)
+
+
+class OAuthRoute(APIRoute):
+    """A route whose malformed requests are RFC 6749's ``invalid_request``.
+
+    FastAPI refuses a body it cannot read (a multipart form without its boundary, say) before
+    the endpoint runs, as a 400 or a 422 in the contract's body; the token endpoint answers
+    those in section 5.2's form like every other refusal.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler, with its own refusals translated."""
+        handler = super().get_route_handler()
+
+        async def oauth_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                raise OAuthError("invalid_request", "Not a valid token request") from exc
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                raise OAuthError("invalid_request", str(exc.detail)) from exc
+
+        return oauth_handler

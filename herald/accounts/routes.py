@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Header, Path, Request, Response, s
 from herald.accounts import service
 from herald.accounts.auth import Principal, server
 from herald.accounts.models import Account, ApiKey
-from herald.accounts.oauth import token_request
+from herald.accounts.oauth import OAuthRoute, token_request
 from herald.accounts.schemas import (
     AccountCreate,
     AccountOut,
@@ -72,7 +72,6 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FormField = Annotated[str | None, Form()]
 
 
-@router.post("/oauth/token", response_model=TokenOut)
 async def oauth_token(
     session: SessionDep,
     runtime: RuntimeDep,
@@ -99,6 +98,15 @@ async def oauth_token(
     )
     response.headers.update(NO_STORE)
     return TokenOut(access_token=token, expires_in=ttl, scope=" ".join(sorted(granted)))
+
+
+router.add_api_route(
+    "/oauth/token",
+    oauth_token,
+    methods=["POST"],
+    response_model=TokenOut,
+    route_class_override=OAuthRoute,
+)
 
 
 @router.post("/v1/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountOut)
