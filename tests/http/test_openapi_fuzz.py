@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from schemathesis import Case, CheckContext, Response
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.stateful.state_machine import APIStateMachine
@@ -33,9 +33,10 @@ from tests.conftest import settings_for
 from tests.support.herald_process import herald_process
 from tests.support.postgres import throwaway_database
 
-EXAMPLES = 6
-STATEFUL_STEPS = 10
-STATEFUL_SCENARIOS = 12
+# Bounded for the suite's time budget (a by-hand campaign runs thousands: docs/reliability.md).
+EXAMPLES = 3
+STATEFUL_STEPS = 6
+STATEFUL_SCENARIOS = 6
 USER_ROUTES = re.compile(r"^/v1/(me/|stream$)")
 PARAM = re.compile(r"{([^}]+)}")
 EXTERNAL_ID = {"type": "string", "pattern": r"^[A-Za-z0-9._:@-]{1,255}$"}
@@ -201,8 +202,13 @@ def test_stateful_sequences_get_no_server_error(target: Target) -> None:
         def validate_response(self, response: Response, case: Case, **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS)
 
+    # Generation only: which links a scenario can follow depends on what the server holds by
+    # then, so replaying or shrinking a scenario would not draw the same steps again.
     Workflow.run(
         settings=settings(
-            FUZZ_SETTINGS, max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS
+            FUZZ_SETTINGS,
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            phases=[Phase.generate],
         )
     )
