@@ -100,7 +100,7 @@ async def test_foreign_ids_over_the_socket_change_nothing_and_sse_hears_only_its
         async with stream(server, token, **{"Last-Event-ID": "0"}) as events:
             await api.send("incomingCall", [alice], payload=call(unique("c")))
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(events.next(), timeout=1.5)
+                await asyncio.wait_for(events.next(), timeout=0.5)
     item = (await api.http.get(f"/v1/users/{alice}/notifications/{item_id}")).json()
     assert item["read"] is False
     assert (await api.http.get(f"/v1/users/{alice}/notifications/count")).json()["unread"] == 3
