@@ -9,9 +9,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from herald.errors import (
+    DatabaseUnavailable,
     ErrorDetail,
     HeraldError,
     InvalidJson,
@@ -67,8 +69,14 @@ async def _http(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _pool_timeout(_request: Request, _exc: Exception) -> JSONResponse:
+    # Every pooled connection stayed in use for database_timeout: the database is too slow.
+    return error_response(DatabaseUnavailable("The database is busy; try again shortly"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on an application."""
     app.add_exception_handler(HeraldError, _herald)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)

@@ -19,14 +19,20 @@ from limits import RateLimitItem, RateLimitItemPerDay, parse
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 from redis.asyncio import ConnectionPool
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
 from herald.config import Settings
 from herald.errors import TooManyRequests
+from herald.throttling.fallback import FallbackLimiter
 
 REDIS_SCHEMES = ("redis://", "rediss://")
+# Redis answers a counter in well under a millisecond; one that takes a second is down, and
+# the request counts in memory instead of waiting (herald/throttling/fallback.py).
+REDIS_TIMEOUT = 1.0
 
 
 def storage_uri(settings: Settings) -> str:
@@ -67,12 +73,35 @@ class Throttle:
     def __init__(self, settings: Settings) -> None:
         uri = storage_uri(settings)
         # Herald owns the Redis pool (redis-py, not limits' default client) to close it on exit.
-        self._pool = ConnectionPool.from_url(uri.removeprefix("async+")) if "redis" in uri else None
-        options: dict[str, Any] = {"implementation": "redispy", "connection_pool": self._pool}
-        storage = storage_from_string(uri, **options) if self._pool else storage_from_string(uri)
-        self.limiter = FixedWindowRateLimiter(storage)
+        self._pool = (
+            ConnectionPool.from_url(
+                uri.removeprefix("async+"),
+                socket_timeout=REDIS_TIMEOUT,
+                socket_connect_timeout=REDIS_TIMEOUT,
+            )
+            if "redis" in uri
+            else None
+        )
+        self.limiter: FixedWindowRateLimiter | FallbackLimiter
+        if self._pool is None:
+            self.limiter = FixedWindowRateLimiter(storage_from_string(uri))
+        else:
+            # No retries inside a call (redis-py's default is three, with back-off): a Redis
+            # that is down is answered by the fallback at once.
+            options: dict[str, Any] = {
+                "implementation": "redispy",
+                "connection_pool": self._pool,
+                "retry": Retry(NoBackoff(), 0),
+            }
+            shared = FixedWindowRateLimiter(storage_from_string(uri, **options))
+            self.limiter = FallbackLimiter(shared, reset=self._pool.disconnect)
         self.default_rate = settings.rate_limit
         self.default_daily = settings.daily_limit
+
+    @property
+    def degraded(self) -> bool:
+        """Whether the counters are in this process's memory because Redis is unreachable."""
+        return isinstance(self.limiter, FallbackLimiter) and self.limiter.degraded
 
     async def close(self) -> None:
         """Close the Redis connections, if any."""
