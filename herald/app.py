@@ -27,6 +27,7 @@ from herald.delivery.worker import Worker
 from herald.directory import routes as directory_routes
 from herald.endpoints import routes as endpoints_routes
 from herald.events import routes as events_routes
+from herald.http.boundary import ErrorBoundary
 from herald.http.dialects import DialectErrors
 from herald.http.handlers import install_error_handlers
 from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, dialects=DIALECT_ERRORS
     )
+    app.add_middleware(ErrorBoundary, dialects=DIALECT_ERRORS)
     # Outermost, so that the access log and the metrics also see the refusals of the others.
     app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
     return app

@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+MAX_DETAILS = 100
+
 
 @dataclass(frozen=True)
 class ErrorDetail:
@@ -65,12 +67,16 @@ class HeraldError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        """The JSON error body of API.md."""
+        """The JSON error body of API.md: at most ``MAX_DETAILS`` details, and the message
+        says how many more there were (100,000 unknown users are not a 6 MB answer)."""
+        message, shown = self.message, self.details[:MAX_DETAILS]
+        if len(self.details) > MAX_DETAILS:
+            message = f"{message} ({len(self.details) - MAX_DETAILS} more problems not listed)"
         return {
             "error": {
                 "code": self.code,
-                "message": self.message,
-                "details": [d.as_dict() for d in self.details],
+                "message": message,
+                "details": [d.as_dict() for d in shown],
             }
         }
 
@@ -196,8 +202,15 @@ class OAuthError(HeraldError):
 
     status_code = 400
 
-    def __init__(self, code: str, message: str, *, status_code: int = 400) -> None:
-        super().__init__(message, code=code)
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status_code: int = 400,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, headers=headers)
         self.status_code = status_code  # type: ignore[misc]
 
     def body(self) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -12,10 +11,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     model_validator,
 )
 
 from herald.directory.contact import Email, ExternalId, Phone
+from herald.http.times import Rfc3339
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -48,8 +49,8 @@ class Targets(BaseModel):
     emails: list[Email] = Field(default_factory=list, max_length=10_000)
     phones: list[Phone] = Field(default_factory=list, max_length=10_000)
     addresses: list[Address] = Field(default_factory=list, max_length=1000)
-    all: bool = False
-    admins: bool = False
+    all: StrictBool = False
+    admins: StrictBool = False
 
     @model_validator(mode="after")
     def _someone(self) -> Targets:
@@ -109,9 +110,9 @@ class Envelope(BaseModel):
         validation_alias=AliasChoices("messageFormatted", "message_formatted"),
     )
     correlationId: str | None = Field(default=None, min_length=1, max_length=255)
-    requireAction: bool = False
+    requireAction: StrictBool = False
     actions: list[Action] = Field(default_factory=list, max_length=10)
-    scheduledAt: datetime | None = None
+    scheduledAt: Rfc3339 | None = None
 
     @property
     def correlation(self) -> str | None:
@@ -142,7 +143,7 @@ class TypeIn(BaseModel):
         extra="forbid",
     )
     schema_: dict[str, Any] = Field(alias="schema")
-    realtime: bool = True
+    realtime: StrictBool = True
     channels: list[Channel] = Field(default=["in_app"], min_length=1)
     macros: dict[str, Annotated[str, Field(max_length=2000)]] = Field(default_factory=dict)
 

@@ -1,4 +1,5 @@
-"""The one error handler: every failure becomes API.md's error body, never a stack trace."""
+"""The one error handler: every failure becomes API.md's error body (or its dialect's), never
+a stack trace. Exceptions none of these handlers knows are answered by ``herald.http.boundary``."""
 
 from __future__ import annotations
 
@@ -86,11 +87,6 @@ async def _pool_timeout(request: Request, _exc: Exception) -> Response:
     return _answer(request, DatabaseUnavailable("The database is busy; try again shortly"))
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled_error", path=request.url.path, method=request.method)
-    return _answer(request, HeraldError("Internal error"))
-
-
 def install_error_handlers(app: FastAPI, dialects: DialectErrors | None = None) -> None:
     """Register the handlers on an application; ``dialects`` render their routes' errors."""
     app.state.dialect_errors = dialects or DialectErrors()
@@ -98,4 +94,3 @@ def install_error_handlers(app: FastAPI, dialects: DialectErrors | None = None) 
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(PoolTimeout, _pool_timeout)
-    app.add_exception_handler(Exception, _unexpected)

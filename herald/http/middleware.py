@@ -25,9 +25,11 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 INBOUND = ("/v1/providers/", "/inbound")
 
 
-async def _send_error(
+async def send_error(
     scope: Scope, receive: Receive, send: Send, error: HeraldError, dialects: DialectErrors
 ) -> None:
+    """Answer ``error`` from middleware (before or around the routes), in the contract's body
+    or, on a dialect's path, in that dialect's."""
     render = dialects.renderer_for(scope["path"])
     if render is not None:
         await render(error, error.status_code, scope)(scope, receive, send)
@@ -78,7 +80,7 @@ class BodyLimitMiddleware:
             return
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_error(scope, receive, send, self._too_large(), self.dialects)
+            await send_error(scope, receive, send, self._too_large(), self.dialects)
             return
         content_type = _header(scope, b"content-type")
         has_body = length != "0"
@@ -93,7 +95,7 @@ class BodyLimitMiddleware:
         )
         if has_body and wrong_type and not own_types:
             error = UnsupportedMediaType("Send the body as application/json")
-            await _send_error(scope, receive, send, error, self.dialects)
+            await send_error(scope, receive, send, error, self.dialects)
             return
         await self._limited(scope, receive, send)
 
@@ -112,7 +114,7 @@ class BodyLimitMiddleware:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     refused = True
-                    await _send_error(scope, receive, send, self._too_large(), self.dialects)
+                    await send_error(scope, receive, send, self._too_large(), self.dialects)
                     return {"type": "http.disconnect"}
             return message
 

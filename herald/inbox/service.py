@@ -13,11 +13,11 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     Column,
     ColumnElement,
     Executable,
-    Integer,
     Label,
     Table,
     bindparam,
@@ -64,8 +64,8 @@ PAGE_PARAMS = {
     "user_id": ITEMS.c.user_id.type,
     "account_id": ITEMS.c.account_id.type,
     "before": ITEMS.c.id.type,
-    "offset": Integer(),
-    "limit": Integer(),
+    "offset": BigInteger(),
+    "limit": BigInteger(),
 }
 
 

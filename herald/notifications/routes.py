@@ -4,7 +4,6 @@ cancelling them (seed 000/001's ``POST /notifications`` is in ``herald.compat.re
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -17,6 +16,7 @@ from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.openapi import raises
 from herald.http.pagination import Page, Paging, page_body
 from herald.http.responses import OrjsonResponse
+from herald.http.times import Rfc3339
 from herald.notifications import service
 from herald.notifications.idempotency import Answer, fingerprint, run_once
 from herald.notifications.schemas import AcceptedOut, NotificationOut, notification_document
@@ -123,8 +123,8 @@ async def list_notifications(
     channel: Channel | None = None,
     target: Annotated[str | None, Query(max_length=320)] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
-    created_at_gt_or_eq: datetime | None = None,
-    created_at_lt_or_eq: datetime | None = None,
+    created_at_gt_or_eq: Rfc3339 | None = None,
+    created_at_lt_or_eq: Rfc3339 | None = None,
 ) -> OrjsonResponse:
     """The account's notifications, newest first, filtered."""
     filters = service.Filters(

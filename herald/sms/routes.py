@@ -29,6 +29,7 @@ from herald.errors import Forbidden, NotFound, ValidationFailed
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.openapi import raises
 from herald.http.pagination import Paging, page_body
+from herald.http.times import Rfc3339
 from herald.sms import inbound, service
 from herald.sms.allowance import OveruseFull
 from herald.sms.receipts import apply_receipt
@@ -101,8 +102,8 @@ async def list_messages(
     paging: Paging,
     session: SessionDep,
     caller: Reader,
-    created_at_gt_or_eq: datetime | None = None,
-    created_at_lt_or_eq: datetime | None = None,
+    created_at_gt_or_eq: Rfc3339 | None = None,
+    created_at_lt_or_eq: Rfc3339 | None = None,
     endpoint: str | None = None,
     direction: Literal["outgoing", "incoming"] = "outgoing",
 ) -> dict[str, Any]:

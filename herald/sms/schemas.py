@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from herald.delivery.models import Delivery
 from herald.inbox.schemas import rfc3339
@@ -18,7 +18,7 @@ class MessageBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     body: str = Field(min_length=1, max_length=1600)
     endpoint: str | None = Field(default=None, min_length=1, max_length=300)
-    from_number_hidden: bool = False
+    from_number_hidden: StrictBool = False
 
 
 class MessageIn(BaseModel):

@@ -55,7 +55,7 @@ class SenderNotApproved(BadRequest):
 
 
 class BrandNameRejected(Conflict):
-    """An ancestor tried to approve a name that matches a well-known brand."""
+    """An ancestor tried to approve a name that was rejected for naming a brand."""
 
     code = "brand_name_rejected"
 
@@ -143,15 +143,14 @@ async def decide(
 ) -> SmsSender:
     """Approve or reject the account's sender name (the caller checked it may decide).
 
-    A well-known brand's name stays rejected: 409 ``brand_name_rejected``.
-    """
+    A well-known brand's name stays rejected: no ancestor may approve it (409)."""
     sender = await find(session, account_id=account.id, name=name)
     if sender is None:
         raise NotFound("No such sender name")
     brand = brand_of(sender.name)
-    if status == SenderStatus.APPROVED and brand:
+    if status is SenderStatus.APPROVED and brand is not None:
         raise BrandNameRejected(
-            f"{sender.name!r} matches the well-known brand {brand!r} and cannot be approved"
+            f"{sender.name!r} matches the well-known brand {brand!r} and stays rejected"
         )
     sender.status = status.value
     sender.reason = None

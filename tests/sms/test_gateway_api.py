@@ -124,6 +124,21 @@ async def test_sender_names_wait_for_an_ancestor(client: httpx.AsyncClient, fami
     assert (await client.post(missing, headers=parent.headers)).status_code == 404
 
 
+async def test_an_ancestor_cannot_approve_a_brand_name(
+    client: httpx.AsyncClient, family: Family
+) -> None:
+    child, parent = family.child, family.parent
+    await client.put("/v1/senders/Pay Pal", headers=child.headers)
+    approve_it = f"/v1/accounts/{child.account_id}/senders/Pay Pal/approve"
+    refused = await client.post(approve_it, headers=parent.headers)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "brand_name_rejected"
+    listed = (await client.get("/v1/senders", headers=child.headers)).json()["data"]
+    assert [(s["name"], s["status"]) for s in listed] == [("Pay Pal", "rejected")]
+    sent = await text(client, child, "4571999999", endpoint="Pay Pal", from_number_hidden=True)
+    assert sent.status_code == 400
+
+
 async def test_unapproved_senders_and_hidden_numbers_are_refused(
     client: httpx.AsyncClient, family: Family
 ) -> None:
