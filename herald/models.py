@@ -12,6 +12,7 @@ from herald.inbox import models as inbox_models
 from herald.notifications import models as notifications_models
 from herald.sms import models as sms_models
 from herald.templates import models as templates_models
+from herald.throttling import models as throttling_models
 
 metadata = Base.metadata
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "notifications_models",
     "sms_models",
     "templates_models",
+    "throttling_models",
 ]

@@ -42,7 +42,8 @@ from herald.events.targeting import Recipients
 from herald.inbox.fanout import fan_out
 from herald.notifications import outbox
 from herald.notifications.models import Notification
-from herald.notifications.service import charge, in_app_message, in_app_text
+from herald.notifications.progress import accepted_status
+from herald.notifications.service import charge, in_app_message, in_app_text, refuse_over_cap
 from herald.notifications.templated import Shared
 from herald.templates.compose import account_fields
 from herald.templates.inheritance import chain_of, nearest
@@ -263,6 +264,17 @@ async def _write_inbox(
     await fan_out(session, message=message, users=list(target.users), bus=bus, texts=texts)
 
 
+def _set_statuses(
+    notifications: Sequence[Notification], rows: Sequence[dict[str, Any]], *, in_app: bool
+) -> None:
+    """Each notification's status from its delivery rows (every target has users)."""
+    statuses: dict[uuid.UUID, list[str]] = {n.id: [] for n in notifications}
+    for row in rows:
+        statuses[row["notification_id"]].append(row["status"])
+    for notification in notifications:
+        notification.status = accepted_status(statuses[notification.id], in_app=in_app)
+
+
 async def broadcast(
     session: AsyncSession,
     *,
@@ -281,11 +293,15 @@ async def broadcast(
     rows = _deliveries(targets, notifications, request, test=principal.test, now=now)
     recipients = sum(len(t.users) for t in targets)
     in_app = "in_app" in request.channels
-    await charge(session, throttle, principal, len(rows) + in_app * recipients)
+    messages = len(rows) + in_app * recipients
+    await refuse_over_cap(session, throttle, principal, messages)
+    _set_statuses(notifications, rows, in_app=in_app)
     session.add_all(notifications)
     await session.flush()
     if in_app:
         for target, notification in zip(targets, notifications, strict=True):
             await _write_inbox(session, notification, target, request, bus)
-    await outbox.insert_deliveries(session, rows=rows, bus=bus)
+    written = await outbox.insert_deliveries(session, rows=rows, bus=bus)
+    _set_statuses(notifications, written, in_app=in_app)
+    await charge(session, throttle, principal, messages)
     return Broadcasted(len(notifications), recipients, [n.id for n in notifications])

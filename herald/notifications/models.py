@@ -6,10 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from herald.db import Base, JSONType, new_id, utcnow
+
+UNPURGED = text("purged_at IS NULL")
 
 
 class Notification(Base):
@@ -19,6 +21,13 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notifications_account_id_id", "account_id", "id"),
         Index("ix_notifications_account_correlation", "account_id", "correlation_id"),
+        # Retention's next batch: only notifications not purged yet are in it.
+        Index(
+            "ix_notifications_unpurged_created_at",
+            "created_at",
+            postgresql_where=UNPURGED,
+            sqlite_where=UNPURGED,
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -37,9 +46,14 @@ class Notification(Base):
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     template: Mapped[str | None] = mapped_column(String(255))
     personalisation: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(32), default="queued")
+    """What its deliveries add up to (``herald.notifications.progress``)."""
     recipients: Mapped[int] = mapped_column(default=0)
     scheduled_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    """When ``DELETE /v1/notifications/{id}`` cancelled it."""
+    purged_at: Mapped[datetime | None]
+    """When retention emptied it of personal data (``herald.retention``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -87,15 +87,17 @@ def plan(
     ]
 
 
-async def insert_deliveries(session: AsyncSession, *, rows: list[dict[str, Any]], bus: Bus) -> None:
+async def insert_deliveries(
+    session: AsyncSession, *, rows: list[dict[str, Any]], bus: Bus
+) -> list[dict[str, Any]]:
     """Bulk-insert pending deliveries, a statement per 5000; workers wake after the commit.
 
-    A delivery names no template: the worker renders what its notification names (or the
-    template of its type) for the delivery's account, recipient and locale, at send time.
-    Push and webhook rows are first expanded to one per device and one per endpoint.
+    Push and webhook rows are first expanded to one per device and one per endpoint; the rows
+    written are returned.
     """
     rows = await expand(session, rows)
     for start in range(0, len(rows), CHUNK):
         await session.execute(insert(DELIVERIES), rows[start : start + CHUNK])
     if rows:
         wake_workers(session, bus)
+    return rows

@@ -26,7 +26,7 @@ from herald.delivery.status import DeliveryStatus
 from herald.directory.contact import normalize_phone
 from herald.errors import ErrorDetail, ValidationFailed
 from herald.notifications.models import Notification
-from herald.notifications.service import charge
+from herald.notifications.service import charge, refuse_over_cap
 from herald.sms import allowance
 from herald.sms.schemas import MessageBody
 from herald.sms.senders import SenderNotApproved, check_sender, is_number
@@ -110,7 +110,7 @@ async def send(
     if not numbers:
         details = [ErrorDetail("/to_numbers", f"{f['number']}: {f['error']}") for f in sent.failed]
         raise ValidationFailed("No number can be sent to", details=details, code="invalid_numbers")
-    await charge(session, throttle, principal, len(numbers))
+    await refuse_over_cap(session, throttle, principal, len(numbers))
     notification = _notification(principal, message, targets)
     notification.recipients = len(numbers)
     session.add(notification)
@@ -122,6 +122,7 @@ async def send(
         charges = [(row.id, int((row.rendered or {})["segments"])) for row in rows]
         await allowance.reserve(session, account_id=principal.account_id, charges=charges)
     wake_workers(session, bus)
+    await charge(session, throttle, principal, len(numbers))
     sent.messages = [_answered(row) for row in rows]
     return sent
 

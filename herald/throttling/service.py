@@ -1,8 +1,10 @@
-"""Request rates per key and daily message caps per account, counted with ``limits``.
+"""Request rates per key, counted with ``limits``; the accounts' limits as stored.
 
 Counters live in memory (one process) or in Redis (``rate_limit_storage_url``, else a Redis
-``bus_url``) so that every API process shares them. A refused request raises a 429 whose
-headers say when to come back; an admitted one reports its quota in ``RateLimit-*`` headers.
+``bus_url``) so that every API process shares them. Daily message caps are counted in the
+database instead (``herald.throttling.daily``), atomically with the work they pay for. A
+refused request raises a 429 whose headers say when to come back; an admitted one reports its
+quota in ``RateLimit-*`` headers.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from limits import RateLimitItem, RateLimitItemPerDay, parse
+from limits import RateLimitItem, parse
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 from redis.asyncio import ConnectionPool
@@ -56,11 +57,6 @@ class Quota:
         }
 
 
-def _seconds_to_midnight(now: datetime) -> int:
-    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return max(1, math.ceil((tomorrow - now).total_seconds()))
-
-
 class Throttle:
     """The limiter of one process, built from settings."""
 
@@ -95,28 +91,6 @@ class Throttle:
                 headers=headers,
             )
         return quota
-
-    async def spend_daily(self, *, account_id: uuid.UUID, messages: int, limit: int | None) -> None:
-        """Count ``messages`` against the account's cap for this UTC day; 429 when it would exceed.
-
-        Test then hit: two concurrent requests may overshoot the cap by one request's messages.
-        """
-        if messages <= 0:
-            return
-        now = datetime.now(UTC)
-        cap = self.default_daily if limit is None else limit
-        item = RateLimitItemPerDay(max(cap, 1))
-        day = now.strftime("%Y-%m-%d")
-        if cap <= 0 or not await self.limiter.test(
-            item, "daily", str(account_id), day, cost=messages
-        ):
-            retry = str(_seconds_to_midnight(now))
-            raise TooManyRequests(
-                f"The daily limit of {cap} messages is reached for this account",
-                code="daily_limit_reached",
-                headers={"Retry-After": retry},
-            )
-        await self.limiter.hit(item, "daily", str(account_id), day, cost=messages)
 
 
 @dataclass(frozen=True)
