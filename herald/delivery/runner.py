@@ -163,10 +163,7 @@ class DeliveryRunner:
             return Answer.failed(exc)
         except TemplateDisabled as exc:
             return Answer(Outcome.CANCELLED, provider_response={"error": str(exc)})
-        delivery = target.delivery
-        delivery.rendered = composed.rendered
-        delivery.template_id = composed.template_id
-        delivery.template_version = composed.template_version
+        target.delivery.rendered = composed
         return None
 
     async def _load_targets(self, session: AsyncSession, deliveries: list[Delivery]) -> _Targets:

@@ -235,7 +235,7 @@ def _deliveries(
     """The pending delivery rows of every notification, per user and external channel."""
     rows: list[dict[str, Any]] = []
     for target, notification in zip(targets, notifications, strict=True):
-        rows += outbox.plan(
+        planned = outbox.plan(
             account_id=target.account.id,
             notification_id=notification.id,
             channels=request.channels,
@@ -244,6 +244,8 @@ def _deliveries(
             now=now,
             test=test,
         )
+        outbox.pin(planned, target.template.ref)
+        rows += planned
     return rows
 
 

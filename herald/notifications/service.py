@@ -34,7 +34,8 @@ from herald.notifications import outbox, progress
 from herald.notifications.content import render_in_app
 from herald.notifications.models import Notification
 from herald.notifications.templated import InAppTemplate, Shared, named_template
-from herald.templates.sending import SendingTemplate
+from herald.templates.sending import SendingTemplate, TemplateRef, load_for_type
+from herald.templates.service import load_account
 from herald.throttling import daily
 from herald.throttling.service import Throttle, account_limits
 
@@ -197,6 +198,24 @@ async def _recount(session: AsyncSession, notification: Notification, reached: i
     )
 
 
+async def _external_template(
+    session: AsyncSession,
+    envelope: Envelope,
+    named: SendingTemplate | None,
+    account_id: uuid.UUID,
+) -> TemplateRef | None:
+    """The template version the external channels will render: the one the notification
+    names (checked already), else its type's; None when there is none (the worker then
+    fails those deliveries, saying so)."""
+    if named is not None:
+        return named.ref
+    account = await load_account(session, account_id=account_id)
+    found = await load_for_type(
+        session, account=account, type_=envelope.type, sub_type=envelope.subType
+    )
+    return None if found is None else found.ref
+
+
 async def _restate(
     session: AsyncSession,
     notification: Notification,
@@ -242,6 +261,8 @@ async def accept(
         now=notification.created_at,
         test=principal.test,
     )
+    if outbox.needs_template(rows):
+        outbox.pin(rows, await _external_template(session, envelope, template, account_id))
     in_app = "in_app" in channels
     messages = len(rows) + in_app * len(recipients.users)
     await refuse_over_cap(session, throttle, principal, messages)

@@ -20,7 +20,8 @@ from herald.accounts.models import Account
 from herald.errors import ErrorDetail, MissingPersonalisation, NotFound, ValidationFailed
 from herald.templates.compose import Rendered, account_fields, context, render_channels
 from herald.templates.inheritance import localised
-from herald.templates.service import get_template
+from herald.templates.models import Template
+from herald.templates.service import get_template, template_of_type
 
 __all__ = [
     "RenderedTemplate",
@@ -28,7 +29,10 @@ __all__ = [
     "TemplateRef",
     "check_personalisation",
     "load_for_sending",
+    "load_for_type",
+    "pinned_template",
     "render_for_recipient",
+    "sending_template",
 ]
 
 
@@ -116,10 +120,28 @@ async def load_for_sending(
         resolved = await get_template(session, account=account, template_id=template_id)
     except NotFound as exc:
         raise ValidationFailed.at("/template", f"No template {template_id}") from exc
-    row = resolved.row
-    ref = TemplateRef(row.template_id, row.id, row.version, row.account_id)
+    return sending_template(resolved.row, account)
+
+
+async def load_for_type(
+    session: AsyncSession, *, account: Account, type_: str, sub_type: str
+) -> SendingTemplate | None:
+    """The template a notification of this type that names none is sent with, if any."""
+    resolved = await template_of_type(session, account=account, type_=type_, sub_type=sub_type)
+    return None if resolved is None else sending_template(resolved.row, account)
+
+
+def sending_template(row: Template, account: Account) -> SendingTemplate:
+    """A template row's current version, to render for ``account``'s recipients."""
+    return pinned_template(
+        TemplateRef(row.template_id, row.id, row.version, row.account_id), row.body, account
+    )
+
+
+def pinned_template(ref: TemplateRef, body: Mapping[str, Any], account: Account) -> SendingTemplate:
+    """One version of a template (``body`` as that version saved it), for ``account``."""
     fields = account_fields(str(account.id), account.name, account.default_locale)
-    return SendingTemplate(ref, dict(row.body), fields)
+    return SendingTemplate(ref, dict(body), fields)
 
 
 async def render_for_recipient(
