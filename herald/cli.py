@@ -1,4 +1,5 @@
-"""The ``herald`` command: serve, migrate, bootstrap accounts and keys, decide sender names."""
+"""The ``herald`` command: serve, migrate, bootstrap accounts and keys, decide sender names,
+purge what retention let expire."""
 
 from __future__ import annotations
 
@@ -181,6 +182,31 @@ async def _work(settings: Settings, options: Any) -> None:
         await runner.run_until_signalled()
     finally:
         await stop_runtime(runtime)
+
+
+@app.command("purge")
+def purge_now(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Apply retention now: delete what each account's retention_days have let expire."""
+    from herald.delivery.gate import Gate
+    from herald.delivery.letter import documents
+    from herald.retention.service import purge
+
+    async def work(settings: Settings) -> dict[str, int]:
+        db = Database(settings)
+        try:
+            purged = await purge(Gate(db).transaction, documents=documents(settings))
+        finally:
+            await db.dispose()
+        return purged.counts()
+
+    counts = _run(work)
+    if as_json:
+        typer.echo(json.dumps(counts))
+        return
+    for name, count in counts.items():
+        console.print(f"[bold]{name.replace('_', ' ')}[/bold]: {count}")
 
 
 @accounts_app.command("create")

@@ -67,7 +67,8 @@ async def claim(
         .where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
         .with_for_update()
     )
-    assert row is not None  # the insert conflicted with it and keys are never deleted concurrently
+    if row is None:  # retention deleted the expired key between the two statements
+        return await claim(session, account_id=account_id, key=key, digest=digest)
     if row.expires_at > now:
         if row.fingerprint != digest:
             raise ValidationFailed.at(
