@@ -250,5 +250,6 @@ async def test_the_purge_leaves_nothing_personal_of_an_expired_notification(
     assert gone.purged_at is not None and (gone.status, gone.type) == ("delivered", "custom")
     shown = _ok(await client.get(f"/v1/notifications/{gone.id}", headers=tenant.headers), 200)
     assert shown["payload"] == {} and shown["targets"] == {} and shown["message"] is None
+    assert shown["purged_at"] is not None
     assert {d["status"] for d in shown["deliveries"]} == {"delivered"}
     assert all(d["recipient"] == {} for d in shown["deliveries"])
