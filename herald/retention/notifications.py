@@ -113,7 +113,12 @@ async def delete_items(
 ) -> int:
     """Delete up to ``limit`` inbox items of these notifications whose whole chain has
     expired (an item a later, live event of its chain updated stays), with their history and
-    audit trail (by cascade)."""
+    audit trail (by cascade); how many were chosen.
+
+    The chosen items are locked, and their chains read again by the delete, a statement of
+    its own: a fan-out adding a live event to one of them either committed before (and is
+    seen) or waits for this transaction (PostgreSQL; SQLite has one writer).
+    """
     other = aliased(InboxItemHistory)
     live = exists().where(
         other.item_id == InboxItem.id,
@@ -123,15 +128,22 @@ async def delete_items(
     touched = select(InboxItemHistory.item_id).where(
         InboxItemHistory.notification_id.in_(notification_ids)
     )
-    doomed = select(InboxItem.id).where(InboxItem.id.in_(touched), ~live).limit(limit)
-    ids = list(await session.scalars(doomed))
-    if ids:
+    chosen = list(
+        await session.scalars(
+            select(InboxItem.id)
+            .where(InboxItem.id.in_(touched), ~live)
+            .order_by(InboxItem.id)
+            .limit(limit)
+            .with_for_update(of=InboxItem)
+        )
+    )
+    if chosen:
         await session.execute(
             delete(InboxItem)
-            .where(InboxItem.id.in_(ids))
+            .where(InboxItem.id.in_(chosen), ~live)
             .execution_options(synchronize_session=False)
         )
-    return len(ids)
+    return len(chosen)
 
 
 async def empty_notifications(
