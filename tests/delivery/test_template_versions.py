@@ -49,11 +49,18 @@ async def _put(http: httpx.AsyncClient, tenant: Tenant, template_id: str, body: 
     assert answer.status_code in (200, 201), answer.text
 
 
-async def test_the_version_checked_at_accept_is_rendered(
+async def test_the_version_checked_at_accept_is_rendered_or_named_by_its_failure(
     client: httpx.AsyncClient, tenant: Tenant, db: Database, database_url: str
 ) -> None:
-    made = await client.post("/v1/templates", json=NEWS, headers=tenant.headers)
-    assert made.status_code == 201, made.text
+    personal = {"id": "personal", "channels": {"email": {"subject": "Hi {{ user.first_name }}",
+                                                         "text": "x"}}}  # fmt: skip
+    for template in (NEWS, personal):
+        made = await client.post("/v1/templates", json=template, headers=tenant.headers)
+        assert made.status_code == 201, made.text
+    user = await client.put(
+        "/v1/users/ann", json={"email": "ann@example.com"}, headers=tenant.headers
+    )
+    assert user.status_code == 201, user.text
     key = bearer(await make_key(db, tenant, "notifications.write", test=True))
     sent = await _accept(client, key, _email(template="news", personalisation={"topic": "Q3"}))
     changed = {"channels": {"email": {"subject": "v2 {{ topic }}", "text": "t"}}}
@@ -61,10 +68,19 @@ async def test_the_version_checked_at_accept_is_rendered(
     [waiting] = await deliveries_of(db, sent)
     shown = (await client.get(f"/v1/deliveries/{waiting.id}", headers=tenant.headers)).json()
     assert (shown["template_id"], shown["template_version"]) == ("news", 1)
+    # ann has no first name: rendering fails, and says which template version failed.
+    body = {"type": "custom", "subType": "message", "message": "hi", "channels": ["email"],
+            "targets": {"users": ["ann"]}, "template": "personal"}  # fmt: skip
+    failing = await _accept(client, key, body)
     async with running_worker(worker_settings(database_url)):
         [done] = await wait_finished(db, sent)
+        [failed] = await wait_finished(db, failing)
     assert done.status == "delivered" and done.rendered is not None
     assert (done.rendered["subject"], done.template_version) == ("v1 Q3", 1)
+    shown = (await client.get(f"/v1/deliveries/{failed.id}", headers=tenant.headers)).json()
+    assert shown["status"] == "permanent-failure"
+    assert "first_name" in str(shown["attempts"][0]["provider_response"])
+    assert (shown["template_id"], shown["template_version"]) == ("personal", 1)
 
 
 async def test_a_switched_on_template_is_used_by_the_next_accept_everywhere(
@@ -96,28 +112,3 @@ async def test_a_switched_on_template_is_used_by_the_next_accept_everywhere(
         await _put(client, tenant, "news", {**NEWS, "enabled": True})
         [news] = await wait_finished(db, await _accept(second, key, named))
     assert (news.status, news.template_version) == ("delivered", 2)
-
-
-async def test_a_render_failure_keeps_the_template_and_its_version(
-    client: httpx.AsyncClient, tenant: Tenant, db: Database, database_url: str
-) -> None:
-    personal = {
-        "id": "personal",
-        "channels": {"email": {"subject": "Hi {{ user.first_name }}", "text": "x"}},
-    }
-    made = await client.post("/v1/templates", json=personal, headers=tenant.headers)
-    assert made.status_code == 201, made.text
-    user = await client.put(
-        "/v1/users/ann", json={"email": "ann@example.com"}, headers=tenant.headers
-    )
-    assert user.status_code == 201, user.text
-    key = bearer(await make_key(db, tenant, "notifications.write", test=True))
-    body = {"type": "custom", "subType": "message", "message": "hi", "channels": ["email"],
-            "targets": {"users": ["ann"]}, "template": "personal"}  # fmt: skip
-    sent = await _accept(client, key, body)
-    async with running_worker(worker_settings(database_url)):
-        [failed] = await wait_finished(db, sent)
-    shown = (await client.get(f"/v1/deliveries/{failed.id}", headers=tenant.headers)).json()
-    assert shown["status"] == "permanent-failure"
-    assert "first_name" in str(shown["attempts"][0]["provider_response"])
-    assert (shown["template_id"], shown["template_version"]) == ("personal", 1)

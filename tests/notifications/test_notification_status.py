@@ -70,7 +70,11 @@ async def _listed(client: httpx.AsyncClient, tenant: Tenant, status: str) -> set
 
 
 async def test_status_follows_the_deliveries_through_the_worker(
-    client: httpx.AsyncClient, tenant: Tenant, db: Database, database_url: str
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    db: Database,
+    database_url: str,
+    start_receiver: StartReceiver,
 ) -> None:
     await add_users(client, tenant, "ann")
     key = bearer(await make_key(db, tenant, "notifications.write", test=True))
@@ -83,48 +87,36 @@ async def test_status_follows_the_deliveries_through_the_worker(
     }  # fmt: skip
     sent = {name: await send(client, key, **body) for name, body in emails.items()}
     in_app = await send(client, key, targets={"users": ["ann"]}, channels=["in_app"])
-    assert await _status(client, tenant, in_app) == "delivered"
-    assert all([await _status(client, tenant, n) == "queued" for n in sent.values()])
-    assert await _listed(client, tenant, "queued") == set(sent.values())
-    async with running_worker(worker_settings(database_url)):
-        for notification_id in sent.values():
-            await wait_finished(db, notification_id)
-    expected = {**{n: name for name, n in sent.items()}, in_app: "delivered"}
-    expected[sent["in-app-and-failed"]] = "partially-delivered"  # the inbox item was written
-    assert {n: await _status(client, tenant, n) for n in expected} == expected
-    for status in ("delivered", "partially-delivered", "failed"):
-        assert await _listed(client, tenant, status) == {
-            n for n, wanted in expected.items() if wanted == status
-        }
-    assert await _listed(client, tenant, "queued") == set()
-
-
-async def test_a_retried_delivery_is_sending_and_a_delete_cancels(
-    client: httpx.AsyncClient,
-    tenant: Tenant,
-    db: Database,
-    database_url: str,
-    start_receiver: StartReceiver,
-) -> None:
+    # A webhook its receiver keeps refusing (retried in an hour), and an email for later.
     receiver = await start_receiver(Receiver(status=503, headers={"retry-after": "3600"}))
-    put = await client.put(
-        "/v1/endpoints/busy", json={"url": receiver.url(), "types": ["*"]}, headers=tenant.headers
-    )
+    hook = {"url": receiver.url(), "types": ["*"]}
+    put = await client.put("/v1/endpoints/busy", json=hook, headers=tenant.headers)
     assert put.status_code == 200, put.text
     retried = await send(client, tenant.headers, targets={"all": True}, channels=["webhook"])
     later = await send(
         client, tenant.headers, targets={"emails": ["a@example.com"]},
         scheduledAt="2099-01-01T00:00:00Z",
     )  # fmt: skip
+    assert await _status(client, tenant, in_app) == "delivered"
+    queued = {*sent.values(), retried, later}
+    assert all([await _status(client, tenant, n) == "queued" for n in queued])
+    assert await _listed(client, tenant, "queued") == queued
     async with running_worker(worker_settings(database_url)):
+        for notification_id in sent.values():
+            await wait_finished(db, notification_id)
 
         async def attempted() -> bool:
             return any(d.attempts and d.leased_by is None for d in await deliveries_of(db, retried))
 
         await wait_until(attempted, what="the webhook's first attempt")
-    assert await _status(client, tenant, retried) == "sending"
-    assert await _listed(client, tenant, "sending") == {retried}
-    assert await _status(client, tenant, later) == "queued"
+    expected = {**{n: name for name, n in sent.items()}, in_app: "delivered"}
+    expected[sent["in-app-and-failed"]] = "partially-delivered"  # the inbox item was written
+    expected |= {retried: "sending", later: "queued"}
+    assert {n: await _status(client, tenant, n) for n in expected} == expected
+    for status in ("delivered", "partially-delivered", "failed", "sending", "queued"):
+        assert await _listed(client, tenant, status) == {
+            n for n, wanted in expected.items() if wanted == status
+        }
     for notification_id in (retried, later):
         deleted = await client.delete(
             f"/v1/notifications/{notification_id}", headers=tenant.headers
