@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from herald.accounts.models import Account
 from herald.channels.letter.store import DocumentStore
@@ -31,15 +31,34 @@ async def retention_periods(session: AsyncSession) -> list[int]:
     return list(await session.scalars(select(Account.retention_days).distinct()))
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Expired notifications to purge, each with the cutoff of its account's retention."""
+
+    cutoffs: dict[uuid.UUID, datetime]
+
+    @property
+    def ids(self) -> list[uuid.UUID]:
+        """The notifications."""
+        return list(self.cutoffs)
+
+    def by_cutoff(self) -> dict[datetime, list[uuid.UUID]]:
+        """The notifications grouped by their cutoff."""
+        groups: dict[datetime, list[uuid.UUID]] = {}
+        for notification_id, cutoff in self.cutoffs.items():
+            groups.setdefault(cutoff, []).append(notification_id)
+        return groups
+
+
 async def expired(
     session: AsyncSession, *, now: datetime, periods: Sequence[int], limit: int
-) -> list[uuid.UUID]:
+) -> Batch:
     """Up to ``limit`` expired notifications not purged yet, oldest first.
 
     Rows are locked with ``SKIP LOCKED`` on PostgreSQL, so workers purging at the same time
     take different batches.
     """
-    found: list[uuid.UUID] = []
+    found: dict[uuid.UUID, datetime] = {}
     for days in periods:
         if len(found) >= limit:
             break
@@ -62,8 +81,8 @@ async def expired(
             .limit(limit - len(found))
             .with_for_update(skip_locked=True)
         )
-        found += list(await session.scalars(query))
-    return found
+        found |= dict.fromkeys(await session.scalars(query), cutoff)
+    return Batch(found)
 
 
 async def purge_deliveries(
@@ -108,42 +127,43 @@ async def purge_deliveries(
     return len(ids), len(pdfs)
 
 
-async def delete_items(
-    session: AsyncSession, notification_ids: list[uuid.UUID], *, limit: int
-) -> int:
-    """Delete up to ``limit`` inbox items of these notifications whose whole chain has
-    expired (an item a later, live event of its chain updated stays), with their history and
-    audit trail (by cascade); how many were chosen.
+async def delete_items(session: AsyncSession, batch: Batch, *, limit: int) -> int:
+    """Delete up to ``limit`` inbox items of the batch's notifications whose whole chain has
+    expired (an item a later event of its chain, newer than the retention, updated stays),
+    with their history and audit trail (by cascade); how many went.
 
-    The chosen items are locked, and their chains read again by the delete, a statement of
-    its own: a fan-out adding a live event to one of them either committed before (and is
-    seen) or waits for this transaction (PostgreSQL; SQLite has one writer).
+    The items are locked as they are chosen, and the delete reads their chains again in a
+    statement of its own: a fan-out adding a live event to one of them either committed
+    before (and is seen) or waits for this transaction (PostgreSQL; SQLite has one writer).
     """
-    other = aliased(InboxItemHistory)
-    live = exists().where(
-        other.item_id == InboxItem.id,
-        other.notification_id == Notification.id,
-        and_(Notification.purged_at.is_(None), Notification.id.not_in(notification_ids)),
-    )
-    touched = select(InboxItemHistory.item_id).where(
-        InboxItemHistory.notification_id.in_(notification_ids)
-    )
-    chosen = list(
-        await session.scalars(
-            select(InboxItem.id)
-            .where(InboxItem.id.in_(touched), ~live)
-            .order_by(InboxItem.id)
-            .limit(limit)
-            .with_for_update(of=InboxItem)
+    deleted = 0
+    for cutoff, ids in batch.by_cutoff().items():
+        if deleted >= limit:
+            break
+        live = (
+            select(InboxItemHistory.item_id)
+            .join(Notification, Notification.id == InboxItemHistory.notification_id)
+            .where(InboxItemHistory.item_id == InboxItem.id, Notification.created_at >= cutoff)
+            .exists()
         )
-    )
-    if chosen:
-        await session.execute(
-            delete(InboxItem)
-            .where(InboxItem.id.in_(chosen), ~live)
-            .execution_options(synchronize_session=False)
+        touched = select(InboxItemHistory.item_id).where(InboxItemHistory.notification_id.in_(ids))
+        chosen = list(
+            await session.scalars(
+                select(InboxItem.id)
+                .where(InboxItem.id.in_(touched), ~live)
+                .order_by(InboxItem.id)
+                .limit(limit - deleted)
+                .with_for_update(of=InboxItem)
+            )
         )
-    return len(chosen)
+        if chosen:
+            await session.execute(
+                delete(InboxItem)
+                .where(InboxItem.id.in_(chosen), ~live)
+                .execution_options(synchronize_session=False)
+            )
+        deleted += len(chosen)
+    return deleted
 
 
 async def empty_notifications(

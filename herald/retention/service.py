@@ -124,7 +124,8 @@ async def _purge_notifications(
     periods: list[int],
     batch: int,
 ) -> tuple[Purged, bool]:
-    ids = await expiry.expired(session, now=now, periods=periods, limit=batch)
+    found = await expiry.expired(session, now=now, periods=periods, limit=batch)
+    ids = found.ids
     if not ids:
         return Purged(), False
     deliveries, pdfs = await expiry.purge_deliveries(
@@ -132,7 +133,7 @@ async def _purge_notifications(
     )
     if deliveries >= batch:  # there may be more: these notifications come back next pass
         return Purged(deliveries=deliveries, documents=pdfs), True
-    items = await expiry.delete_items(session, ids, limit=batch)
+    items = await expiry.delete_items(session, found, limit=batch)
     if items >= batch:
         return Purged(deliveries=deliveries, documents=pdfs, inbox_items=items), True
     await expiry.empty_notifications(session, ids, now=now)
