@@ -196,6 +196,12 @@ async def _run(
     db = Database(Settings(database_url=url, database_pool_size=4))
     try:
         rows = await _fill(db, account_id, count)
+        if not db.settings.is_sqlite:
+            # As autovacuum would have, over the days these rows took to pile up: planned
+            # without statistics, the purge's queries are not the ones a real database gets.
+            async with db.engine.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.exec_driver_sql("ANALYZE")
         gate = Gate(db)  # one gate, as in a worker process: on SQLite writers take turns
         timed = _Timed(gate)
         stop = asyncio.Event()

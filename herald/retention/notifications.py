@@ -66,17 +66,18 @@ async def expired(
         running = exists().where(
             Delivery.notification_id == Notification.id, Delivery.status.in_(sorted(ACTIVE))
         )
+        where = [
+            Notification.purged_at.is_(None),  # the partial index of unpurged rows, in order
+            Notification.created_at < cutoff,
+            or_(Notification.scheduled_at.is_(None), Notification.scheduled_at < cutoff),
+            ~running,
+        ]
+        if len(periods) > 1:  # else every account keeps the same: no need to ask which
+            accounts = select(Account.id).where(Account.retention_days == days)
+            where.append(Notification.account_id.in_(accounts))
         query = (
             select(Notification.id)
-            .where(
-                Notification.purged_at.is_(None),  # the partial index of unpurged rows
-                Notification.created_at < cutoff,
-                Notification.account_id.in_(
-                    select(Account.id).where(Account.retention_days == days)
-                ),
-                or_(Notification.scheduled_at.is_(None), Notification.scheduled_at < cutoff),
-                ~running,
-            )
+            .where(*where)
             .order_by(Notification.created_at)
             .limit(limit - len(found))
             .with_for_update(skip_locked=True)
