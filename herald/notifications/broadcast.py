@@ -41,9 +41,10 @@ from herald.errors import NotFound, ValidationFailed
 from herald.events.targeting import Recipients
 from herald.inbox.fanout import fan_out
 from herald.notifications import outbox
+from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.models import Notification
 from herald.notifications.progress import accepted_status
-from herald.notifications.service import charge, in_app_message, in_app_text, refuse_over_cap
+from herald.notifications.service import in_app_message, in_app_text
 from herald.notifications.templated import Shared
 from herald.templates.compose import account_fields
 from herald.templates.inheritance import chain_of, nearest

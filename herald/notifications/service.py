@@ -31,13 +31,13 @@ from herald.inbox.models import InboxItem, InboxItemHistory
 from herald.inbox.service import withdraw_items
 from herald.metrics import NOTIFICATIONS_ACCEPTED
 from herald.notifications import outbox, progress
+from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.content import render_in_app
 from herald.notifications.models import Notification
 from herald.notifications.templated import InAppTemplate, Shared, named_template
 from herald.templates.sending import SendingTemplate, TemplateRef, load_for_type
 from herald.templates.service import load_account
-from herald.throttling import daily
-from herald.throttling.service import Throttle, account_limits
+from herald.throttling.service import Throttle
 
 NOTIFICATIONS = cast(Table, Notification.__table__)
 
@@ -121,35 +121,6 @@ def in_app_text(
     if part is None:
         return None
     return part.common(shared), part.text_source(session, shared)
-
-
-async def _daily_cap(session: AsyncSession, throttle: Throttle, principal: Principal) -> int | None:
-    """The cap the sending account's messages count against today; None for test keys."""
-    if principal.test:
-        return None  # test keys count against no cap (API.md "Accounts")
-    limits = await account_limits(session, account_id=principal.account_id)
-    return throttle.default_daily if limits.daily is None else limits.daily
-
-
-async def refuse_over_cap(
-    session: AsyncSession, throttle: Throttle, principal: Principal, messages: int
-) -> None:
-    """429 before any work when ``messages`` cannot fit in today's cap (``charge`` decides)."""
-    cap = await _daily_cap(session, throttle, principal)
-    if cap is not None:
-        await daily.refuse_if_spent(
-            session, account_id=principal.account_id, messages=messages, cap=cap
-        )
-
-
-async def charge(
-    session: AsyncSession, throttle: Throttle, principal: Principal, messages: int
-) -> None:
-    """Count messages against the sending account's daily cap, atomically (429 when they do
-    not fit). Call it as the transaction's last write: it holds the count's row lock."""
-    cap = await _daily_cap(session, throttle, principal)
-    if cap is not None:
-        await daily.spend(session, account_id=principal.account_id, messages=messages, cap=cap)
 
 
 async def _write_inbox(

@@ -25,8 +25,8 @@ from herald.delivery.sms import sms_document
 from herald.delivery.status import DeliveryStatus
 from herald.directory.contact import normalize_phone
 from herald.errors import ErrorDetail, ValidationFailed
+from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.models import Notification
-from herald.notifications.service import charge, refuse_over_cap
 from herald.sms import allowance
 from herald.sms.schemas import MessageBody
 from herald.sms.senders import SenderNotApproved, check_sender, is_number
