@@ -28,8 +28,8 @@ from herald.templates.sending import (
     SendingTemplate,
     TemplateRef,
     load_for_sending,
-    load_for_type,
     pinned_template,
+    ref_for_type,
 )
 
 _Key = tuple[uuid.UUID, int]
@@ -52,8 +52,19 @@ class TemplateCache:
     ) -> SendingTemplate:
         """The template version to render ``delivery`` with; PermanentDeliveryError if none."""
         if delivery.template_row_id is None or delivery.template_version is None:
-            return await _current(session, account=account, notification=notification)
-        key = (delivery.template_row_id, delivery.template_version)
+            if notification.template is not None:
+                return await _current(session, account=account, template_id=notification.template)
+            ref = await ref_for_type(
+                session, account_id=account.id, type_=notification.type,
+                sub_type=notification.sub_type,
+            )  # fmt: skip
+            if ref is None:
+                raise PermanentDeliveryError(
+                    f"no template for {notification.type}/{notification.sub_type}"
+                )
+            key = (ref.row_id, ref.version)
+        else:
+            key = (delivery.template_row_id, delivery.template_version)
         found = self._versions.get(key)
         if found is None:
             found = await _version(session, key)
@@ -81,21 +92,10 @@ async def _version(session: AsyncSession, key: _Key) -> tuple[TemplateRef, dict[
     return TemplateRef(template_id, row_id, version, owner), dict(body)
 
 
-async def _current(
-    session: AsyncSession, *, account: Account, notification: Notification
-) -> SendingTemplate:
-    """What the account gets now for the template the notification names (or its type's)."""
-    if notification.template is None:
-        found = await load_for_type(
-            session, account=account, type_=notification.type, sub_type=notification.sub_type
-        )
-        if found is None:
-            raise PermanentDeliveryError(
-                f"no template for {notification.type}/{notification.sub_type}"
-            )
-        return found
+async def _current(session: AsyncSession, *, account: Account, template_id: str) -> SendingTemplate:
+    """What the account gets now for the template the notification names."""
     try:
-        return await load_for_sending(session, account=account, template_id=notification.template)
+        return await load_for_sending(session, account=account, template_id=template_id)
     except HeraldError as exc:
         # The template was deleted after the notification was accepted.
-        raise PermanentDeliveryError(f"no template {notification.template}: {exc.message}") from exc
+        raise PermanentDeliveryError(f"no template {template_id}: {exc.message}") from exc

@@ -1,11 +1,14 @@
-"""What a send costs against its account's daily cap: refused early when it cannot fit, then
-counted atomically as the transaction's last write (``herald.throttling.daily``).
+"""What a send costs against its account's daily cap: counted atomically as the transaction's
+last write (``herald.throttling.daily``), and refused before any work once this process has
+seen the day's count leave no room for it (the count only grows within a day).
 
 Every way of sending (``/v1/notifications``, broadcasts, the SMS gateway) calls these two, so
 the cap is checked and counted in one place.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,12 +28,15 @@ async def _daily_cap(session: AsyncSession, throttle: Throttle, principal: Princ
 async def refuse_over_cap(
     session: AsyncSession, throttle: Throttle, principal: Principal, messages: int
 ) -> None:
-    """429 before any work when ``messages`` cannot fit in today's cap (``charge`` decides)."""
+    """429 before any work when this process already knows ``messages`` cannot fit in today's
+    cap (a request was refused with the day's count); ``charge`` decides for good."""
     cap = await _daily_cap(session, throttle, principal)
-    if cap is not None:
-        await daily.refuse_if_spent(
-            session, account_id=principal.account_id, messages=messages, cap=cap
-        )
+    if cap is None or messages <= 0:
+        return
+    now = datetime.now(UTC)
+    used = throttle.daily_used(principal.account_id, daily.day_of(now))
+    if used + messages > cap:
+        raise daily.DailyCapReached(cap, used=used, now=now)
 
 
 async def charge(
@@ -39,5 +45,12 @@ async def charge(
     """Count messages against the sending account's daily cap, atomically (429 when they do
     not fit). Call it as the transaction's last write: it holds the count's row lock."""
     cap = await _daily_cap(session, throttle, principal)
-    if cap is not None:
+    if cap is None or messages <= 0:
+        return
+    try:
         await daily.spend(session, account_id=principal.account_id, messages=messages, cap=cap)
+    except daily.DailyCapReached as refused:
+        throttle.note_daily_used(
+            principal.account_id, daily.day_of(datetime.now(UTC)), refused.used
+        )
+        raise

@@ -35,8 +35,7 @@ from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.content import render_in_app
 from herald.notifications.models import Notification
 from herald.notifications.templated import InAppTemplate, Shared, named_template
-from herald.templates.sending import SendingTemplate, TemplateRef, load_for_type
-from herald.templates.service import load_account
+from herald.templates.sending import SendingTemplate, TemplateRef, ref_for_type
 from herald.throttling.service import Throttle
 
 NOTIFICATIONS = cast(Table, Notification.__table__)
@@ -180,11 +179,9 @@ async def _external_template(
     fails those deliveries, saying so)."""
     if named is not None:
         return named.ref
-    account = await load_account(session, account_id=account_id)
-    found = await load_for_type(
-        session, account=account, type_=envelope.type, sub_type=envelope.subType
+    return await ref_for_type(
+        session, account_id=account_id, type_=envelope.type, sub_type=envelope.subType
     )
-    return None if found is None else found.ref
 
 
 async def _restate(

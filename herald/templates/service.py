@@ -96,32 +96,6 @@ async def list_templates(
     return [r for r in listed if filters is None or filters.accept(r)]
 
 
-async def template_of_type(
-    session: AsyncSession, *, account: Account, type_: str, sub_type: str
-) -> Resolved | None:
-    """The template the account gets for a notification type that names none: of the
-    templates it sees with this ``type``/``subType``, the first by id. One query.
-
-    Rows are read for every id that has a row of this type anywhere in the chain, so that an
-    override which changed the type is seen as what it is.
-    """
-    owners = [owner for owner in chain_of(account) if owner is not None]
-    visible = (
-        Template.deleted_at.is_(None),
-        or_(Template.account_id.is_(None), Template.account_id.in_(owners)),
-    )
-    typed = select(Template.template_id).where(
-        *visible,
-        Template.body["type"].as_string() == type_,
-        Template.body["subType"].as_string() == sub_type,
-    )
-    rows = await session.scalars(select(Template).where(*visible, Template.template_id.in_(typed)))
-    found = effective(rows, chain_of(account))
-    wanted = ListFilters(type=type_, sub_type=sub_type)
-    listed = [Resolved(found[tid], account.id) for tid in sorted(found)]
-    return next((r for r in listed if wanted.accept(r)), None)
-
-
 async def create_template(
     session: AsyncSession, *, account: Account, body: TemplateIn, actor: str
 ) -> Resolved:

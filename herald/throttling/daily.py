@@ -7,8 +7,10 @@ other's row lock and re-reads the committed total; SQLite has one writer), and a
 fails afterwards rolls its count back with everything else. Every API process shares the count.
 
 Call ``spend`` last in the transaction: on PostgreSQL the row stays locked until the commit, so
-the account's other requests wait only for the commit, not for the work. ``refuse_if_spent``
-is a read without a lock, for refusing early a request that cannot fit anyway.
+the account's other requests wait only for the commit, not for the work. A refusal says how
+many messages the day had used (``DailyCapReached.used``): the count only grows within a day,
+so a process may refuse the next requests that cannot fit without asking the database
+(``herald.notifications.charging``).
 """
 
 from __future__ import annotations
@@ -37,50 +39,46 @@ def _seconds_to_midnight(now: datetime) -> int:
     return max(1, math.ceil((tomorrow - now).total_seconds()))
 
 
-def _refused(cap: int, now: datetime) -> TooManyRequests:
-    return TooManyRequests(
-        f"The daily limit of {cap} messages is reached for this account",
-        code="daily_limit_reached",
-        headers={"Retry-After": str(_seconds_to_midnight(now))},
-    )
+class DailyCapReached(TooManyRequests):
+    """429 ``daily_limit_reached``, with ``Retry-After`` until midnight UTC."""
+
+    def __init__(self, cap: int, *, used: int, now: datetime) -> None:
+        super().__init__(
+            f"The daily limit of {cap} messages is reached for this account",
+            code="daily_limit_reached",
+            headers={"Retry-After": str(_seconds_to_midnight(now))},
+        )
+        self.used = used
+        """The day's committed count when this was refused."""
 
 
-async def refuse_if_spent(
-    session: AsyncSession, *, account_id: uuid.UUID, messages: int, cap: int
-) -> None:
-    """429 now if ``messages`` more cannot fit today (a read; ``spend`` decides for good)."""
-    if messages <= 0:
-        return
+async def spend(session: AsyncSession, *, account_id: uuid.UUID, messages: int, cap: int) -> int:
+    """Count ``messages`` against today's ``cap`` and return the day's new total, or raise
+    ``DailyCapReached`` and count nothing. Atomic: the check and the count are one statement."""
     now = datetime.now(UTC)
-    used = await session.scalar(
-        select(DailyUsage.messages).where(
-            DailyUsage.account_id == account_id, DailyUsage.day == day_of(now)
+    day = day_of(now)
+    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(DailyUsage).values(account_id=account_id, day=day, messages=messages)
+    total = DailyUsage.messages + statement.excluded.messages
+    counted = (
+        None
+        if messages > cap
+        else await session.scalar(
+            statement.on_conflict_do_update(
+                index_elements=[DailyUsage.account_id, DailyUsage.day],
+                set_={"messages": total},
+                where=total <= cap,
+            ).returning(DailyUsage.messages)
         )
     )
-    if (used or 0) + messages > cap:
-        raise _refused(cap, now)
-
-
-async def spend(session: AsyncSession, *, account_id: uuid.UUID, messages: int, cap: int) -> None:
-    """Count ``messages`` against today's ``cap``, or raise 429 ``daily_limit_reached`` and count
-    nothing. Atomic: the check and the count are one statement."""
-    if messages <= 0:
-        return
-    now = datetime.now(UTC)
-    if messages > cap:
-        raise _refused(cap, now)
-    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(DailyUsage).values(account_id=account_id, day=day_of(now), messages=messages)
-    total = DailyUsage.messages + statement.excluded.messages
-    counted = await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[DailyUsage.account_id, DailyUsage.day],
-            set_={"messages": total},
-            where=total <= cap,
-        ).returning(DailyUsage.messages)
-    )
-    if counted.first() is None:
-        raise _refused(cap, now)
+    if counted is None:
+        used = await session.scalar(
+            select(DailyUsage.messages).where(
+                DailyUsage.account_id == account_id, DailyUsage.day == day
+            )
+        )
+        raise DailyCapReached(cap, used=int(used or 0), now=now)
+    return int(counted)
 
 
 async def forget_before(session: AsyncSession, *, day: str) -> int:

@@ -69,6 +69,16 @@ class Throttle:
         self.limiter = FixedWindowRateLimiter(storage)
         self.default_rate = settings.rate_limit
         self.default_daily = settings.daily_limit
+        self._daily_used: dict[tuple[uuid.UUID, str], int] = {}
+
+    def daily_used(self, account_id: uuid.UUID, day: str) -> int:
+        """The least an account is known to have used on ``day`` (0 when nothing is known)."""
+        return self._daily_used.get((account_id, day), 0)
+
+    def note_daily_used(self, account_id: uuid.UUID, day: str, used: int) -> None:
+        """Remember a committed daily count (refusals say it); other days are forgotten."""
+        self._daily_used = {key: value for key, value in self._daily_used.items() if key[1] == day}
+        self._daily_used[(account_id, day)] = max(used, self.daily_used(account_id, day))
 
     async def close(self) -> None:
         """Close the Redis connections, if any."""
