@@ -13,6 +13,18 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./herald.db"
     database_pool_size: int = Field(default=10, ge=1)
+    database_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a request waits to connect, for a pooled connection or for SQLite's "
+        "write lock before it answers 503 database_unavailable.",
+    )
+    database_statement_timeout: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds one PostgreSQL statement may take before it is cancelled and the "
+        "connection dropped (a server that stopped answering); 0: no limit.",
+    )
     bus_url: str | None = None
     secret_key: SecretStr | None = Field(
         default=None,
@@ -45,6 +57,10 @@ class Settings(BaseSettings):
         default="./var/documents", description="Where letter PDFs are kept (the document store)."
     )
     log_level: str = "INFO"
+    access_log: bool = Field(default=True, description="A log line per HTTP request.")
+    worker_metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="herald worker serves /metrics on this port."
+    )
     log_json: bool = True
 
     @property

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, event, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,8 +26,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from herald import sqlite_driver
+from herald import db_faults, sqlite_driver
 from herald.config import Settings
+from herald.errors import DatabaseUnavailable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -132,21 +135,30 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # instead is an asyncio queue: first come, first served, handed over at once.
         engine = create_async_engine(
             settings.database_url,
-            connect_args={"timeout": 30},
+            connect_args={"timeout": settings.database_timeout},
             pool_size=1,
             max_overflow=0,
+            pool_timeout=settings.database_timeout,
             json_serializer=json_dumps,
         )
-        sqlite_driver.adapt(engine)
+        sqlite_driver.adapt(engine, busy_timeout=settings.database_timeout)
+        db_faults.install(engine)
         return engine
+    # Every wait is bounded, so that a database that went away is a 503 within
+    # database_timeout, never a request that hangs: connecting, waiting for a pooled
+    # connection and (a server that stopped answering) each statement.
+    statement_timeout = settings.database_statement_timeout or None
     engine = create_async_engine(
         settings.database_url,
+        connect_args={"timeout": settings.database_timeout, "command_timeout": statement_timeout},
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
+        pool_timeout=settings.database_timeout,
         json_serializer=json_dumps,
     )
     event.listen(engine.sync_engine, "checkin", _note_checkin)
     event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    db_faults.install(engine)
     return engine
 
 
@@ -185,6 +197,39 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+    async def check(self) -> str:
+        """``"ok"`` when a request would get the database now, else why not (``/readyz``).
+
+        Bounded by ``database_timeout``, as requests are. On SQLite it takes the write lock,
+        as every request's transaction does, on a connection of its own: the pool's one
+        connection may be the one holding it.
+        """
+        try:
+            if self.settings.is_sqlite:
+                await asyncio.to_thread(self._check_sqlite_lock)
+            else:
+                async with asyncio.timeout(self.settings.database_timeout):
+                    async with self.engine.connect() as connection:
+                        await connection.execute(text("SELECT 1"))
+        except TimeoutError:
+            return f"unavailable: no answer within {self.settings.database_timeout:g} s"
+        except DatabaseUnavailable as exc:
+            return f"unavailable: {exc.message}"
+        except sqlite3.OperationalError as exc:
+            return f"unavailable: {exc}"
+        except Exception as exc:  # any other failure means not ready; the reason is for operators
+            return f"error: {type(exc).__name__}"
+        return "ok"
+
+    def _check_sqlite_lock(self) -> None:
+        path = make_url(self.settings.database_url).database or ""
+        connection = sqlite3.connect(path, timeout=self.settings.database_timeout)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.rollback()
+        finally:
+            connection.close()
 
 
 AfterCommit = Callable[[], Awaitable[None]]

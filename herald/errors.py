@@ -12,7 +12,9 @@ HeraldError (500 internal_error)
 ├── PayloadTooLarge (413 payload_too_large)
 ├── UnsupportedMediaType (415 unsupported_media_type)
 ├── ValidationFailed (422 validation_failed; details are JSON Pointers)
-└── TooManyRequests (429 rate_limit_reached | daily_limit_reached | overuse_full)
+├── TooManyRequests (429 rate_limit_reached | daily_limit_reached | overuse_full)
+└── ServiceUnavailable (503 service_unavailable; with Retry-After)
+    └── DatabaseUnavailable (503 database_unavailable)
 """
 
 from __future__ import annotations
@@ -126,6 +128,23 @@ class ValidationFailed(HeraldError):
 class TooManyRequests(HeraldError):
     status_code = 429
     code = "rate_limit_reached"
+
+
+class ServiceUnavailable(HeraldError):
+    """A dependency is down for now: the client may send the same request again after
+    ``Retry-After`` seconds (with its ``Idempotency-Key``, that is safe: it acts once)."""
+
+    status_code = 503
+    code = "service_unavailable"
+    retry_after = 2
+
+    def __init__(self, message: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.retry_after))
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database_unavailable"
 
 
 def json_pointer(parts: tuple[int | str, ...] | list[int | str]) -> str:

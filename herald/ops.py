@@ -7,9 +7,9 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from herald.accounts.auth import bearer_token
+from herald.delivery.metrics_server import refresh_queue_depth
 from herald.errors import Unauthorized
 from herald.http.deps import RuntimeDep
 
@@ -24,20 +24,22 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """Ready when the database answers (503 otherwise)."""
-    checks: dict[str, str] = {}
-    try:
-        async with runtime.db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure means not ready; the reason is for operators
-        checks["database"] = f"error: {type(exc).__name__}"
+    """503 ``unavailable`` when the database (or this process's worker) cannot serve; 200
+    ``degraded`` when a dependency Herald can do without is down (Redis: rate limits counted
+    per process, real-time events delayed until the bus is back); 200 ``ok`` otherwise."""
+    checks = {"database": await runtime.db.check()}
     for name, probe in runtime.extras.get("readiness", {}).items():
         checks[name] = "ok" if probe() else "down"
-    ready = all(v == "ok" for v in checks.values())
+    essential = all(value == "ok" for value in checks.values())
+    checks["bus"] = "ok" if runtime.bus.connected else "degraded: reconnecting"
+    if runtime.throttle.degraded:
+        checks["rate_limits"] = "degraded: counted per process until Redis answers again"
+    else:
+        checks["rate_limits"] = "ok"
+    status = "ok" if all(v == "ok" for v in checks.values()) else "degraded"
     return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
+        {"status": status if essential else "unavailable", "checks": checks},
+        status_code=200 if essential else 503,
     )
 
 
@@ -49,4 +51,5 @@ async def metrics(request: Request, runtime: RuntimeDep) -> Response:
         given = bearer_token(request)
         if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
             raise Unauthorized("Wrong metrics token")
+    await refresh_queue_depth(runtime)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -24,19 +24,23 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the single writer; the busy timeout makes writers queue
-    # instead of failing; Python's sqlite3 must not open transactions behind our back.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        "PRAGMA busy_timeout=30000",
-        "PRAGMA foreign_keys=ON",
-        "PRAGMA synchronous=NORMAL",
-    ):
-        cursor.execute(pragma)
-    cursor.close()
+def _pragmas(busy_timeout: float) -> Callable[[Any, Any], None]:
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers run beside the single writer; the busy timeout makes writers queue
+        # instead of failing (past it, herald.db_faults answers 503); Python's sqlite3 must
+        # not open transactions behind our back.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA busy_timeout={round(busy_timeout * 1000)}",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    return set_pragmas
 
 
 class _OneTripCursor:
@@ -179,8 +183,9 @@ def _sqlite_begin_immediate(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def adapt(engine: AsyncEngine) -> None:
-    """Make ``engine``'s SQLite connections one-trip, WAL, foreign-keyed and ``BEGIN IMMEDIATE``."""
+def adapt(engine: AsyncEngine, *, busy_timeout: float) -> None:
+    """Make ``engine``'s SQLite connections one-trip, WAL, foreign-keyed and ``BEGIN IMMEDIATE``;
+    a writer waits up to ``busy_timeout`` seconds for the write lock."""
     event.listen(engine.sync_engine, "do_connect", _sqlite_one_trip)
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "connect", _pragmas(busy_timeout))
     event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)

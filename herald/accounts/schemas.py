@@ -15,7 +15,9 @@ from herald.events.schemas import Channel
 
 
 class AccountCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Acme Lettings"}]}, extra="forbid"
+    )
     name: str = Field(min_length=1, max_length=255)
 
 
@@ -37,7 +39,18 @@ class Limits(BaseModel):
 
 
 class AccountPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "limits": {"rate": "3000/minute", "daily": 250000, "sms_allowance": 1000},
+                    "retention_days": 7,
+                    "default_locale": "en",
+                }
+            ]
+        },
+        extra="forbid",
+    )
     name: str | None = Field(default=None, min_length=1, max_length=255)
     limits: Limits | None = None
     retention_days: int | None = Field(default=None, ge=1, le=3650)
@@ -55,7 +68,14 @@ class AccountOut(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "telephony", "scopes": ["notifications.telephony.write"], "test": False}
+            ]
+        },
+        extra="forbid",
+    )
     name: str = Field(default="", max_length=255)
     scopes: list[str] | None = None
     test: bool = False
@@ -93,6 +113,13 @@ class TokenOut(BaseModel):
     scope: str
 
 
+class OAuthErrorOut(BaseModel):
+    """An error of ``POST /oauth/token``, as RFC 6749 section 5.2 writes it."""
+
+    error: str = Field(examples=["invalid_client"])
+    error_description: str
+
+
 class UserTokenOut(BaseModel):
     token: str
     expires_at: datetime
@@ -101,7 +128,18 @@ class UserTokenOut(BaseModel):
 class BroadcastIn(BaseModel):
     """``POST /v1/accounts/{id}/broadcast`` (seed 002's customer update)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "template": "customer-update",
+                    "user_type": "admins_only",
+                    "personalisation": {"update": "We move offices on 1 March."},
+                }
+            ]
+        },
+        extra="forbid",
+    )
     template: str = Field(pattern=EXTERNAL_ID_PATTERN, max_length=255)
     user_type: str = Field(
         default="admins_only",

@@ -123,6 +123,11 @@ class Bus(ABC):
         if len(handlers) == 1 and self._running:
             await self._listen(wire)
 
+    @property
+    def connected(self) -> bool:
+        """Whether messages flow now (False while a lost connection is being re-established)."""
+        return self._running and self._held is None
+
     def on_reconnect(self, handler: ReconnectHandler) -> None:
         """Await ``handler()`` each time a lost connection is back (not on the first connect)."""
         self._reconnect_handlers.append(handler)

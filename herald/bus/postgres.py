@@ -60,6 +60,11 @@ class PostgresBus(Bus):
         listener = self._listener
         return None if listener is None or listener.is_closed() else int(listener.get_server_pid())
 
+    @property
+    def connected(self) -> bool:
+        """Whether the LISTEN connection is up."""
+        return super().connected and self.listener_pid is not None
+
     async def _open(self) -> None:
         self._pool = await asyncpg.create_pool(
             self._dsn, min_size=0, max_size=2, timeout=self._connect_timeout

@@ -53,6 +53,11 @@ class RedisBus(Bus):
         # pooled connection instead of being dropped.
         self._publisher = self._client(retries=1)
 
+    @property
+    def connected(self) -> bool:
+        """Whether the subscriber connection is up and subscribed."""
+        return super().connected and self._pubsub is not None
+
     def _client(self, *, retries: int) -> Redis:
         client: Redis = Redis.from_url(
             self._url,

@@ -15,6 +15,7 @@ from herald.delivery import callbacks, providers, service
 from herald.delivery.letter import documents
 from herald.delivery.schemas import (
     CallbackIn,
+    DeliveryOut,
     ProviderIn,
     callback_document,
     delivery_document,
@@ -23,7 +24,8 @@ from herald.delivery.schemas import (
 from herald.delivery.status import DeliveryStatus
 from herald.errors import NotFound
 from herald.http.deps import RuntimeDep, SessionDep
-from herald.http.pagination import Paging, page_body
+from herald.http.pagination import Page, Paging, page_body
+from herald.http.responses import OrjsonResponse
 
 router = APIRouter(tags=["deliveries"])
 Reader = Annotated[Principal, Depends(server("deliveries.read"))]
@@ -38,7 +40,7 @@ def registry() -> ProviderRegistry:
     return ProviderRegistry.from_entry_points()
 
 
-@router.get("/v1/deliveries")
+@router.get("/v1/deliveries", response_model=Page[DeliveryOut])
 async def list_deliveries(
     request: Request,
     paging: Paging,
@@ -48,7 +50,7 @@ async def list_deliveries(
     channel: Annotated[str | None, Query(max_length=16)] = None,
     status: DeliveryStatus | None = None,
     created_at_gt_or_eq: datetime | None = None,
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """The account's deliveries, newest first, with their attempts and rendered content."""
     filters = service.Filters(
         notification_id, channel, status.value if status else None, created_at_gt_or_eq
@@ -63,18 +65,19 @@ async def list_deliveries(
     )
     next_id = rows[-1].delivery.id if len(rows) == paging.per_page else None
     data = [delivery_document(r.delivery, r.attempts) for r in rows]
-    return page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+    body = page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+    return OrjsonResponse(body)
 
 
-@router.get("/v1/deliveries/{delivery_id}")
+@router.get("/v1/deliveries/{delivery_id}", response_model=DeliveryOut)
 async def get_delivery(
     delivery_id: uuid.UUID, session: SessionDep, caller: Reader
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """One delivery: status, every attempt with the provider's answer, receipt, content."""
     found = await service.get_delivery(
         session, account_id=caller.account_id, delivery_id=delivery_id
     )
-    return delivery_document(found.delivery, found.attempts)
+    return OrjsonResponse(delivery_document(found.delivery, found.attempts))
 
 
 @router.get(

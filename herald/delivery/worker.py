@@ -37,6 +37,7 @@ from herald.delivery.models import CallbackJob, Delivery
 from herald.delivery.providers import ProviderPool
 from herald.delivery.queue import ACTIVE, WAKE_CHANNEL, Claimed, Job, claim_due, release, renew
 from herald.delivery.runner import DeliveryRunner
+from herald.errors import DatabaseUnavailable
 from herald.logs import get_logger
 from herald.retention.service import purge
 from herald.runtime import Runtime
@@ -68,7 +69,9 @@ class WorkerOptions:
     """How a worker runs; the defaults suit one process sending for one machine."""
 
     concurrency: int = 32
-    lease: timedelta = timedelta(seconds=60)
+    # Renewed every third of itself while a send runs; what a killed worker held is sent
+    # again once it runs out (bench/faults.py measures it), so it is kept short.
+    lease: timedelta = timedelta(seconds=15)
     poll_interval: float = 1.0
     drain_timeout: float = 30.0
     purge_interval: float = 3600.0
@@ -187,8 +190,12 @@ class Worker:
         try:
             claimed = await self._fill()
             await self._housekeeping()
+        except DatabaseUnavailable as exc:
+            # A restart or an outage: no trace to read, only a wait. Try again after a poll.
+            log.warning("worker.database_unavailable", worker=self.name, error=exc.message)
+            return 0
         except Exception:
-            # The database went away or a claim failed: keep running, try again after a poll.
+            # A claim failed otherwise: keep running, try again after a poll.
             log.exception("worker.turn_failed", worker=self.name)
             return 0
         return claimed

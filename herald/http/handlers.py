@@ -7,9 +7,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from herald.errors import (
+    DatabaseUnavailable,
     ErrorDetail,
     HeraldError,
     InvalidJson,
@@ -65,6 +67,11 @@ async def _http(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _pool_timeout(_request: Request, _exc: Exception) -> JSONResponse:
+    # Every pooled connection stayed in use for database_timeout: the database is too slow.
+    return error_response(DatabaseUnavailable("The database is busy; try again shortly"))
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     return error_response(HeraldError("Internal error"))
@@ -75,4 +82,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HeraldError, _herald)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(Exception, _unexpected)

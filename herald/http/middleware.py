@@ -1,20 +1,25 @@
-"""ASGI middleware: body size and content type limits, request metrics."""
+"""ASGI middleware: body size and content type limits, request metrics and the access log."""
 
 from __future__ import annotations
 
+import re
+import secrets
 import time
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.contextvars import bind_contextvars, unbind_contextvars
 
 from herald.errors import HeraldError, PayloadTooLarge, UnsupportedMediaType
+from herald.logs import access_log
 from herald.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 FORM_PATHS = frozenset({"/oauth/token"})
 # SMS providers post delivery receipts as forms (Twilio's StatusCallback).
 FORM_PREFIXES = ("/v1/receipts/",)
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 async def _send_error(send: Send, error: HeraldError) -> None:
@@ -98,10 +103,16 @@ class BodyLimitMiddleware:
 
 
 class MetricsMiddleware:
-    """Count requests and time them by route template (not raw path, to bound cardinality)."""
+    """Count requests and time them by route template (not raw path, to bound cardinality);
+    with ``access_log``, a log line per request too.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Each request gets an id: the client's ``X-Request-Id`` when it sends a sane one, else a new
+    one. It is answered in ``X-Request-Id`` and carried by every log line of the request.
+    """
+
+    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,17 +120,38 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        request_id = _request_id(scope)
+        bind_contextvars(request_id=request_id)
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                header = (b"x-request-id", request_id.encode())
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            elapsed = time.perf_counter() - started
             route: Any = scope.get("route")
             template = getattr(route, "path", "unmatched")
             HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
-            HTTP_LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(scope["method"], template).observe(elapsed)
+            if self.access_log:
+                access_log(
+                    method=scope["method"],
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    request_id=request_id,
+                )
+            unbind_contextvars("request_id")
+
+
+def _request_id(scope: Scope) -> str:
+    given = _header(scope, b"x-request-id")
+    if given is not None and REQUEST_ID.fullmatch(given):
+        return given
+    return secrets.token_hex(8)

@@ -59,7 +59,8 @@ class Notification(Base):
 
 
 class IdempotencyKey(Base):
-    """A client's ``Idempotency-Key``: claimed while its request runs, then the stored answer."""
+    """A client's ``Idempotency-Key`` and the answer to replay, written with the work it
+    answers (herald/notifications/idempotency.py)."""
 
     __tablename__ = "idempotency_keys"
 
@@ -70,6 +71,8 @@ class IdempotencyKey(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None]
     body: Mapped[str | None] = mapped_column(Text)
+    # When the answer was stored. Earlier versions committed a claim apart from its request
+    # and held it until this time; claims now live in the request's transaction.
     locked_until: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,6 +17,7 @@ from itertools import islice
 from herald.bus import Bus, Message
 from herald.bus.base import cancel_task
 from herald.db import Database
+from herald.errors import DatabaseUnavailable
 from herald.logs import get_logger
 from herald.metrics import REALTIME_CONNECTIONS
 from herald.realtime import recovery
@@ -146,8 +147,11 @@ class Hub:
             dirty, self._dirty = self._dirty, {}
             try:
                 await self._feed(self._positions(dirty))
-            except Exception:
-                log.exception("realtime_read_failed")
+            except Exception as exc:
+                if isinstance(exc, DatabaseUnavailable):
+                    log.warning("realtime_read_failed", error=exc.message)
+                else:
+                    log.exception("realtime_read_failed")
                 for user_id in dirty:
                     self._mark(user_id, None)
                 await asyncio.sleep(self.options.retry_seconds)

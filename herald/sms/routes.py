@@ -27,10 +27,13 @@ from herald.directory.models import User
 from herald.directory.service import get_team, get_user, team_member_ids
 from herald.errors import NotFound, ValidationFailed
 from herald.http.deps import RuntimeDep, SessionDep
+from herald.http.openapi import raises
 from herald.http.pagination import Paging, page_body
 from herald.sms import service
+from herald.sms.allowance import OveruseFull
 from herald.sms.receipts import apply_receipt
 from herald.sms.schemas import MessageIn, MessagesIn, message_document
+from herald.sms.senders import SenderNotApproved
 from herald.sms.service import SMS_SCOPE, Recipient
 
 router = APIRouter(tags=["sms"])
@@ -38,6 +41,10 @@ Texter = Annotated[Principal, Depends(server(SMS_SCOPE))]
 Reader = Annotated[Principal, Depends(server("deliveries.read"))]
 ExternalId = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255)]
 ACCEPTED = status.HTTP_202_ACCEPTED
+SMS_ERRORS = raises(
+    SenderNotApproved("The sender name 'Herald' is not approved (pending)"),
+    OveruseFull("The SMS allowance cannot hold these messages"),
+)
 
 
 async def _send(
@@ -54,6 +61,7 @@ async def _send(
 @router.post("/v1/messages", status_code=ACCEPTED)
 @router.post("/v1/messages/sms", status_code=ACCEPTED)
 @router.post("/messages", status_code=ACCEPTED, include_in_schema=False)
+@SMS_ERRORS
 async def send_messages(
     body: MessagesIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
 ) -> JSONResponse:
@@ -65,6 +73,7 @@ async def send_messages(
 
 @router.post("/v1/users/{external_id}/message", status_code=ACCEPTED)
 @router.post("/employees/{external_id}/message", status_code=ACCEPTED, include_in_schema=False)
+@SMS_ERRORS
 async def message_user(
     external_id: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep,
     caller: Texter,
@@ -77,6 +86,7 @@ async def message_user(
 
 @router.post("/v1/teams/{key}/message", status_code=ACCEPTED)
 @router.post("/employee_groups/{key}/message", status_code=ACCEPTED, include_in_schema=False)
+@SMS_ERRORS
 async def message_team(
     key: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
 ) -> JSONResponse:

@@ -23,12 +23,31 @@ class MessageBody(BaseModel):
 class MessageIn(BaseModel):
     """``POST /v1/users/{external_id}/message`` and ``/v1/teams/{key}/message``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"message": {"body": "Your viewing is confirmed for 10am tomorrow."}}]
+        },
+        extra="forbid",
+    )
     message: MessageBody
 
 
 class MessagesIn(MessageIn):
     """``POST /v1/messages``: the message and the numbers (with or without ``+``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "message": {
+                        "body": "Your viewing is confirmed for 10am tomorrow.",
+                        "endpoint": "Acme",
+                    },
+                    "to_numbers": ["4571999999"],
+                }
+            ]
+        }
+    )
 
     to_numbers: list[str | int] = Field(min_length=1, max_length=1000)
 

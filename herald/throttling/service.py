@@ -20,14 +20,20 @@ from limits import RateLimitItem, parse
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 from redis.asyncio import ConnectionPool
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
 from herald.config import Settings
 from herald.errors import TooManyRequests
+from herald.throttling.fallback import FallbackLimiter
 
 REDIS_SCHEMES = ("redis://", "rediss://")
+# Redis answers a counter in well under a millisecond; one that takes a second is down, and
+# the request counts in memory instead of waiting (herald/throttling/fallback.py).
+REDIS_TIMEOUT = 1.0
 
 
 def storage_uri(settings: Settings) -> str:
@@ -63,10 +69,28 @@ class Throttle:
     def __init__(self, settings: Settings) -> None:
         uri = storage_uri(settings)
         # Herald owns the Redis pool (redis-py, not limits' default client) to close it on exit.
-        self._pool = ConnectionPool.from_url(uri.removeprefix("async+")) if "redis" in uri else None
-        options: dict[str, Any] = {"implementation": "redispy", "connection_pool": self._pool}
-        storage = storage_from_string(uri, **options) if self._pool else storage_from_string(uri)
-        self.limiter = FixedWindowRateLimiter(storage)
+        self._pool = (
+            ConnectionPool.from_url(
+                uri.removeprefix("async+"),
+                socket_timeout=REDIS_TIMEOUT,
+                socket_connect_timeout=REDIS_TIMEOUT,
+            )
+            if "redis" in uri
+            else None
+        )
+        self.limiter: FixedWindowRateLimiter | FallbackLimiter
+        if self._pool is None:
+            self.limiter = FixedWindowRateLimiter(storage_from_string(uri))
+        else:
+            # No retries inside a call (redis-py's default is three, with back-off): a Redis
+            # that is down is answered by the fallback at once.
+            options: dict[str, Any] = {
+                "implementation": "redispy",
+                "connection_pool": self._pool,
+                "retry": Retry(NoBackoff(), 0),
+            }
+            shared = FixedWindowRateLimiter(storage_from_string(uri, **options))
+            self.limiter = FallbackLimiter(shared, reset=self._pool.disconnect)
         self.default_rate = settings.rate_limit
         self.default_daily = settings.daily_limit
         self._daily_used: dict[tuple[uuid.UUID, str], int] = {}
@@ -79,6 +103,11 @@ class Throttle:
         """Remember a committed daily count (refusals say it); other days are forgotten."""
         self._daily_used = {key: value for key, value in self._daily_used.items() if key[1] == day}
         self._daily_used[(account_id, day)] = max(used, self.daily_used(account_id, day))
+
+    @property
+    def degraded(self) -> bool:
+        """Whether the counters are in this process's memory because Redis is unreachable."""
+        return isinstance(self.limiter, FallbackLimiter) and self.limiter.degraded
 
     async def close(self) -> None:
         """Close the Redis connections, if any."""

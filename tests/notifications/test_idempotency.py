@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from herald.db import Database, utcnow
 from herald.events.schemas import envelope_from
@@ -68,23 +69,49 @@ async def test_keys_are_scoped_per_account(
         assert await _sent(db, tenant) == 1
 
 
-async def test_in_flight_is_409_and_a_stale_claim_is_taken_over(
+async def test_a_claim_lasts_as_long_as_its_transaction(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
     await add_users(client, tenant, "u")
     digest = fingerprint(envelope_from(BODY).model_dump_json())
-    async with db.sessions() as session, session.begin():  # a concurrent request claims the key
-        assert await claim(session, account_id=tenant.account_id, key="busy", digest=digest) is None
     headers = {**tenant.headers, "Idempotency-Key": "busy"}
-    busy = await client.post("/v1/notifications", json=BODY, headers=headers)
-    assert busy.status_code == 409 and busy.json()["error"]["code"] == "conflict"
-    assert await _sent(db, tenant) == 0
-    async with db.sessions() as session, session.begin():  # ... and crashed: its claim expires
-        await session.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.key == "busy")
-            .values(locked_until=utcnow() - timedelta(seconds=1))
-        )
+    async with db.sessions() as session:  # a concurrent request holds the key ...
+        await session.begin()
+        assert await claim(session, account_id=tenant.account_id, key="busy", digest=digest) is None
+        if db.settings.is_sqlite:
+            # One writer: the second request waits for the first's transaction.
+            waiting = asyncio.create_task(
+                client.post("/v1/notifications", json=BODY, headers=headers)
+            )
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+        else:
+            busy = await client.post("/v1/notifications", json=BODY, headers=headers)
+            assert busy.status_code == 409 and busy.json()["error"]["code"] == "conflict"
+        await session.rollback()  # ... and fails: nothing of its claim is left
+    if db.settings.is_sqlite:
+        assert (await waiting).status_code == 202
+    else:
+        assert (
+            await client.post("/v1/notifications", json=BODY, headers=headers)
+        ).status_code == 202
+    assert await _sent(db, tenant) == 1
+
+
+async def test_an_unanswered_claim_of_an_earlier_version_is_taken_over(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    await add_users(client, tenant, "u")
+    digest = fingerprint(envelope_from(BODY).model_dump_json())
+    now = utcnow()
+    async with db.sessions() as session, session.begin():
+        session.add(
+            IdempotencyKey(
+                account_id=tenant.account_id, key="old", fingerprint=digest,
+                locked_until=now + timedelta(seconds=60), expires_at=now + timedelta(hours=24),
+            )
+        )  # fmt: skip
+    headers = {**tenant.headers, "Idempotency-Key": "old"}
     assert (await client.post("/v1/notifications", json=BODY, headers=headers)).status_code == 202
     assert await _sent(db, tenant) == 1
 
