@@ -3,7 +3,9 @@ last write (``herald.throttling.daily``), and refused before any work once this 
 seen the day's count leave no room for it (the count only grows within a day).
 
 Every way of sending (``/v1/notifications``, broadcasts, the SMS gateway) calls these two, so
-the cap is checked and counted in one place.
+the cap is checked and counted in one place. A transaction charges an account once: a refusal's
+count is then the committed one (a batch of accepts in one transaction charges each account
+once, with the sum of its messages).
 """
 
 from __future__ import annotations
