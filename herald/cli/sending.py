@@ -130,25 +130,16 @@ def _progress() -> Progress:
 
 
 async def purge_now(settings: Settings) -> dict[str, Any]:
-    """Apply retention now, pass after pass, until nothing past retention is left.
-
-    The seam for the retention service of issue 17 (``reliability-data``): until it lands this
-    loops ``herald.delivery.retention.purge``, whose passes are bounded transactions.
-    """
+    """Apply retention now: ``herald.retention.service.purge``, the worker's hourly purge, run
+    until nothing expired is left; what it deleted, by kind."""
     from herald.db import Database
-    from herald.delivery.retention import purge
+    from herald.delivery.gate import Gate
+    from herald.delivery.letter import documents
+    from herald.retention.service import purge
 
-    pass_size = 1000
     db = Database(settings)
-    deliveries = callbacks = 0
     try:
-        while True:
-            async with db.sessions() as session, session.begin():
-                purged = await purge(session, limit=pass_size)
-            deliveries += purged.deliveries
-            callbacks += purged.callbacks
-            if purged.deliveries < pass_size and purged.callbacks < pass_size:
-                break
+        purged = await purge(Gate(db).transaction, documents=documents(settings))
     finally:
         await db.dispose()
-    return {"purged_deliveries": deliveries, "purged_callbacks": callbacks}
+    return purged.counts()

@@ -10,7 +10,6 @@ A channel plugs in with a ``ChannelSupport`` in ``CHANNELS`` (see docs/adding-a-
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -47,16 +46,6 @@ class Target:
     account: Account
     user: User | None
     settings: Settings
-
-
-@dataclass(frozen=True)
-class Composed:
-    """What a delivery sends, as its log shows it, and the template version it came from."""
-
-    rendered: dict[str, Any]
-    template_id: str | None
-    template_version: int | None
-    template_account_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -112,19 +101,32 @@ CHANNELS: dict[str, ChannelSupport] = {
 }
 
 
-async def compose(session: AsyncSession, target: Target, templates: TemplateCache) -> Composed:
-    """Render the delivery's template for its recipient and build its ``rendered`` document.
+def is_templated(channel: str) -> bool:
+    """Whether a channel's deliveries are rendered from a template (webhooks are not)."""
+    support = CHANNELS.get(channel)
+    return support is None or support.templated
 
+
+async def compose(
+    session: AsyncSession, target: Target, templates: TemplateCache
+) -> dict[str, Any]:
+    """Render the delivery's template version for its recipient; its ``rendered`` document.
+
+    The delivery names the template and version rendered, also when rendering fails.
     Raises PermanentDeliveryError when it can never be sent (no template, a missing
     field, no address) and TemplateDisabled when the account switched the template off.
     """
     delivery, notification = target.delivery, target.notification
     support = CHANNELS.get(delivery.channel)
     if support is not None and not support.templated:
-        return Composed(await support.compose(session, target, {}), None, None)
-    template = await templates.for_notification(
-        session, account=target.account, notification=notification
+        return await support.compose(session, target, {})
+    template = await templates.for_delivery(
+        session, account=target.account, notification=notification, delivery=delivery
     )
+    ref = template.ref
+    delivery.template_id, delivery.template_version = ref.template_id, ref.version
+    delivery.template_row_id = ref.row_id
+    delivery.template_account_id = ref.owner_account_id
     sources = (support.sources if support else ()) or (delivery.channel,)
     try:
         result = await asyncio.to_thread(
@@ -145,9 +147,7 @@ async def compose(session: AsyncSession, target: Target, templates: TemplateCach
         raise PermanentDeliveryError(
             f"template {template.ref.template_id} has no {delivery.channel} content"
         )
-    rendered = await _channel_document(session, target, parts)
-    ref = template.ref
-    return Composed(rendered, ref.template_id, ref.version, ref.owner_account_id)
+    return await _channel_document(session, target, parts)
 
 
 async def _channel_document(

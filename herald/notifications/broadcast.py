@@ -49,8 +49,10 @@ from herald.errors import NotFound, ValidationFailed
 from herald.events.targeting import Recipients
 from herald.inbox.fanout import fan_out
 from herald.notifications import outbox
+from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.models import Notification
-from herald.notifications.service import charge, in_app_message, in_app_text
+from herald.notifications.progress import accepted_status
+from herald.notifications.service import in_app_message, in_app_text
 from herald.notifications.templated import (
     COLUMNS,
     Recipient,
@@ -262,7 +264,7 @@ def _deliveries(
     """The pending delivery rows of every notification, per user and external channel."""
     rows: list[dict[str, Any]] = []
     for target, notification in zip(targets, notifications, strict=True):
-        rows += outbox.plan(
+        planned = outbox.plan(
             account_id=target.account.id,
             notification_id=notification.id,
             channels=request.channels,
@@ -271,6 +273,8 @@ def _deliveries(
             now=now,
             test=test,
         )
+        outbox.pin(planned, target.template.ref)
+        rows += planned
     return rows
 
 
@@ -289,6 +293,17 @@ async def _write_inbox(
     text, texts = found
     message = in_app_message(notification, text=text, realtime=True, claimed=None)
     await fan_out(session, message=message, users=list(target.users), bus=bus, texts=texts)
+
+
+def _set_statuses(
+    notifications: Sequence[Notification], rows: Sequence[dict[str, Any]], *, in_app: bool
+) -> None:
+    """Each notification's status from its delivery rows (every target has users)."""
+    statuses: dict[uuid.UUID, list[str]] = {n.id: [] for n in notifications}
+    for row in rows:
+        statuses[row["notification_id"]].append(row["status"])
+    for notification in notifications:
+        notification.status = accepted_status(statuses[notification.id], in_app=in_app)
 
 
 async def broadcast(
@@ -311,11 +326,15 @@ async def broadcast(
     rows = _deliveries(targets, notifications, request, test=principal.test, now=now)
     recipients = sum(len(t.users) for t in targets)
     in_app = "in_app" in request.channels
-    await charge(session, throttle, principal, len(rows) + in_app * recipients)
+    messages = len(rows) + in_app * recipients
+    await refuse_over_cap(session, throttle, principal, messages)
+    _set_statuses(notifications, rows, in_app=in_app)
     session.add_all(notifications)
     await session.flush()
     if in_app:
         for target, notification in zip(targets, notifications, strict=True):
             await _write_inbox(session, notification, target, request, bus)
-    await outbox.insert_deliveries(session, rows=rows, bus=bus)
+    written = await outbox.insert_deliveries(session, rows=rows, bus=bus)
+    _set_statuses(notifications, written, in_app=in_app)
+    await charge(session, throttle, principal, messages)
     return Broadcasted(len(notifications), recipients, [n.id for n in notifications])

@@ -27,8 +27,8 @@ from herald.directory.contact import normalize_phone
 from herald.directory.models import User, team_members
 from herald.directory.service import get_team, get_user
 from herald.errors import ErrorDetail, ValidationFailed
+from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.models import Notification
-from herald.notifications.service import charge
 from herald.sms import allowance
 from herald.sms.origin import Origin, origin_of
 from herald.sms.schemas import MessageBody
@@ -155,7 +155,7 @@ async def send(
     numbers = _valid(recipients, sent)
     if not numbers:
         raise _all_failed(sent.failed)
-    await charge(session, throttle, principal, len(numbers))
+    await refuse_over_cap(session, throttle, principal, len(numbers))
     notification = _notification(principal, message, targets)
     notification.recipients = len(numbers)
     session.add(notification)
@@ -167,6 +167,7 @@ async def send(
         charges = [(row.id, int((row.rendered or {})["segments"])) for row in rows]
         await allowance.reserve(session, account_id=principal.account_id, charges=charges)
     wake_workers(session, bus)
+    await charge(session, throttle, principal, len(numbers))
     sent.deliveries = list(zip(rows, [who for _, who in numbers], strict=True))
     return sent
 
