@@ -24,8 +24,8 @@ from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
 from herald.delivery.queue import Claimed, finish, lock
 from herald.delivery.sealing import unseal
 from herald.delivery.status import TERMINAL, DeliveryStatus, Outcome
+from herald.http.ssrf import UnresolvableUrl, UnsafeUrl, WebhookResponse, post
 from herald.webhooks.signing import sign
-from herald.webhooks.ssrf import UnresolvableUrl, UnsafeUrl, WebhookResponse, post
 
 _GONE = 410
 _KEPT_BODY = 500

@@ -30,9 +30,9 @@ from herald.delivery.queue import wake_workers
 from herald.delivery.sealing import seal
 from herald.delivery.status import DeliveryStatus
 from herald.errors import ErrorDetail, NotFound, ValidationFailed
+from herald.http.ssrf import check_url
 from herald.inbox.schemas import rfc3339
 from herald.webhooks.signing import generate_secret
-from herald.webhooks.ssrf import check_url
 
 ACTION_EVENT = "notification.action"
 DELIVERY_EVENTS = frozenset(f"delivery.{s.value}" for s in DeliveryStatus)
