@@ -24,7 +24,7 @@ from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
 from herald.delivery.queue import Claimed, finish, lock
 from herald.delivery.sealing import unseal
 from herald.delivery.status import TERMINAL, DeliveryStatus, Outcome
-from herald.http.ssrf import UnresolvableUrl, UnsafeUrl, WebhookResponse, post
+from herald.http.ssrf import PostResponse, UnresolvableUrl, UnsafeUrl, post
 from herald.webhooks.signing import sign
 
 _GONE = 410
@@ -121,7 +121,7 @@ def _technical(error: str, **response: Any) -> Answer:
     return Answer(Outcome.TECHNICAL, provider_response={"error": error, **response})
 
 
-def _answer_of(response: WebhookResponse) -> Answer:
+def _answer_of(response: PostResponse) -> Answer:
     """The outcome of the receiver's HTTP answer."""
     body = response.body[:_KEPT_BODY].decode(errors="replace")
     kept = {"status": response.status_code, "body": body}

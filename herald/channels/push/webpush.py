@@ -157,7 +157,7 @@ def _encrypt(message: WebPushMessage) -> bytes:
     return body
 
 
-def _result(answer: ssrf.WebhookResponse) -> DeliveryResult:
+def _result(answer: ssrf.PostResponse) -> DeliveryResult:
     status = answer.status_code
     response = {"status": status, "body": logged_body(answer.body)}
     if answer.is_success:

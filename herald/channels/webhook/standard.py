@@ -114,7 +114,7 @@ class StandardWebhookProvider(Provider[WebhookMessage, WebhookSettings]):
         return _result(answer)
 
 
-def _result(answer: ssrf.WebhookResponse) -> DeliveryResult:
+def _result(answer: ssrf.PostResponse) -> DeliveryResult:
     """The delivery result of a 2xx; the error any other answer means (module docstring)."""
     status = answer.status_code
     response = {"status": status, "body": logged_body(answer.body)}
