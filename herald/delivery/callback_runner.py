@@ -15,6 +15,7 @@ import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.channels.outcome import Outcome
 from herald.config import Settings
 from herald.delivery.answer import Answer
 from herald.delivery.callbacks import NOTIFY
@@ -23,7 +24,7 @@ from herald.delivery.models import CallbackEndpoint, CallbackJob
 from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
 from herald.delivery.queue import Claimed, finish, lock
 from herald.delivery.sealing import unseal
-from herald.delivery.status import TERMINAL, DeliveryStatus, Outcome
+from herald.delivery.status import TERMINAL, DeliveryStatus
 from herald.http.ssrf import PostResponse, UnresolvableUrl, UnsafeUrl, post
 from herald.webhooks.signing import sign
 
