@@ -30,15 +30,13 @@ from herald.db import utcnow
 from herald.delivery.answer import Answer
 from herald.delivery.compose import (
     TEMPLATE_USE,
-    ChannelSupport,
-    Keys,
-    Target,
     TemplateDisabled,
     compose,
     message_for,
     support_for,
     template_use,
 )
+from herald.delivery.composers.base import ChannelSupport, Keys, Target
 from herald.delivery.effects import after_answer, status_callback
 from herald.delivery.gate import Gate
 from herald.delivery.models import Delivery, DeliveryAttempt
