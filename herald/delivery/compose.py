@@ -18,15 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.channels.base import OutboundMessage, PermanentDeliveryError, TemplateUse
 from herald.delivery.addresses import address_of, user_fields
-from herald.delivery.chat import CHAT_SOURCES, chat_message, compose_chat
 from herald.delivery.composers.base import ChannelSupport, Target
-from herald.delivery.email import compose_email, email_message
-from herald.delivery.letter import compose_letter, letter_message, letter_pdf
+from herald.delivery.composers.chat import CHAT_SOURCES, chat_message, compose_chat
+from herald.delivery.composers.email import compose_email, email_message
+from herald.delivery.composers.letter import compose_letter, letter_message, letter_pdf
+from herald.delivery.composers.push import compose_push, push_message, push_providers
+from herald.delivery.composers.sms import compose_sms, sms_message
+from herald.delivery.composers.webhook import compose_webhook, webhook_message, webhook_secret
 from herald.delivery.models import Delivery
-from herald.delivery.push import compose_push, push_message, push_providers
-from herald.delivery.sms import compose_sms, sms_message
 from herald.delivery.templating import TemplateCache
-from herald.delivery.webhook import compose_webhook, webhook_message, webhook_secret
 from herald.errors import HeraldError
 from herald.notifications.models import Notification
 
