@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Message
 from herald.db import utcnow
-from herald.delivery.callback_runner import CallbackRunner
+from herald.delivery.callbacks.runner import CallbackRunner
 from herald.delivery.composers.letter import documents
 from herald.delivery.gate import Gate
 from herald.delivery.models import CallbackJob, Delivery

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald.channels.outcome import Outcome
 from herald.config import Settings
 from herald.delivery.answer import Answer
-from herald.delivery.callbacks import NOTIFY
+from herald.delivery.callbacks.service import NOTIFY
 from herald.delivery.gate import Gate
 from herald.delivery.models import CallbackEndpoint, CallbackJob
 from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy

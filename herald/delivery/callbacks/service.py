@@ -8,7 +8,7 @@ sent by the workers through the same queue, lease and retry policy as deliveries
 job's id is the ``webhook-id``, the same on every retry, so receivers can de-duplicate.
 
 An endpoint in the ``notify`` format gets each delivery status as Notify's delivery
-receipt (``herald.delivery.notify_receipt``), with ``Authorization: Bearer <its token>``;
+receipt (``herald.delivery.callbacks.notify_receipt``), with ``Authorization: Bearer <its token>``;
 it hears every final status unless it names its events (delivery events only).
 """
 
@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
 from herald.db import utcnow
+from herald.delivery.callbacks.notify_receipt import FINAL_EVENTS
 from herald.delivery.models import CallbackEndpoint, CallbackJob
-from herald.delivery.notify_receipt import FINAL_EVENTS
 from herald.delivery.queue import wake_workers
 from herald.delivery.sealing import seal
 from herald.delivery.status import DeliveryStatus
