@@ -90,6 +90,9 @@ const STRINGS = {
     newItem: "Hysbysiad newydd",
     newItems: (n) => `${n} hysbysiad newydd`,
     unreadMark: "Heb ei ddarllen",
+    // For browsers whose Intl has no Welsh (Chromium's reduced ICU data among them).
+    ago: { now: "nawr", minute: (n) => `${n} munud yn ôl`, hour: (n) => `${n} awr yn ôl`, day: (n) => (n === 1 ? "ddoe" : `${n} diwrnod yn ôl`) },
+    months: ["Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf", "Awst", "Medi", "Hydref", "Tachwedd", "Rhagfyr"],
   },
   da: {
     title: "Notifikationer",
@@ -263,9 +266,10 @@ function element(tag, attributes = {}, ...children) {
 }
 
 /** "5 minutes ago" in the user's language; a date beyond a week. */
-function relativeTime(iso, tag) {
+function relativeTime(iso, tag, t) {
   const then = new Date(iso);
   const seconds = Math.round((then.getTime() - Date.now()) / 1000);
+  const own = !intlSpeaks(tag) && t.ago;
   const format = new Intl.RelativeTimeFormat(tag, { numeric: "auto" });
   const steps = [
     [60, "second", 1],
@@ -274,11 +278,25 @@ function relativeTime(iso, tag) {
     [604800, "day", 86400],
   ];
   for (const [limit, unit, size] of steps) {
-    if (Math.abs(seconds) < limit) {
-      return unit === "second" ? format.format(0, "second") : format.format(Math.round(seconds / size), unit);
-    }
+    if (Math.abs(seconds) >= limit) continue;
+    const n = Math.round(seconds / size);
+    if (own) return unit === "second" ? own.now : own[unit](Math.max(1, -n));
+    return unit === "second" ? format.format(0, "second") : format.format(n, unit);
   }
-  return new Intl.DateTimeFormat(tag, { dateStyle: "medium" }).format(then);
+  return fullDate(then, tag, t, { dateStyle: "medium" });
+}
+
+/** A date (and time) in the user's language, from Intl or from our own month names. */
+function fullDate(date, tag, t, style = { dateStyle: "full", timeStyle: "short" }) {
+  if (intlSpeaks(tag) || !t.months) return new Intl.DateTimeFormat(tag, style).format(date);
+  const day = `${date.getDate()} ${t.months[date.getMonth()]} ${date.getFullYear()}`;
+  if (!style.timeStyle) return day;
+  const time = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" }).format(date);
+  return `${day}, ${time}`;
+}
+
+function intlSpeaks(tag) {
+  return Intl.RelativeTimeFormat.supportedLocalesOf([tag]).length > 0;
 }
 
 function textOf(item) {
@@ -579,7 +597,8 @@ button:focus-visible, a:focus-visible, li:focus-visible, textarea:focus-visible,
 header { display: flex; align-items: center; gap: 0.5rem; padding: 0.75rem 0.75rem 0.25rem 1rem; }
 h2 { flex: 1; margin: 0; font-size: 1.05em; font-weight: 650; }
 h2:focus { outline: none; } /* only where focus waits while the list loads */
-.toolbar { display: flex; align-items: center; justify-content: space-between; gap: 0.5rem; padding: 0.25rem 1rem 0.6rem; border-bottom: 1px solid var(--_border); }
+.toolbar { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem; padding: 0.25rem 1rem 0.6rem; border-bottom: 1px solid var(--_border); }
+.toolbar button { white-space: nowrap; }
 [part~="filter"] { display: inline-flex; border: 1px solid var(--_border); border-radius: 999px; padding: 2px; }
 [part~="filter"] button { border: 0; background: transparent; padding: 0.15rem 0.7rem; border-radius: 999px; color: var(--_muted); }
 [part~="filter"] button[aria-pressed="true"] { background: var(--_accent); color: var(--_accent-text); }
@@ -666,6 +685,11 @@ export class HeraldInbox extends HTMLElement {
     return this.unreadCount;
   }
 
+  /** "connecting", "online" (live events flow), "offline" (reconnecting) or "expired". */
+  get connection() {
+    return this.expired ? "expired" : this.connectionState || "connecting";
+  }
+
   /** Open the panel (and load the list the first time). */
   open() {
     if (!this.panel.hidden) return;
@@ -728,6 +752,7 @@ export class HeraldInbox extends HTMLElement {
     this.loading = false;
     this.nextCursor = null;
     this.expired = false;
+    this.connectionState = null;
     this.countVersion = 0;
     this.lastItemSeq = null;
     this.filter = this.filter || "all";
@@ -1019,8 +1044,10 @@ export class HeraldInbox extends HTMLElement {
   }
 
   setConnection(state) {
-    this.connection = state;
+    if (state === this.connectionState) return;
+    this.connectionState = state;
     this.renderStatus();
+    this.dispatch("herald-connection", { state });
   }
 
   tokenExpired() {
@@ -1044,7 +1071,7 @@ export class HeraldInbox extends HTMLElement {
     this.renderItem(this.items.get(id));
     try {
       await this.api.markRead(id);
-      if (this.connection !== "online") this.fetchCount();
+      if (this.connectionState !== "online") this.fetchCount();
     } catch {
       this.items.set(id, item);
       this.renderItem(item);
@@ -1057,7 +1084,7 @@ export class HeraldInbox extends HTMLElement {
     this.renderList();
     try {
       await this.api.markAllRead();
-      if (this.connection !== "online") this.fetchCount();
+      if (this.connectionState !== "online") this.fetchCount();
     } catch {
       this.items = before;
       this.renderList();
@@ -1216,7 +1243,7 @@ export class HeraldInbox extends HTMLElement {
     if (!this.t) return;
     let text = "";
     if (this.expired) text = this.t.expired;
-    else if (this.connection === "offline") text = this.t.offline;
+    else if (this.connectionState === "offline") text = this.t.offline;
     else if (this.loadError) text = this.t.loadFailed;
     else if (this.loading && !this.loaded) text = this.t.loading;
     this.status.textContent = text;
@@ -1264,7 +1291,7 @@ export class HeraldInbox extends HTMLElement {
   }
 
   renderTimes() {
-    for (const time of this.list.querySelectorAll("time")) time.textContent = relativeTime(time.dateTime, this.localeTag);
+    for (const time of this.list.querySelectorAll("time")) time.textContent = relativeTime(time.dateTime, this.localeTag, this.t);
   }
 
   itemNode(id) {
@@ -1283,7 +1310,7 @@ export class HeraldInbox extends HTMLElement {
     if (item.message_formatted) message.append(sanitise(item.message_formatted));
     else message.append(textOf(item));
     const created = new Date(item.created_at);
-    const time = element("time", { datetime: item.created_at, title: new Intl.DateTimeFormat(this.localeTag, { dateStyle: "full", timeStyle: "short" }).format(created) }, relativeTime(item.created_at, this.localeTag));
+    const time = element("time", { datetime: item.created_at, title: fullDate(created, this.localeTag, t) }, relativeTime(item.created_at, this.localeTag, t));
     const meta = element("div", { class: "meta" }, time);
     if (item.actionStatus) meta.append(element("span", { class: "answered" }, t.answered(t.done[item.actionStatus] || item.actionStatus)));
     const links = element("div", { class: "links" });
