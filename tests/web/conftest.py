@@ -164,7 +164,7 @@ async def page(context: BrowserContext) -> Page:
 class QuietHandler(SimpleHTTPRequestHandler):
     """Static files without a log line per request."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Say nothing."""
 
 

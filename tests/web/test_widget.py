@@ -1,4 +1,4 @@
-"""``<herald-inbox>`` in Chromium against ``herald serve``: what a user of the widget sees and does."""
+"""``<herald-inbox>`` in Chromium against ``herald serve``: what a widget user sees and does."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
-from tests.web.conftest import CHROMIUM_ARGS, WAIT_MS, Site, screenshot
+from tests.web.conftest import WAIT_MS, Site, screenshot
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=WAIT_MS)
