@@ -431,7 +431,13 @@ class Live {
   }
 
   openSocket() {
-    const socket = new WebSocket(this.endpoint("/v1/realtime"));
+    let socket;
+    try {
+      socket = new WebSocket(this.endpoint("/v1/realtime"));
+    } catch {
+      this.transport = "sse"; // refused outright, e.g. by the page's connect-src
+      return this.schedule(0);
+    }
     let answered = false; // a frame came back: the WebSocket really works
     let awaitingPong = false;
     this.socket = socket;
