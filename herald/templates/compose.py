@@ -9,7 +9,7 @@ no line break, each channel has the parts it needs.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import nh3
@@ -64,8 +64,13 @@ def context(
     user: Mapping[str, Any] | None,
     account: Mapping[str, str],
     message: str | None = None,
+    optional: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The render context; ``payload``, ``user`` and ``account`` win over personalisation."""
+    """The render context; ``payload``, ``user`` and ``account`` win over personalisation.
+
+    ``optional`` names fields (``user.first_name``) that render empty when missing: the
+    macros a template's catalogue says are not always present.
+    """
     values: dict[str, Any] = dict(personalisation)
     if message is not None:
         values.setdefault("message", message)
@@ -75,7 +80,24 @@ def context(
         values["user"] = fields
     else:
         values.pop("user", None)
+    for name in optional:
+        _fill_empty(values, name.split("."))
     return values
+
+
+def _fill_empty(values: dict[str, Any], path: list[str]) -> None:
+    """Set ``path`` to "" where it is missing, copying the mappings on the way (they may be
+    the request's own, shared by every recipient); a path through a non-mapping is left."""
+    node = values
+    for part in path[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = {}
+        elif not isinstance(child, Mapping):
+            return
+        node[part] = child = dict(child)
+        node = child
+    node.setdefault(path[-1], "")
 
 
 # Rendered channels: each a mapping of part name to value (API.md's preview shape).
@@ -233,7 +255,7 @@ def render_channels(
 
 
 def check_channels(
-    channels: Mapping[str, Mapping[str, Any]], *, prefix: str = "", complete: bool = True
+    channels: Mapping[str, Mapping[str, Any] | None], *, prefix: str = "", complete: bool = True
 ) -> None:
     """422 naming every problem ``channel_problems`` finds."""
     details = channel_problems(channels, prefix=prefix, complete=complete)
@@ -242,12 +264,15 @@ def check_channels(
 
 
 def channel_problems(
-    channels: Mapping[str, Mapping[str, Any]], *, prefix: str = "", complete: bool = True
+    channels: Mapping[str, Mapping[str, Any] | None], *, prefix: str = "", complete: bool = True
 ) -> list[ErrorDetail]:
     """Every part that cannot be saved: bad syntax, a line break in a header, and (when
-    ``complete``) a channel without the parts it needs."""
+    ``complete``) a channel without the parts it needs. ``None`` (unsaved changes: remove this
+    channel or part) has nothing to check."""
     details: list[ErrorDetail] = []
     for channel, parts in channels.items():
+        if parts is None:
+            continue
         pointer = f"{prefix}/channels/{channel}"
         details += [
             ErrorDetail(pointer, f"needs {' or '.join(alternatives)}")
@@ -255,7 +280,7 @@ def channel_problems(
             if complete and not any(parts.get(name) for name in alternatives)
         ]
         for name, source in parts.items():
-            if name not in NOT_TEMPLATES:
+            if name not in NOT_TEMPLATES and source is not None:
                 details += _part_problems(channel, name, source, f"{pointer}/{name}")
     return details
 
