@@ -136,7 +136,7 @@ def test_a_url_cannot_break_out_of_its_attribute() -> None:
     assert html.startswith(
         f'{P}<a style="word-wrap: break-word; color: #1D70B8;" '
         'href="https://example.com%22onclick=%22alert%28%27hi">'
-        "https://example.com\"onclick=\"alert('hi</a>"
+        'https://example.com"onclick="alert(\'hi</a>'
     )
 
 
@@ -152,7 +152,7 @@ def test_unsafe_link_schemes_stay_text() -> None:
 
 
 def test_typography_smart_quotes_dashes_and_punctuation() -> None:
-    source = "It's \"ready\" - collect it from the office , by Friday ."
+    source = 'It\'s "ready" - collect it from the office , by Friday .'
     expected = "It\u2019s \u201cready\u201d \u2013 collect it from the office, by Friday."
     assert email_html(source) == f"{P}{expected}</p>"
     assert email_text(source) == expected + "\n"

@@ -111,9 +111,7 @@ async def test_a_notify_template_needs_every_placeholder(
         "Missing personalisation: reference number, licence type, fast track"
     )
     macros = (await client.get("/v1/templates/needs-values", headers=tenant.headers)).json()
-    assert {"reference number", "first name", "licence type", "fast track"} <= set(
-        macros["macros"]
-    )
+    assert {"reference number", "first name", "licence type", "fast track"} <= set(macros["macros"])
 
 
 async def test_a_notify_sms_and_letter_render_into_the_pdf(
