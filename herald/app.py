@@ -33,6 +33,7 @@ from herald.startup import once_up
 from herald.templates import routes as templates_routes
 from herald.throttling.middleware import RateLimitHeaders
 from herald.throttling.service import Throttle
+from herald.web.console.router import router as console_router
 
 log = get_logger(__name__)
 ROUTERS = (
@@ -48,6 +49,7 @@ ROUTERS = (
     sms_routes.router,
     sender_routes.router,
     realtime_routes.router,
+    console_router,
 )
 
 

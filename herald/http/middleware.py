@@ -14,7 +14,7 @@ from herald.metrics import HTTP_LATENCY, HTTP_REQUESTS
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 FORM_PATHS = frozenset({"/oauth/token"})
 # SMS providers post delivery receipts as forms (Twilio's StatusCallback).
-FORM_PREFIXES = ("/v1/receipts/",)
+FORM_PREFIXES = ("/v1/receipts/", "/console/")  # the console's pages post HTML forms
 
 
 async def _send_error(send: Send, error: HeraldError) -> None:
