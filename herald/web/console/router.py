@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from herald.web.console.routes import signing
+from herald.web.console.routes import deliveries, notifications, signing, templates
 
 router = APIRouter(include_in_schema=False)
-for group in (signing,):
+for group in (signing, notifications, deliveries, templates):
     router.include_router(group.router)

@@ -32,7 +32,7 @@ function livePreview(form) {
       const response = await fetch(form.dataset.previewUrl, {
         method: "POST",
         body: new URLSearchParams(new FormData(form)),
-        headers: { "X-CSRF-Token": csrf },
+        headers: { "X-CSRF-Token": csrf, "X-Console-Fragment": "1" },
         credentials: "same-origin",
         signal: inFlight.signal,
       });
