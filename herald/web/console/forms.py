@@ -5,6 +5,7 @@ API's point into its JSON body."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -12,9 +13,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
+from herald.directory.contact import EXTERNAL_ID_PATTERN
 from herald.errors import ErrorDetail, HeraldError, ValidationFailed, json_pointer
 
 M = TypeVar("M", bound=BaseModel)
+ID = re.compile(EXTERNAL_ID_PATTERN)
 T = TypeVar("T")
 
 
@@ -32,6 +35,14 @@ def raw(form: FormData, name: str) -> str | None:
     if not isinstance(value, str):
         return None
     return value.replace("\r\n", "\n")
+
+
+def identifier(form: FormData, name: str, *, label: str) -> str:
+    """An id chosen by the tenant (user id, team key): 1-255 of ``[A-Za-z0-9._:@-]``, or a 422."""
+    value = text(form, name)
+    if value is None or not ID.fullmatch(value):
+        raise ValidationFailed.at(f"/{name}", f"{label}: 1-255 letters, digits or . _ : @ -")
+    return value
 
 
 def checked(form: FormData, name: str) -> bool:

@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field
-from pydantic import BaseModel as PydanticModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from herald.http.pagination import decode_cursor, encode_cursor
 
@@ -25,7 +24,7 @@ Day = Annotated[date | None, Blank]
 Cursor = Annotated[str | None, Blank, Field(max_length=64)]
 
 
-class ListQuery(PydanticModel):
+class ListQuery(BaseModel):
     """What every long list takes: where the page starts."""
 
     model_config = ConfigDict(extra="ignore")
@@ -48,7 +47,9 @@ def day_start(day: date | None) -> datetime | None:
 
 def day_end(day: date | None) -> datetime | None:
     """The last instant of a UTC day."""
-    return datetime.combine(day, time.min, UTC) + timedelta(days=1, microseconds=-1) if day else None
+    return (
+        datetime.combine(day, time.min, UTC) + timedelta(days=1, microseconds=-1) if day else None
+    )
 
 
 def next_cursor(ids: list[Any], limit: int) -> str | None:

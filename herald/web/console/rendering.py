@@ -132,5 +132,8 @@ def page(request: Request, name: str, *, status_code: int = 200, **context: Any)
 def asset_response(name: str) -> Response:
     """A static file, cacheable for a year (its URL carries its hash)."""
     data, _digest = asset(name)
-    headers = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "X-Content-Type-Options": "nosniff",
+    }
     return Response(data, media_type=ASSETS[name], headers=headers)

@@ -5,8 +5,33 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from herald.web.console.routes import deliveries, notifications, signing, templates
+from herald.web.console.routes import (
+    accounts,
+    callbacks,
+    deliveries,
+    directory,
+    keys,
+    notifications,
+    providers,
+    senders,
+    signing,
+    stats,
+    templates,
+)
 
 router = APIRouter(include_in_schema=False)
-for group in (signing, notifications, deliveries, templates):
+GROUPS = (
+    signing,
+    notifications,
+    deliveries,
+    stats,
+    templates,
+    directory,
+    keys,
+    providers,
+    senders,
+    callbacks,
+    accounts,
+)
+for group in GROUPS:
     router.include_router(group.router)

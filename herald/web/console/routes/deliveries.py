@@ -16,7 +16,15 @@ from herald.delivery.status import DeliveryStatus
 from herald.errors import NotFound
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.web.console.access import Visit, console
-from herald.web.console.queries import PAGE_SIZE, Blank, Day, ListQuery, Word, day_start, next_cursor
+from herald.web.console.queries import (
+    PAGE_SIZE,
+    Blank,
+    Day,
+    ListQuery,
+    Word,
+    day_start,
+    next_cursor,
+)
 from herald.web.console.rendering import page
 from herald.web.console.routing import ConsoleRoute
 
@@ -34,7 +42,9 @@ class DeliveryQuery(ListQuery):
     since: Day = None
 
 
-async def _page(session: SessionDep, visit: Visit, query: DeliveryQuery, channel: str | None):
+async def _page(
+    session: SessionDep, visit: Visit, query: DeliveryQuery, channel: str | None
+) -> tuple[list[service.Logged], int]:
     filters = service.Filters(
         query.notification_id,
         channel,

@@ -77,8 +77,10 @@ async def sign_in(request: Request, session: SessionDep, runtime: RuntimeDep) ->
     form = await request.form()
     nonce = request.cookies.get(SIGN_IN_COOKIE)
     given = form.get("csrf")
-    if not nonce or not isinstance(given, str) or not csrf_matches(
-        runtime.secret, nonce, given, purpose="sign-in"
+    if (
+        not nonce
+        or not isinstance(given, str)
+        or not csrf_matches(runtime.secret, nonce, given, purpose="sign-in")
     ):
         raise CsrfRefused("The sign-in form's CSRF token is missing or wrong: reload the page")
     next_url = safe_next(text(form, "next"))
@@ -116,4 +118,3 @@ async def static_file(name: Annotated[str, Path(max_length=64)]) -> Response:
     if name not in ASSETS:
         raise NotFound("No such file")
     return asset_response(name)
-

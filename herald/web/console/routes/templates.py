@@ -77,10 +77,14 @@ async def _editor(
     account = visit.account
     body = resolved.row.body
     macros = macros_of(body, await type_catalogue(session, account=account))
-    rows = await service.visible_rows(session, account=account, template_id=resolved.row.template_id)
+    rows = await service.visible_rows(
+        session, account=account, template_id=resolved.row.template_id
+    )
     names = await ancestor_names(session, account)
     sample = raw(typed, "sample") if typed is not None else None
-    shown = await _preview(session, visit, resolved.row.template_id, typed, sample_values(body, macros))
+    shown = await _preview(
+        session, visit, resolved.row.template_id, typed, sample_values(body, macros)
+    )
     return page(
         request,
         "template_edit.html",
@@ -148,7 +152,10 @@ async def create_template(
 
     async def create() -> Resolved:
         return await service.create_template(
-            session, account=visit.account, body=new_template_body(form), actor=visit.principal.actor
+            session,
+            account=visit.account,
+            body=new_template_body(form),
+            actor=visit.principal.actor,
         )
 
     created = await attempt(session, create)
@@ -159,7 +166,10 @@ async def create_template(
             status_code=created.status_code,
             title="New template",
             channels=editor_channels({}, form),
-            typed={name: raw(form, name) or "" for name in ("id", "friendly_name", "category", "type", "subType")},
+            typed={
+                name: raw(form, name) or ""
+                for name in ("id", "friendly_name", "category", "type", "subType")
+            },
             problems=problems(created),
             error=created,
         )
