@@ -11,13 +11,18 @@ PORT   ?= 8000
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
+# Installing says one line; what pip and apt said is kept in $(LOG), and shown if they fail.
+LOG := $(VENV)/install.log
+QUIET = > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
+
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip > /dev/null
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	bash scripts/system-deps.sh
-	$(BIN)/pip install --quiet -e .
+	@bash scripts/system-deps.sh $(QUIET)
+	@$(BIN)/pip install --quiet -e . $(QUIET)
+	@echo "Installed Herald $$($(BIN)/herald --version | cut -d' ' -f2) in $(VENV) (log: $(LOG))"
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
@@ -29,8 +34,8 @@ install: $(VENV)/.installed ## Create .venv and install Herald (the CLI is .venv
 
 dev: $(VENV)/.installed-dev ## Install Herald with the development tools
 
-run: install ## Migrate and serve on http://$(HOST):$(PORT) with SQLite (./herald.db)
-	$(BIN)/herald serve --host $(HOST) --port $(PORT)
+run: install ## Migrate and serve on http://$(HOST):$(PORT) with SQLite (./herald.db); mail to the log
+	@HERALD_SMTP_URL=$${HERALD_SMTP_URL:-log://} $(BIN)/herald serve --host $(HOST) --port $(PORT)
 
 test: dev ## Run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/pytest -q -p no:cacheprovider

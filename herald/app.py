@@ -12,20 +12,26 @@ from herald import ops
 from herald.accounts import routes as accounts_routes
 from herald.accounts.secrets import load_signing_key
 from herald.bus import create_bus
+from herald.channels.registry import installed_channels
+from herald.compat.notify import errors as notify_errors
+from herald.compat.notify import routes as notify_routes
 from herald.config import Settings
 from herald.db import Database
 from herald.delivery import routes as delivery_routes
+from herald.delivery.providers import channels_without_provider
 from herald.delivery.worker import Worker
 from herald.directory import routes as directory_routes
 from herald.endpoints import routes as endpoints_routes
 from herald.events import routes as events_routes
 from herald.http.handlers import install_error_handlers
 from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
+from herald.http.openapi import install_openapi
 from herald.inbox import routes as inbox_routes
 from herald.logs import configure_logging, get_logger
 from herald.notifications import routes as notifications_routes
 from herald.realtime import routes as realtime_routes
 from herald.realtime.hub import start_hub
+from herald.replyto import routes as replyto_routes
 from herald.runtime import Runtime
 from herald.sms import routes as sms_routes
 from herald.sms import sender_routes
@@ -36,6 +42,10 @@ from herald.throttling.service import Throttle
 from herald.web.console.router import router as console_router
 
 log = get_logger(__name__)
+UNSERVED_HINTS = {
+    "email": "set HERALD_SMTP_URL (log:// writes mails to the log) or PUT /v1/providers/email/smtp",
+    "sms": "PUT /v1/providers/sms/http (or sms/smpp) for an account",
+}
 ROUTERS = (
     ops.router,
     accounts_routes.router,
@@ -49,6 +59,8 @@ ROUTERS = (
     sms_routes.router,
     sender_routes.router,
     realtime_routes.router,
+    replyto_routes.router,
+    notify_routes.router,
     console_router,
 )
 
@@ -92,6 +104,20 @@ async def start_runtime(settings: Settings) -> Runtime:
     )
 
 
+async def warn_unserved_channels(runtime: Runtime) -> None:
+    """Name, in a warning each, the channels no provider serves (their deliveries would fail)."""
+    async with runtime.db.sessions() as session, session.begin():
+        missing = await channels_without_provider(
+            session, settings=runtime.settings, channels=installed_channels()
+        )
+    for channel in missing:
+        log.warning(
+            "channel_without_provider",
+            channel=channel,
+            hint=UNSERVED_HINTS.get(channel, f"PUT /v1/providers/{channel}/<provider>"),
+        )
+
+
 async def stop_runtime(runtime: Runtime) -> None:
     """Close the bus, the rate limiter's connections and the database pool."""
     try:
@@ -120,6 +146,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         await once_up("bus", runtime.bus.start)
         if app.state.worker is not None:
             app.state.worker.start()
+        await warn_unserved_channels(runtime)
         log.info("herald_started", database=settings.database_url)
         try:
             yield
@@ -138,7 +165,13 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_openapi(app)
     app.add_middleware(RateLimitHeaders)
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        envelopes={"/v2/": notify_errors.from_herald},
+    )
+    # Outermost, so that the access log and the metrics also see the refusals of the others.
+    app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
     return app

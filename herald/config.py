@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         default="./var/documents", description="Where letter PDFs are kept (the document store)."
     )
     log_level: str = "INFO"
+    access_log: bool = Field(default=True, description="A log line per HTTP request.")
+    worker_metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="herald worker serves /metrics on this port."
+    )
     log_json: bool = True
 
     @property

@@ -13,8 +13,11 @@ HeraldError (500 internal_error)
 ├── UnsupportedMediaType (415 unsupported_media_type)
 ├── ValidationFailed (422 validation_failed; details are JSON Pointers)
 ├── TooManyRequests (429 rate_limit_reached | daily_limit_reached | overuse_full)
+│   ├── RateLimitReached (429 rate_limit_reached: the limit and its window)
+│   └── DailyLimitReached (429 daily_limit_reached: the cap)
 └── ServiceUnavailable (503 service_unavailable; with Retry-After)
-    └── DatabaseUnavailable (503 database_unavailable)
+    ├── DatabaseUnavailable (503 database_unavailable)
+    └── TryLater (503 try_later: not known yet)
 """
 
 from __future__ import annotations
@@ -145,6 +148,36 @@ class ServiceUnavailable(HeraldError):
 
 class DatabaseUnavailable(ServiceUnavailable):
     code = "database_unavailable"
+
+
+class TryLater(ServiceUnavailable):
+    """What the request names is not known yet, and will be shortly: ask again, as a
+    provider's receipt for a message whose answer is still being recorded."""
+
+    code = "try_later"
+
+
+class RateLimitReached(TooManyRequests):
+    """A key's request rate is used up; ``limit`` requests per ``seconds`` (dialects say so)."""
+
+    code = "rate_limit_reached"
+
+    def __init__(
+        self, message: str, *, limit: int, seconds: int, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message, headers=headers)
+        self.limit = limit
+        self.seconds = seconds
+
+
+class DailyLimitReached(TooManyRequests):
+    """An account's daily message cap (``limit``) is reached."""
+
+    code = "daily_limit_reached"
+
+    def __init__(self, message: str, *, limit: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message, headers=headers)
+        self.limit = limit
 
 
 def json_pointer(parts: tuple[int | str, ...] | list[int | str]) -> str:

@@ -30,6 +30,21 @@ def head_revisions() -> tuple[str, ...]:
     return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
+def revisions_after(revision: str | None) -> list[str]:
+    """The migrations above ``revision`` (all of them from None), oldest first, as
+    ``0004 delivery pipeline: ...``."""
+    script = ScriptDirectory.from_config(alembic_config())
+    above = script.iterate_revisions("heads", revision or "base")
+    return [f"{r.revision} {(r.doc or '').strip()}".strip() for r in reversed(list(above))]
+
+
+async def upgrade_reporting(settings: Settings) -> list[str]:
+    """Upgrade to the head and say which migrations that applied (none when up to date)."""
+    before = await current_revision(settings)
+    await upgrade(settings)
+    return revisions_after(before)
+
+
 async def upgrade(settings: Settings, revision: str = "head") -> None:
     """Bring the database named by the settings to ``revision``."""
     # A migration may rewrite a large table: no statement timeout for it.

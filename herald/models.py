@@ -10,6 +10,7 @@ from herald.endpoints import models as endpoints_models
 from herald.events import models as events_models
 from herald.inbox import models as inbox_models
 from herald.notifications import models as notifications_models
+from herald.replyto import models as replyto_models
 from herald.sms import models as sms_models
 from herald.templates import models as templates_models
 from herald.web.console import models as console_models
@@ -25,6 +26,7 @@ __all__ = [
     "inbox_models",
     "metadata",
     "notifications_models",
+    "replyto_models",
     "sms_models",
     "templates_models",
 ]

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from herald.accounts.auth import bearer_token
+from herald.delivery.metrics_server import refresh_queue_depth
 from herald.errors import Unauthorized
 from herald.http.deps import RuntimeDep
 
@@ -50,4 +51,5 @@ async def metrics(request: Request, runtime: RuntimeDep) -> Response:
         given = bearer_token(request)
         if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
             raise Unauthorized("Wrong metrics token")
+    await refresh_queue_depth(runtime)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -9,11 +9,13 @@ namespace and leave A's object untouched. A new route is covered the moment it i
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from tests.conftest import MakeTenant, Tenant, bearer
@@ -50,6 +52,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/teams/{key}/message"): {"message": {"body": "B"}},
     ("POST", "/v1/receipts/sms/{provider_id}/{token}"): {"MessageSid": "x", "MessageStatus": "x"},
 }
+# Query parameters a route needs before the id is looked at (``{...}`` names a world id).
+QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/v1/providers/sms/{provider}/inbound"): {"account": "{account_id}"},
+}
 A_PROVIDER = {"settings": {"url": "smtp://a.example.com:25"}}
 A_EMAIL = {"type": "custom", "subType": "message", "message": "A", "channels": ["email"],
            "targets": {"emails": ["a@example.com"]}}  # fmt: skip
@@ -64,6 +70,13 @@ class World:
     b: Tenant
     ids: dict[str, str]
     b_user_token: str
+    b_notify_key: str = ""
+
+    def notify_headers(self) -> dict[str, str]:
+        """B's credential on the GOV.UK Notify routes: a JWT signed with B's Notify key."""
+        key = self.b_notify_key
+        claims = {"iss": key[-73:-37], "iat": int(time.time())}
+        return bearer(jwt.encode(claims, key[-36:], algorithm="HS256"))
 
 
 async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
@@ -88,6 +101,12 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
     await client.put("/v1/senders/Acme", headers=a.headers)
     await client.put("/v1/users/b-user", json={}, headers=b.headers)
     token = (await client.post("/v1/users/b-user/tokens", headers=b.headers)).json()["token"]
+    reply = {"email_address": "replies@a.example.com"}
+    reply_to = (await client.post("/v1/email-reply-to", json=reply, headers=a.headers)).json()
+    notify_template = {"id": str(uuid.uuid4()), "channels": {"sms": {"body": "A"}}}
+    await client.post("/v1/templates", json=notify_template, headers=a.headers)
+    b_key = {"notify": True, "type": "live"}
+    b_notify = (await client.post("/v1/keys", json=b_key, headers=b.headers)).json()["api_key"]
     ids = {
         "external_id": "a-user",
         "key": "a-team",
@@ -106,8 +125,10 @@ async def _world(client: httpx.AsyncClient, make_tenant: MakeTenant) -> World:
         "name": "Acme",
         # No receipt URL of A's is guessable: any provider id with a token not made for it.
         "provider_id": str(uuid.uuid4()),
+        "reply_to_id": reply_to["id"],
+        "notify_template_id": notify_template["id"],
     }
-    return World(a=a, b=b, ids=ids, b_user_token=token)
+    return World(a=a, b=b, ids=ids, b_user_token=token, b_notify_key=b_notify)
 
 
 async def _routes(client: httpx.AsyncClient) -> list[tuple[str, str]]:
@@ -163,17 +184,35 @@ async def test_every_route_hides_other_tenants(
     routes = await _routes(client)
     assert len(routes) >= 15
     for method, template in routes:
+        if template.startswith("/v2/"):
+            await _notify_route_hides(client, world, method, template)
+            continue
         url = _fill(template, world.ids)
         credential = world.b_user_token if template.startswith("/v1/me/") else world.b.api_key
+        query = {k: _fill(v, world.ids) for k, v in QUERIES.get((method, template), {}).items()}
         response = await client.request(
-            method, url, json=BODIES.get((method, template)), headers=bearer(credential)
-        )
+            method, url, json=BODIES.get((method, template)), headers=bearer(credential),
+            params=query,
+        )  # fmt: skip
         if (method, template) in OWN_NAMESPACE:
             assert response.status_code < 400, (method, template, response.text)
         else:
             assert response.status_code == 404, (method, template, response.text)
             assert response.json()["error"]["code"] == "not_found"
     await _a_is_untouched(client, world)
+
+
+async def _notify_route_hides(
+    client: httpx.AsyncClient, world: World, method: str, template: str
+) -> None:
+    """The GOV.UK Notify routes answer B's Notify key with Notify's 404 for A's ids."""
+    ids = {**world.ids, "template_id": world.ids["notify_template_id"]}
+    body = {} if method == "POST" else None
+    response = await client.request(
+        method, _fill(template, ids), json=body, headers=world.notify_headers()
+    )
+    assert response.status_code == 404, (method, template, response.text)
+    assert response.json()["errors"][0]["error"] == "NoResultFound"
 
 
 async def test_lists_show_only_own_objects(

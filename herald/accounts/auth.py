@@ -17,8 +17,9 @@ from herald.accounts.cache import credential_cache
 from herald.accounts.models import Account, ApiKey
 from herald.accounts.tokens import Claims, hash_api_key, looks_like_api_key, verify
 from herald.directory.models import User
-from herald.errors import Forbidden, Unauthorized
+from herald.errors import Forbidden, TooManyRequests, Unauthorized
 from herald.http.deps import RuntimeDep, SessionDep
+from herald.http.openapi import raises
 from herald.runtime import Runtime
 from herald.throttling.middleware import throttle_request
 from herald.throttling.service import AccountLimits, remember_limits
@@ -158,6 +159,10 @@ async def authenticate(token: str, *, session: AsyncSession, runtime: Runtime) -
     return await _from_user_token(session, claims)
 
 
+@raises(
+    Unauthorized("The API key is not valid"),
+    TooManyRequests("Rate limit of 3000 per 1 minute reached for this key"),
+)
 async def get_principal(
     connection: HTTPConnection, session: SessionDep, runtime: RuntimeDep
 ) -> Principal:
@@ -180,6 +185,11 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def server(scope: str | None = None) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting server credentials holding ``scope`` (user tokens get 403)."""
 
+    @raises(
+        Forbidden(f"This credential lacks the scope {scope}")
+        if scope
+        else Forbidden("User tokens may only use the /v1/me routes")
+    )
     async def dependency(principal: PrincipalDep) -> Principal:
         if principal.is_user:
             raise Forbidden("User tokens may only use the /v1/me routes")
@@ -190,6 +200,7 @@ def server(scope: str | None = None) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+@raises(Forbidden("This route takes a user token: POST /v1/users/{external_id}/tokens"))
 async def get_user_principal(principal: PrincipalDep) -> Principal:
     """A user token (the /v1/me routes); server credentials get 403."""
     if not principal.is_user:

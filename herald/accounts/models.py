@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from herald.db import Base, JSONType, new_id, utcnow
@@ -36,7 +36,12 @@ class Account(Base):
 
 
 class ApiKey(Base):
-    """A server key of one account. Only a SHA-256 of the key is kept; the key is shown once."""
+    """A server key of one account. Only a SHA-256 of the key is kept; the key is shown once.
+
+    A GOV.UK Notify-format key (``notify_type`` set) signs its requests' JWTs with its secret,
+    so the server must be able to read the secret back: it is kept sealed
+    (``herald.delivery.sealing``) in ``secret``, and never answered again.
+    """
 
     __tablename__ = "api_keys"
 
@@ -51,6 +56,10 @@ class ApiKey(Base):
     test: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    notify_type: Mapped[str | None] = mapped_column(String(8))
+    """``live``, ``team`` or ``test`` for a Notify-format key; None for Herald's own keys."""
+    secret: Mapped[str | None] = mapped_column(Text)
+    """A Notify-format key's JWT signing secret, sealed under the deployment's key."""
 
 
 class ServerSecret(Base):

@@ -21,6 +21,7 @@ from herald.accounts.schemas import (
     KeyOut,
     Limits,
     NewKeyOut,
+    OAuthErrorOut,
     TokenOut,
     UserTokenOut,
 )
@@ -29,7 +30,9 @@ from herald.directory.contact import EXTERNAL_ID_PATTERN
 from herald.directory.service import get_user
 from herald.errors import OAuthError
 from herald.http.deps import RuntimeDep, SessionDep
-from herald.http.pagination import Paging, page_body
+from herald.http.openapi import ErrorEnvelope, envelope_for_errors, raises
+from herald.http.pagination import Page, Paging, page_body
+from herald.http.responses import OrjsonResponse
 from herald.notifications.broadcast import BroadcastRequest, broadcast
 
 router = APIRouter(tags=["accounts"])
@@ -38,6 +41,9 @@ AnyServer = Annotated[Principal, Depends(server())]
 Admin = Annotated[Principal, Depends(server("admin"))]
 UserWriter = Annotated[Principal, Depends(server("users.write"))]
 ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255)]
+envelope_for_errors(OAuthError, ErrorEnvelope(OAuthErrorOut, lambda error: error.body()))
+NOTIFY_KEY_NAME = "herald"
+"""The name a Notify-format key gets when none is given (its first part)."""
 
 
 def account_out(account: Account) -> AccountOut:
@@ -63,12 +69,34 @@ def key_out(key: ApiKey) -> KeyOut:
         prefix=key.prefix,
         scopes=key.scopes,
         test=key.test,
+        type=key.notify_type,
         created_at=key.created_at,
         revoked_at=key.revoked_at,
     )
 
 
-@router.post("/oauth/token", response_model=TokenOut)
+OAUTH_EXAMPLE = {
+    "grant_type": "client_credentials",
+    "client_id": "0190f1c2-7a3b-7c4d-8e5f-6a7b8c9d0e1f",
+    "client_secret": "hk_live_…",
+    "scope": "users.read",
+}
+
+
+@router.post(
+    "/oauth/token",
+    response_model=TokenOut,
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/x-www-form-urlencoded": {"example": OAUTH_EXAMPLE}}
+        }
+    },
+)
+@raises(
+    OAuthError("unsupported_grant_type", "Only client_credentials is supported"),
+    OAuthError("invalid_scope", "The scope exceeds what the key holds"),
+    OAuthError("invalid_client", "Unknown client or wrong secret", status_code=401),
+)
 async def oauth_token(
     session: SessionDep,
     runtime: RuntimeDep,
@@ -110,17 +138,17 @@ async def get_account(account_id: uuid.UUID, session: SessionDep, caller: AnySer
     return account_out(account)
 
 
-@router.get("/v1/accounts/{account_id}/children")
+@router.get("/v1/accounts/{account_id}/children", response_model=Page[AccountOut])
 async def list_children(
     account_id: uuid.UUID, request: Request, paging: Paging, session: SessionDep, caller: AnyServer
-) -> dict[str, object]:
+) -> OrjsonResponse:
     """Direct children of a visible account."""
     await service.visible_account(session, caller_id=caller.account_id, account_id=account_id)
     rows, total = await service.children(
         session, account_id=account_id, offset=paging.offset, limit=paging.per_page
     )
     data = [account_out(a).model_dump(mode="json") for a in rows]
-    return page_body(request, paging, data=data, total=total)
+    return OrjsonResponse(page_body(request, paging, data=data, total=total))
 
 
 @router.patch("/v1/accounts/{account_id}", response_model=AccountOut)
@@ -167,28 +195,48 @@ async def broadcast_to_accounts(
     return BroadcastOut(accounts=done.accounts, recipients=done.recipients, ids=done.ids)
 
 
-@router.get("/v1/keys")
+@router.get("/v1/keys", response_model=Page[KeyOut])
 async def list_keys(
     request: Request, paging: Paging, session: SessionDep, caller: Admin
-) -> dict[str, object]:
+) -> OrjsonResponse:
     """The account's keys (prefixes only)."""
     keys = await service.list_keys(session, account_id=caller.account_id)
     page = keys[paging.offset : paging.offset + paging.per_page]
     data = [key_out(k).model_dump(mode="json") for k in page]
-    return page_body(request, paging, data=data, total=len(keys))
+    return OrjsonResponse(page_body(request, paging, data=data, total=len(keys)))
 
 
 @router.post("/v1/keys", status_code=status.HTTP_201_CREATED, response_model=NewKeyOut)
-async def create_key(body: KeyCreate, session: SessionDep, caller: Admin) -> NewKeyOut:
-    """A new key for the caller's account, shown once; it cannot exceed the caller's scopes."""
+async def create_key(
+    body: KeyCreate, session: SessionDep, runtime: RuntimeDep, caller: Admin
+) -> NewKeyOut:
+    """A new key for the caller's account, shown once; it cannot exceed the caller's scopes.
+
+    With ``"notify": true`` a GOV.UK Notify-format key ``<name>-<service id>-<secret>`` of
+    ``type`` live, team or test, for the ``/v2`` routes.
+    """
     scopes = body.scopes or sorted(caller.scopes)
     for scope in scopes:
         caller.require(scope)
-    issued = await service.create_key(
-        session, account_id=caller.account_id, scopes=scopes, test=body.test, name=body.name
-    )
+    if body.notify:
+        issued = await service.create_notify_key(
+            session,
+            account_id=caller.account_id,
+            key_type=body.type or "live",
+            name=body.name or NOTIFY_KEY_NAME,
+            sealing_key=runtime.secret,
+            scopes=scopes,
+        )
+    else:
+        issued = await service.create_key(
+            session, account_id=caller.account_id, scopes=scopes, test=body.test, name=body.name
+        )
     return NewKeyOut(
-        key_id=issued.key.id, api_key=issued.plain, scopes=issued.key.scopes, test=issued.key.test
+        key_id=issued.key.id,
+        api_key=issued.plain,
+        scopes=issued.key.scopes,
+        test=issued.key.test,
+        type=issued.key.notify_type,
     )
 
 

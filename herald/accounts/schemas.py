@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from limits import parse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from herald.accounts import scopes as scope_rules
 from herald.directory.contact import EXTERNAL_ID_PATTERN, Locale
@@ -15,7 +15,9 @@ from herald.events.schemas import Channel
 
 
 class AccountCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Acme Lettings"}]}, extra="forbid"
+    )
     name: str = Field(min_length=1, max_length=255)
 
 
@@ -37,7 +39,18 @@ class Limits(BaseModel):
 
 
 class AccountPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "limits": {"rate": "3000/minute", "daily": 250000, "sms_allowance": 1000},
+                    "retention_days": 7,
+                    "default_locale": "en",
+                }
+            ]
+        },
+        extra="forbid",
+    )
     name: str | None = Field(default=None, min_length=1, max_length=255)
     limits: Limits | None = None
     retention_days: int | None = Field(default=None, ge=1, le=3650)
@@ -55,10 +68,31 @@ class AccountOut(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "telephony", "scopes": ["notifications.telephony.write"], "test": False}
+            ]
+        },
+        extra="forbid",
+    )
     name: str = Field(default="", max_length=255)
     scopes: list[str] | None = None
     test: bool = False
+    notify: bool = Field(
+        default=False, description="A GOV.UK Notify-format key, for the /v2 routes"
+    )
+    type: Literal["live", "team", "test"] | None = Field(
+        default=None, description="A Notify-format key's type (default live)"
+    )
+
+    @model_validator(mode="after")
+    def _notify_fields(self) -> KeyCreate:
+        if self.type is not None and not self.notify:
+            raise ValueError('type is for Notify-format keys: add "notify": true')
+        if self.notify and self.test:
+            raise ValueError('a Notify-format test key is "type": "test"')
+        return self
 
     @field_validator("scopes")
     @classmethod
@@ -75,6 +109,7 @@ class KeyOut(BaseModel):
     prefix: str
     scopes: list[str]
     test: bool
+    type: str | None = Field(default=None, description="live, team or test: a Notify key")
     created_at: datetime
     revoked_at: datetime | None
 
@@ -84,6 +119,7 @@ class NewKeyOut(BaseModel):
     api_key: str
     scopes: list[str]
     test: bool
+    type: str | None = Field(default=None, description="live, team or test: a Notify key")
 
 
 class TokenOut(BaseModel):
@@ -91,6 +127,13 @@ class TokenOut(BaseModel):
     token_type: str = "Bearer"
     expires_in: int
     scope: str
+
+
+class OAuthErrorOut(BaseModel):
+    """An error of ``POST /oauth/token``, as RFC 6749 section 5.2 writes it."""
+
+    error: str = Field(examples=["invalid_client"])
+    error_description: str
 
 
 class UserTokenOut(BaseModel):
@@ -101,7 +144,18 @@ class UserTokenOut(BaseModel):
 class BroadcastIn(BaseModel):
     """``POST /v1/accounts/{id}/broadcast`` (seed 002's customer update)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "template": "customer-update",
+                    "user_type": "admins_only",
+                    "personalisation": {"update": "We move offices on 1 March."},
+                }
+            ]
+        },
+        extra="forbid",
+    )
     template: str = Field(pattern=EXTERNAL_ID_PATTERN, max_length=255)
     user_type: str = Field(
         default="admins_only",

@@ -15,6 +15,7 @@ from herald.accounts.cache import forget_credentials
 from herald.accounts.models import Account, ApiKey
 from herald.accounts.schemas import AccountPatch
 from herald.db import new_id, utcnow
+from herald.delivery.sealing import seal
 from herald.errors import Forbidden, NotFound, OAuthError
 
 
@@ -123,6 +124,37 @@ async def create_key(
     )
     session.add(key)
     await session.flush()
+    return IssuedKey(key=key, plain=made.plain)
+
+
+async def create_notify_key(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    key_type: tokens.NotifyKeyType,
+    name: str,
+    sealing_key: str,
+    scopes: list[str] | None = None,
+) -> IssuedKey:
+    """A GOV.UK Notify-format key: its secret sealed (the server checks the JWTs it signs),
+    the whole key hashed like any other key's; a ``test`` key never reaches a provider."""
+    if await session.get(Account, account_id) is None:
+        raise NotFound("No such account")
+    made = tokens.make_notify_key(name=name, account_id=account_id)
+    granted = sorted(set(scopes)) if scopes else list(scope_rules.BASE_SCOPES)
+    key = ApiKey(
+        account_id=account_id,
+        name=name,
+        prefix=name[:32],
+        key_hash=tokens.hash_api_key(made.plain),
+        scopes=granted,
+        test=key_type == "test",
+        notify_type=key_type,
+        secret=seal(sealing_key, made.secret),
+    )
+    session.add(key)
+    await session.flush()
+    forget_credentials(session)  # the account's remembered Notify keys are one entry
     return IssuedKey(key=key, plain=made.plain)
 
 

@@ -35,6 +35,28 @@ def make_api_key(*, test: bool) -> NewKey:
     return NewKey(plain=plain, key_hash=hash_api_key(plain), prefix=plain[:12])
 
 
+NotifyKeyType = Literal["live", "team", "test"]
+NOTIFY_KEY_TYPES: tuple[NotifyKeyType, ...] = ("live", "team", "test")
+
+
+@dataclass(frozen=True)
+class NewNotifyKey:
+    """A GOV.UK Notify-format key: ``<name>-<service id>-<secret>``, and its secret alone."""
+
+    plain: str
+    secret: str
+
+
+def make_notify_key(*, name: str, account_id: uuid.UUID) -> NewNotifyKey:
+    """A Notify-format key for the account (the service id), with a random UUID secret.
+
+    Notify's clients read the service id and the secret from the key's last 73 characters,
+    so the name may hold anything, dashes included.
+    """
+    secret = str(uuid.uuid4())
+    return NewNotifyKey(plain=f"{name}-{account_id}-{secret}", secret=secret)
+
+
 def hash_api_key(plain: str) -> str:
     """SHA-256 of a key: enough for 256-bit random secrets, and indexable for lookup."""
     return hashlib.sha256(plain.encode()).hexdigest()

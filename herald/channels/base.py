@@ -22,15 +22,28 @@ from herald.metrics import DELIVERIES, DELIVERY_LATENCY
 _log = get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class TemplateUse:
+    """The template a message was rendered from and the personalisation it was given, for a
+    provider that sends a template of its own instead (GOV.UK Notify)."""
+
+    template_id: str | None
+    personalisation: Mapping[str, Any]
+
+
 @dataclass(frozen=True, kw_only=True)
 class OutboundMessage:
-    """A rendered message for one delivery. Each channel subclasses it and sets ``channel``."""
+    """A rendered message for one delivery. Each channel subclasses it and sets ``channel``.
+
+    ``template`` is given only to providers that declare ``uses_templates``.
+    """
 
     channel: ClassVar[str]
     delivery_id: str
     recipient: str
     correlation_id: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    template: TemplateUse | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +127,8 @@ class Provider(ABC, Generic[MessageT, SettingsT]):
     channel: ClassVar[str]
     name: ClassVar[str]
     Settings: ClassVar[type[BaseModel]]
+    uses_templates: ClassVar[bool] = False
+    """The provider sends its own template for Herald's, so its messages carry ``template``."""
 
     def __init__(self, settings: SettingsT, *, circuit: CircuitBreaker | None = None) -> None:
         self.settings = settings

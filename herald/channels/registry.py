@@ -66,6 +66,12 @@ class ProviderRegistry:
         ]
 
 
+def installed_channels(group: str = ENTRY_POINT_GROUP) -> set[str]:
+    """The channels some installed provider sends on, read from the entry points' names
+    (``"<channel>.<name>"``) without importing the providers."""
+    return {entry.name.split(".", 1)[0] for entry in entry_points(group=group)}
+
+
 def _load(entry: EntryPoint) -> ProviderClass:
     """Import one entry point and check it is a provider registered under its own name."""
     loaded = entry.load()

@@ -1,4 +1,5 @@
-"""One attempt at one claimed status callback: sign, POST (SSRF-checked), record.
+"""One attempt at one claimed status callback: sign (or, in Notify's format, carry the
+endpoint's bearer token), POST (SSRF-checked), record.
 
 A 2xx is delivered; 410 Gone and a URL that now resolves somewhere unsafe are permanent;
 anything else (timeouts, refused connections, other statuses) is retried on the policy,
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.config import Settings
 from herald.delivery.answer import Answer
+from herald.delivery.callbacks import NOTIFY
 from herald.delivery.gate import Gate
 from herald.delivery.models import CallbackEndpoint, CallbackJob
 from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
@@ -76,9 +78,12 @@ class CallbackRunner:
     async def _post(self, row: CallbackJob, endpoint: CallbackEndpoint) -> Answer:
         body = orjson.dumps(row.payload)
         secret = unseal(self._sealing_key, endpoint.secret)
-        # The job id is the message id: the same on every retry, so receivers de-duplicate.
-        signed = sign(secret, f"msg_{row.id.hex}", int(time.time()), body)
-        headers = {"content-type": "application/json", "user-agent": "Herald", **signed}
+        headers = {"content-type": "application/json", "user-agent": "Herald"}
+        if endpoint.format == NOTIFY:
+            headers["authorization"] = f"Bearer {secret}"
+        else:
+            # The job id is the message id: the same on every retry, so receivers de-duplicate.
+            headers.update(sign(secret, f"msg_{row.id.hex}", int(time.time()), body))
         try:
             response = await post(
                 endpoint.url,

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
-from herald.channels.base import OutboundMessage, PermanentDeliveryError
+from herald.channels.base import OutboundMessage, PermanentDeliveryError, TemplateUse
 from herald.config import Settings
 from herald.delivery.addresses import address_of, user_fields
 from herald.delivery.chat import CHAT_SOURCES, chat_message, compose_chat
@@ -165,7 +165,21 @@ def support_for(delivery: Delivery) -> ChannelSupport:
     return support
 
 
+TEMPLATE_USE = "template"
+"""The key of ``loaded`` that holds a ``TemplateUse``, for providers that use templates."""
+
+
 def message_for(delivery: Delivery, loaded: Mapping[str, Any]) -> OutboundMessage:
     """The provider's message, rebuilt from the delivery's stored ``rendered``."""
     assert delivery.rendered is not None
-    return support_for(delivery).message(delivery, delivery.rendered, loaded)
+    message = support_for(delivery).message(delivery, delivery.rendered, loaded)
+    use = loaded.get(TEMPLATE_USE)
+    return replace(message, template=use) if isinstance(use, TemplateUse) else message
+
+
+async def template_use(session: AsyncSession, delivery: Delivery) -> TemplateUse:
+    """The template and personalisation of the delivery's notification."""
+    notification = await session.get(Notification, delivery.notification_id)
+    personalisation = dict(notification.personalisation or {}) if notification else {}
+    template_id = delivery.template_id or (notification.template if notification else None)
+    return TemplateUse(template_id, personalisation)

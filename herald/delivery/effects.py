@@ -12,6 +12,7 @@ from herald.db import utcnow
 from herald.delivery import callbacks
 from herald.delivery.answer import Answer
 from herald.delivery.models import Delivery, DeliveryAttempt
+from herald.delivery.notify_receipt import receipt_for
 from herald.delivery.schemas import delivery_document
 from herald.delivery.service import attempts_of
 from herald.delivery.status import DeliveryStatus, Outcome
@@ -68,16 +69,18 @@ async def status_callback(
     bus: Bus,
     attempts: list[DeliveryAttempt] | None = None,
 ) -> None:
-    """Queue the ``delivery.<status>`` callback, if the account wants it."""
+    """Queue the ``delivery.<status>`` callback, if the account wants it: the delivery as the
+    log shows it, or Notify's receipt for an endpoint in Notify's format."""
     event = f"delivery.{delivery.status}"
-    if not await callbacks.wants(session, account_id=delivery.account_id, event=event):
+    account_id = delivery.account_id
+    if not await callbacks.wants(session, account_id=account_id, event=event):
         return
-    if attempts is None:
-        attempts = (await attempts_of(session, [delivery.id])).get(delivery.id, [])
+    if await callbacks.format_of(session, account_id=account_id) == callbacks.NOTIFY:
+        data = await receipt_for(session, delivery)
+    else:
+        if attempts is None:
+            attempts = (await attempts_of(session, [delivery.id])).get(delivery.id, [])
+        data = delivery_document(delivery, attempts, rendered=False)
     await callbacks.enqueue_callback(
-        session,
-        account_id=delivery.account_id,
-        event=event,
-        data=delivery_document(delivery, attempts, rendered=False),
-        bus=bus,
+        session, account_id=account_id, event=event, data=data, bus=bus
     )

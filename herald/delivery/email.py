@@ -35,18 +35,30 @@ async def compose_email(
     to = await _addresses(parts.get("to") or _ORIGINAL, address, admins)
     if not to:
         raise PermanentDeliveryError("the template's To resolves to no address")
-    return {
+    options = target.notification.options or {}
+    reply_to = options.get("reply_to") or parts.get("reply_to")
+    document: dict[str, Any] = {
         "subject": parts.get("subject") or "",
         "text/html": parts.get("html"),
         "text/plain": parts.get("text") or "",
         "emails": {
             "from": parts.get("from") or target.settings.email_from,
-            "reply_to": [parts["reply_to"]] if parts.get("reply_to") else [],
+            "reply_to": [reply_to] if reply_to else [],
             "to": to,
             "cc": await _addresses(parts.get("cc"), address, admins),
             "bcc": await _addresses(parts.get("bcc"), address, admins),
         },
     }
+    if options.get("unsubscribe_url"):
+        document["headers"] = one_click_unsubscribe(str(options["unsubscribe_url"]))
+    if parts.get("body") is not None:  # a Notify-formatted email's text, values filled in
+        document["body"] = parts["body"]
+    return document
+
+
+def one_click_unsubscribe(url: str) -> dict[str, str]:
+    """RFC 8058: the URL a mail client POSTs ``List-Unsubscribe=One-Click`` to."""
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 def email_message(
@@ -65,6 +77,7 @@ def email_message(
         to=tuple(emails["to"]),
         cc=tuple(emails["cc"]),
         bcc=tuple(emails["bcc"]),
+        headers=rendered.get("headers") or {},
     )
 
 

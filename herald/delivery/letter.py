@@ -58,6 +58,7 @@ async def compose_letter(
         "document_id": delivery.document_id,
         "pages": page_count(pdf),
         "sha256": hashlib.sha256(pdf).hexdigest(),
+        "postage": parts.get("postage"),
     }
 
 
@@ -80,4 +81,5 @@ def letter_message(
         postcode=rendered["postcode"],
         html=rendered["html"],
         pdf=loaded["pdf"],
+        postage=rendered.get("postage"),
     )

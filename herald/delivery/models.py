@@ -97,8 +97,11 @@ class CallbackEndpoint(Base):
     )
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    format: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
+    """``standard`` (Standard Webhooks, signed) or ``notify`` (GOV.UK Notify's receipts)."""
     secret: Mapped[str] = mapped_column(Text)
-    """The ``whsec_`` secret, encrypted with the deployment's key (``herald.delivery.sealing``)."""
+    """The ``whsec_`` secret (or, for the ``notify`` format, the bearer token), encrypted with
+    the deployment's key (``herald.delivery.sealing``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.channels.base import Provider
+from herald.channels.email.log import SCHEME as LOG_SCHEME
 from herald.channels.registry import ProviderRegistry, UnknownProvider
 from herald.config import Settings
 from herald.db import utcnow
@@ -36,7 +37,10 @@ AnyProvider = Provider[Any, Any]
 
 def _default_configs(settings: Settings) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     """The process-wide providers settings configure, by channel: (provider name, settings)."""
-    email = [("smtp", {"url": settings.smtp_url.get_secret_value()})] if settings.smtp_url else []
+    url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    email: list[tuple[str, dict[str, Any]]] = []
+    if url is not None:
+        email = [("log", {})] if url.startswith(LOG_SCHEME) else [("smtp", {"url": url})]
     # Webhooks need no account of a provider: endpoints and secrets come with each message.
     return {"email": email, "webhook": [("standard", {})]}
 
@@ -169,11 +173,14 @@ class ProviderPool:
         registry: ProviderRegistry | None = None,
         options: Mapping[str, Any] | None = None,
         receipts: Callable[[uuid.UUID | None], Any] | None = None,
+        inbound: Callable[[uuid.UUID | None], Any] | None = None,
     ) -> None:
         """``options`` go to every provider constructor that takes them (see ``build``);
-        ``receipts(account_id)`` is the ``on_receipt`` of that account's providers."""
+        ``receipts(account_id)`` is the ``on_receipt`` of that account's providers and
+        ``inbound(account_id)`` their ``on_inbound`` (messages people send to them)."""
         self._settings = settings
         self._receipts = receipts
+        self._inbound = inbound
         self._secret = secret
         self.registry = registry or ProviderRegistry.from_entry_points()
         self._options = {"allow_private": settings.allow_private_urls, **(options or {})}
@@ -207,9 +214,12 @@ class ProviderPool:
 
     def _for(self, account_id: uuid.UUID | None) -> dict[str, Any]:
         """The options of one account's providers (None: the process-wide defaults)."""
-        if self._receipts is None:
-            return dict(self._options)
-        return {**self._options, "on_receipt": self._receipts(account_id)}
+        options = dict(self._options)
+        if self._receipts is not None:
+            options["on_receipt"] = self._receipts(account_id)
+        if self._inbound is not None:
+            options["on_inbound"] = self._inbound(account_id)
+        return options
 
     def _default(self, channel: str) -> list[AnyProvider]:
         if self._defaults is None:
@@ -231,3 +241,18 @@ class ProviderPool:
         if cached is not None:
             await cached[1].aclose()
         return provider
+
+
+async def channels_without_provider(
+    session: AsyncSession, *, settings: Settings, channels: set[str]
+) -> list[str]:
+    """The installed channels that nothing can send on: no process default, no account's.
+
+    Their deliveries would retry and fail for days, so ``serve``, ``api`` and ``worker``
+    name each one in a warning at start.
+    """
+    covered = {channel for channel, configs in _default_configs(settings).items() if configs}
+    rows = await session.scalars(
+        select(AccountProvider.channel).where(AccountProvider.active.is_(True)).distinct()
+    )
+    return sorted(channels - covered - set(rows))

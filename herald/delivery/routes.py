@@ -7,14 +7,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 
 from herald.accounts.auth import Principal, server
 from herald.channels.registry import ProviderRegistry
-from herald.delivery import callbacks, providers, service
+from herald.delivery import callbacks, notify_receipts_in, providers, service
 from herald.delivery.letter import documents
 from herald.delivery.schemas import (
     CallbackIn,
+    DeliveryOut,
     ProviderIn,
     callback_document,
     delivery_document,
@@ -23,7 +24,8 @@ from herald.delivery.schemas import (
 from herald.delivery.status import DeliveryStatus
 from herald.errors import NotFound
 from herald.http.deps import RuntimeDep, SessionDep
-from herald.http.pagination import Paging, page_body
+from herald.http.pagination import Page, Paging, page_body
+from herald.http.responses import OrjsonResponse
 
 router = APIRouter(tags=["deliveries"])
 Reader = Annotated[Principal, Depends(server("deliveries.read"))]
@@ -38,7 +40,7 @@ def registry() -> ProviderRegistry:
     return ProviderRegistry.from_entry_points()
 
 
-@router.get("/v1/deliveries")
+@router.get("/v1/deliveries", response_model=Page[DeliveryOut])
 async def list_deliveries(
     request: Request,
     paging: Paging,
@@ -48,7 +50,7 @@ async def list_deliveries(
     channel: Annotated[str | None, Query(max_length=16)] = None,
     status: DeliveryStatus | None = None,
     created_at_gt_or_eq: datetime | None = None,
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """The account's deliveries, newest first, with their attempts and rendered content."""
     filters = service.Filters(
         notification_id, channel, status.value if status else None, created_at_gt_or_eq
@@ -63,18 +65,19 @@ async def list_deliveries(
     )
     next_id = rows[-1].delivery.id if len(rows) == paging.per_page else None
     data = [delivery_document(r.delivery, r.attempts) for r in rows]
-    return page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+    body = page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+    return OrjsonResponse(body)
 
 
-@router.get("/v1/deliveries/{delivery_id}")
+@router.get("/v1/deliveries/{delivery_id}", response_model=DeliveryOut)
 async def get_delivery(
     delivery_id: uuid.UUID, session: SessionDep, caller: Reader
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """One delivery: status, every attempt with the provider's answer, receipt, content."""
     found = await service.get_delivery(
         session, account_id=caller.account_id, delivery_id=delivery_id
     )
-    return delivery_document(found.delivery, found.attempts)
+    return OrjsonResponse(delivery_document(found.delivery, found.attempts))
 
 
 @router.get(
@@ -99,7 +102,8 @@ async def get_delivery_pdf(
 async def put_callbacks(
     body: CallbackIn, session: SessionDep, runtime: RuntimeDep, caller: Admin
 ) -> dict[str, Any]:
-    """Set where status callbacks go; answers the new signing secret, shown this once."""
+    """Set where status callbacks go; answers the new signing secret, shown this once (the
+    ``notify`` format posts Notify's receipts with the given bearer token instead)."""
     endpoint, secret = await callbacks.put_endpoint(
         session,
         account_id=caller.account_id,
@@ -107,6 +111,8 @@ async def put_callbacks(
         events=body.events,
         allow_private=runtime.settings.allow_private_urls,
         sealing_key=runtime.secret,
+        format=body.format,
+        bearer_token=body.bearer_token,
     )
     return callback_document(endpoint, secret=secret)
 
@@ -121,6 +127,42 @@ async def get_callbacks(session: SessionDep, caller: Admin) -> dict[str, Any]:
 async def delete_callbacks(session: SessionDep, caller: Admin) -> Response:
     """Stop status callbacks."""
     await callbacks.delete_endpoint(session, account_id=caller.account_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# GOV.UK Notify's delivery-status callback body, as its documentation shows it.
+NOTIFY_RECEIPT_EXAMPLE = {
+    "delivered": {
+        "summary": "An email delivered",
+        "value": {
+            "id": "740e5834-3a29-46b4-9a6f-16142fde533a",
+            "reference": "12345678",
+            "to": "ada@example.com",
+            "status": "delivered",
+            "created_at": "2026-11-22T10:28:00.000000Z",
+            "completed_at": "2026-11-22T10:28:03.000000Z",
+            "sent_at": "2026-11-22T10:28:01.000000Z",
+            "notification_type": "email",
+        },
+    }
+}
+
+
+@router.post("/v1/receipts/govuk_notify", status_code=status.HTTP_204_NO_CONTENT)
+async def govuk_notify_receipt(
+    account: Annotated[uuid.UUID, Query()],
+    body: Annotated[dict[str, Any], Body(openapi_examples=NOTIFY_RECEIPT_EXAMPLE)],
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """A delivery receipt from the GOV.UK Notify service the account sends through, as its
+    callback posts it (``Authorization: Bearer`` the provider's ``callback_bearer_token``)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    await notify_receipts_in.take_receipt(
+        session, account_id=account, bearer=token if scheme.lower() == "bearer" else None,
+        body=body, sealing_key=runtime.secret, bus=runtime.bus,
+    )  # fmt: skip
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

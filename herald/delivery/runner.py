@@ -28,6 +28,7 @@ from herald.config import Settings
 from herald.db import utcnow
 from herald.delivery.answer import Answer
 from herald.delivery.compose import (
+    TEMPLATE_USE,
     ChannelSupport,
     Keys,
     Target,
@@ -35,6 +36,7 @@ from herald.delivery.compose import (
     compose,
     message_for,
     support_for,
+    template_use,
 )
 from herald.delivery.effects import after_answer, status_callback
 from herald.delivery.gate import Gate
@@ -44,10 +46,15 @@ from herald.delivery.providers import AnyProvider, ProviderPool
 from herald.delivery.queue import Claimed, finish, lock_all
 from herald.delivery.recorder import Recorder
 from herald.delivery.simulator import simulate
-from herald.delivery.status import DeliveryStatus, Outcome
+from herald.delivery.status import TERMINAL, DeliveryStatus, Outcome
 from herald.delivery.templating import TemplateCache
 from herald.directory.models import User
+from herald.logs import get_logger
+from herald.metrics import DELIVERIES_COMPLETED, DELIVERY_ATTEMPTS
 from herald.notifications.models import Notification
+
+_log = get_logger(__name__)
+FINISHED = frozenset(s.value for s in TERMINAL)
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,8 @@ class DeliveryRunner:
             loaded = await support.load(session, delivery, self._keys)
         except PermanentDeliveryError as exc:
             return Prepared(delivery, Answer.failed(exc))
+        if any(provider.uses_templates for provider in providers[key]):
+            loaded = {**loaded, TEMPLATE_USE: await template_use(session, delivery)}
         return Prepared(
             delivery, providers=_routed(support, delivery, providers[key]), loaded=loaded
         )
@@ -210,6 +219,7 @@ class DeliveryRunner:
                 now=now,
             )
             _record_answer(session, row, answer, job=job, applied=done.applied, now=now)
+            _observe(row, answer, completed=done.changed and row.status in FINISHED)
             await after_answer(session, row, answer, applied=done.applied)
             if done.changed:
                 changed.append(row)
@@ -248,6 +258,28 @@ def _record_answer(
         row.receipt = answer.receipt
         row.provider_message_id = answer.provider_message_id
         row.sent_at = row.sent_at or now
+
+
+def _observe(row: Delivery, answer: Answer, *, completed: bool) -> None:
+    """Count the attempt (and the delivery, when it ended); log a line when it failed, so an
+    operator sees a delivery failing before its retries run out."""
+    DELIVERY_ATTEMPTS.labels(row.channel, answer.outcome.value).inc()
+    if completed:
+        DELIVERIES_COMPLETED.labels(row.channel, row.status).inc()
+    if answer.outcome in (Outcome.DELIVERED, Outcome.SENT, Outcome.CANCELLED):
+        return
+    retrying = row.status == DeliveryStatus.SENDING.value
+    _log.warning(
+        "delivery.attempt_failed",
+        delivery_id=str(row.id),
+        channel=row.channel,
+        provider=answer.provider,
+        outcome=answer.outcome.value,
+        provider_response=dict(answer.provider_response),
+        attempts=row.attempts,
+        status=row.status,
+        next_attempt_at=row.due_at.isoformat() if retrying else None,
+    )
 
 
 def _routed(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import uuid
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,22 +12,85 @@ from herald.inbox.schemas import rfc3339
 
 
 class CallbackIn(BaseModel):
-    """``PUT /v1/callbacks``."""
+    """``PUT /v1/callbacks``: signed Standard Webhooks, or GOV.UK Notify's receipts with a
+    bearer token (at least 10 characters, as Notify asks)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://example.com/herald/callbacks",
+                    "events": [
+                        "delivery.delivered",
+                        "delivery.permanent-failure",
+                        "notification.action",
+                    ],
+                }
+            ]
+        },
+        extra="forbid",
+    )
 
     url: Annotated[str, Field(min_length=1, max_length=2048)]
-    events: Annotated[list[str], Field(min_length=1, max_length=64)]
+    events: Annotated[list[str], Field(min_length=1, max_length=64)] | None = None
+    format: Literal["standard", "notify"] = "standard"
+    bearer_token: Annotated[str, Field(min_length=10, max_length=2048)] | None = None
 
 
 class ProviderIn(BaseModel):
     """``PUT /v1/providers/{channel}/{provider}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "settings": {"url": "smtp://user:password@smtp.example.com:587?starttls=true"},
+                    "priority": 1,
+                    "active": True,
+                }
+            ]
+        },
+        extra="forbid",
+    )
 
     settings: dict[str, Any]
     priority: Annotated[int, Field(ge=0, le=1000)] = 1
     active: bool = True
+
+
+class AttemptOut(BaseModel):
+    """One try at handing a message to a provider."""
+
+    at: str
+    outcome: str
+    provider_response: dict[str, Any] | None
+
+
+class DeliveryOut(BaseModel):
+    """One message to one recipient on one channel, and what became of it."""
+
+    id: uuid.UUID
+    notification_id: uuid.UUID
+    recipient: dict[str, Any]
+    channel: str
+    provider: str | None
+    status: str = Field(
+        description="created, sending, delivered, temporary-failure, permanent-failure, "
+        "technical-failure or cancelled"
+    )
+    attempts: list[AttemptOut]
+    receipt: str | None
+    template_id: str | None
+    template_version: int | None
+    possible_duplicate: bool
+    test: bool
+    created_at: str
+    sent_at: str | None
+    completed_at: str | None
+    purged_at: str | None
+    rendered: dict[str, Any] | None = Field(
+        default=None, description="subject, text/html, text/plain...; null once purged"
+    )
 
 
 def attempt_document(attempt: DeliveryAttempt) -> dict[str, Any]:
@@ -66,8 +130,13 @@ def delivery_document(
 
 
 def callback_document(endpoint: CallbackEndpoint, *, secret: str | None = None) -> dict[str, Any]:
-    """The account's callback endpoint; the secret only when it was just made."""
-    document: dict[str, Any] = {"url": endpoint.url, "events": endpoint.events}
+    """The account's callback endpoint; the secret only when it was just made (a bearer
+    token is never answered)."""
+    document: dict[str, Any] = {
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "format": endpoint.format,
+    }
     if secret is not None:
         document["secret"] = secret
     return document

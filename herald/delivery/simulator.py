@@ -7,8 +7,13 @@ for these documented addresses (docs/simulator.md), which end as their name says
 - email ``temp-fail@simulator.herald.test``, SMS ``+12025550103`` → temporary-failure
 - email ``tech-fail@simulator.herald.test``, SMS ``+12025550111`` → technical-failure
 
-The numbers are in the North American 555-0100…0199 block, reserved for fiction, so a
-real phone is never reached even if a test key's setting were wrong.
+GOV.UK Notify's documented test addresses give Notify's outcomes too, for its test keys:
+``temp-fail@simulator.notify`` and ``07700900003`` temporary-failure,
+``perm-fail@simulator.notify`` and ``07700900002`` permanent-failure.
+
+The numbers are in the North American 555-0100…0199 block and Ofcom's 07700 900xxx drama
+range, both reserved for fiction, so a real phone is never reached even if a test key's
+setting were wrong.
 
 The simulator's failures are final at once: retrying would only delay the answer a
 test is waiting for.
@@ -28,11 +33,15 @@ EMAIL_OUTCOMES = {
     "perm-fail@simulator.herald.test": Outcome.PERMANENT,
     "temp-fail@simulator.herald.test": Outcome.TEMPORARY,
     "tech-fail@simulator.herald.test": Outcome.TECHNICAL,
+    "perm-fail@simulator.notify": Outcome.PERMANENT,
+    "temp-fail@simulator.notify": Outcome.TEMPORARY,
 }
 PHONE_OUTCOMES = {
     "12025550102": Outcome.PERMANENT,
     "12025550103": Outcome.TEMPORARY,
     "12025550111": Outcome.TECHNICAL,
+    "447700900002": Outcome.PERMANENT,
+    "447700900003": Outcome.TEMPORARY,
 }
 _NOT_DIGITS = re.compile(r"\D")
 

@@ -48,7 +48,7 @@ async def compose_sms(
     """The number, body and sender from the template; the segments reserved."""
     delivery = target.delivery
     number = _number(address_of(delivery, target.user))
-    sender = parts.get("sender") or None
+    sender = (target.notification.options or {}).get("sms_sender") or parts.get("sender") or None
     try:
         if sender and not is_number(sender):
             await check_sender(session, account_id=delivery.account_id, name=sender)

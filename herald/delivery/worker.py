@@ -39,6 +39,7 @@ from herald.delivery.runner import DeliveryRunner
 from herald.errors import DatabaseUnavailable
 from herald.logs import get_logger
 from herald.runtime import Runtime
+from herald.sms.inbound import SmppInbound
 from herald.sms.receipts import SmppReceipts
 
 log = get_logger(__name__)
@@ -107,9 +108,10 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._gate = Gate(runtime.db)
         self.receipts = SmppReceipts(self._gate, runtime.bus)
+        self.inbound = SmppInbound(self._gate)
         self.providers = ProviderPool(
-            settings=runtime.settings, secret=runtime.secret,
-            options=provider_options, receipts=self.receipts.handler,
+            settings=runtime.settings, secret=runtime.secret, options=provider_options,
+            receipts=self.receipts.handler, inbound=self.inbound.handler,
         )  # fmt: skip
         deliveries = DeliveryRunner(
             gate=self._gate, settings=runtime.settings, bus=runtime.bus, worker=self.name,

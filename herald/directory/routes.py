@@ -12,7 +12,8 @@ from herald.directory.contact import EXTERNAL_ID_PATTERN
 from herald.directory.models import Device, Team, User
 from herald.directory.schemas import DeviceIn, DeviceOut, TeamIn, TeamOut, UserIn, UserOut
 from herald.http.deps import SessionDep
-from herald.http.pagination import Paging, page_body
+from herald.http.pagination import Page, Paging, page_body
+from herald.http.responses import OrjsonResponse
 
 router = APIRouter(tags=["directory"])
 Reader = Annotated[Principal, Depends(server("users.read"))]
@@ -70,16 +71,16 @@ async def delete_user(external_id: ExternalIdPath, session: SessionDep, caller: 
     return Response(status_code=NO_CONTENT)
 
 
-@router.get("/v1/users")
+@router.get("/v1/users", response_model=Page[UserOut])
 async def list_users(
     request: Request, paging: Paging, session: SessionDep, caller: Reader
-) -> dict[str, object]:
+) -> OrjsonResponse:
     """The account's users, page by page."""
     rows, total = await service.list_users(
         session, account_id=caller.account_id, offset=paging.offset, limit=paging.per_page
     )
     data = [user_out(u).model_dump(mode="json") for u in rows]
-    return page_body(request, paging, data=data, total=total)
+    return OrjsonResponse(page_body(request, paging, data=data, total=total))
 
 
 @router.put("/v1/teams/{key}", response_model=TeamOut)
@@ -99,16 +100,16 @@ async def get_team(key: KeyPath, session: SessionDep, caller: Reader) -> TeamOut
     )
 
 
-@router.get("/v1/teams")
+@router.get("/v1/teams", response_model=Page[TeamOut])
 async def list_teams(
     request: Request, paging: Paging, session: SessionDep, caller: Reader
-) -> dict[str, object]:
+) -> OrjsonResponse:
     """The account's teams, page by page."""
     rows, total = await service.list_teams(
         session, account_id=caller.account_id, offset=paging.offset, limit=paging.per_page
     )
     data = [(await team_out(session, t)).model_dump(mode="json") for t in rows]
-    return page_body(request, paging, data=data, total=total)
+    return OrjsonResponse(page_body(request, paging, data=data, total=total))
 
 
 @router.delete("/v1/teams/{key}", status_code=NO_CONTENT)

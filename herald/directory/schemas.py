@@ -13,7 +13,20 @@ from herald.directory.contact import Email, ExternalId, Locale, Phone, Timezone
 class UserIn(BaseModel):
     """The whole of a user (PUT replaces what was there)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Ada Dev",
+                    "email": "ada@example.com",
+                    "phone": "447400123456",
+                    "locale": "en",
+                    "timezone": "Europe/London",
+                }
+            ]
+        },
+        extra="forbid",
+    )
     name: str | None = Field(default=None, max_length=255)
     first_name: str | None = Field(default=None, max_length=255)
     last_name: str | None = Field(default=None, max_length=255)
@@ -41,7 +54,10 @@ class UserOut(BaseModel):
 
 
 class TeamIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Sales", "members": ["ADV", "TST"]}]},
+        extra="forbid",
+    )
     name: str | None = Field(default=None, max_length=255)
     members: list[ExternalId] = Field(default_factory=list, max_length=100_000)
 
@@ -58,7 +74,7 @@ DeviceType = Literal["iOS", "Android", "web"]
 class DeviceIn(BaseModel):
     """A device registration; a web push device needs its subscription."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(json_schema_extra={"examples": [{"type": "iOS"}]}, extra="forbid")
     type: DeviceType = "iOS"
     subscription: dict[str, Any] | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.cache import forget_credentials
@@ -214,3 +214,24 @@ async def list_devices(
         .order_by(Device.id)
     )
     return list(rows)
+
+
+async def reaches_team(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    email: str | None = None,
+    phone: str | None = None,
+) -> bool:
+    """Whether an address (any case) or a number (E.164) is one of the account's own users'."""
+    if email is None and phone is None:
+        return False
+    conditions = []
+    if email is not None:
+        conditions.append(func.lower(User.email) == email.lower())
+    if phone is not None:
+        conditions.append(User.phone == phone)
+    found = await session.scalar(
+        select(User.id).where(User.account_id == account_id, or_(*conditions)).limit(1)
+    )
+    return found is not None

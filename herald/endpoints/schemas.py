@@ -16,7 +16,12 @@ TypePattern = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:@*/-]{1,321}$")]
 class EndpointIn(BaseModel):
     """``PUT /v1/endpoints/{name}``: where to POST, and which types (``telephony/*``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"url": "https://example.com/herald/events", "types": ["telephony/*"]}]
+        },
+        extra="forbid",
+    )
     url: str = Field(min_length=1, max_length=2048)
     types: list[TypePattern] = Field(default_factory=lambda: ["*"], min_length=1, max_length=100)
 

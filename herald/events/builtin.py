@@ -61,6 +61,12 @@ def _telephony(sub_type: str, text: str, **options: Any) -> TypeDef:
     )
 
 
+def _notify(channel: str) -> TypeDef:
+    """What a GOV.UK Notify-style send makes: one recipient on one channel, from a template."""
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}
+    return TypeDef("notify", channel, schema, realtime=False, channels=(channel,), builtin=True)
+
+
 BUILTIN: dict[tuple[str, str], TypeDef] = {
     (t.type, t.sub_type): t
     for t in (
@@ -81,5 +87,6 @@ BUILTIN: dict[tuple[str, str], TypeDef] = {
             builtin=True,
             needs_message=True,
         ),
+        *(_notify(channel) for channel in ("email", "sms", "letter")),
     )
 }

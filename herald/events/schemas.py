@@ -73,7 +73,27 @@ class Action(BaseModel):
 class Envelope(BaseModel):
     """``POST /v1/notifications``: the envelope (type, targets, channels) and its payload."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "telephony",
+                    "subType": "incomingCall",
+                    "products": ["AgencyCloud"],
+                    "targets": {"negotiatorId": ["ADV"]},
+                    "payload": {
+                        "id": "ax2uyio8p",
+                        "created": "2023-11-01T10:28:00",
+                        "callerId": "07123 456789",
+                        "destinationId": "01234 567890",
+                        "huntGroup": False,
+                    },
+                }
+            ]
+        },
+        extra="forbid",
+        populate_by_name=True,
+    )
     type: str = Field(pattern=TYPE_PATTERN)
     subType: str = Field(pattern=SUB_TYPE_PATTERN)
     products: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
@@ -138,7 +158,22 @@ class SeedMessage(BaseModel):
 class TypeIn(BaseModel):
     """``PUT /v1/notification-types/{type}/{subType}``: an account's own type."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "schema": {
+                        "type": "object",
+                        "required": ["orderId"],
+                        "properties": {"orderId": {"type": "string"}},
+                    },
+                    "realtime": True,
+                    "channels": ["in_app", "email"],
+                }
+            ]
+        },
+        extra="forbid",
+    )
     schema_: dict[str, Any] = Field(alias="schema")
     realtime: bool = True
     channels: list[Channel] = Field(default=["in_app"], min_length=1)

@@ -11,6 +11,8 @@ from starlette.requests import HTTPConnection
 
 from herald.config import Settings
 from herald.db import discard_after_commit, run_after_commit
+from herald.errors import ServiceUnavailable
+from herald.http.openapi import raises
 from herald.runtime import Runtime
 
 
@@ -25,6 +27,7 @@ def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
     return runtime.settings
 
 
+@raises(ServiceUnavailable("The database cannot be reached; try again shortly"))
 async def get_session(
     runtime: Annotated[Runtime, Depends(get_runtime)],
 ) -> AsyncIterator[AsyncSession]:

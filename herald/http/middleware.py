@@ -1,20 +1,28 @@
-"""ASGI middleware: body size and content type limits, request metrics."""
+"""ASGI middleware: body size and content type limits, request metrics and the access log."""
 
 from __future__ import annotations
 
+import re
+import secrets
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.contextvars import bind_contextvars, unbind_contextvars
 
 from herald.errors import HeraldError, PayloadTooLarge, UnsupportedMediaType
+from herald.logs import access_log
 from herald.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 FORM_PATHS = frozenset({"/oauth/token"})
-# SMS providers post delivery receipts as forms (Twilio's StatusCallback).
+# SMS providers post delivery receipts as forms (Twilio's StatusCallback), and the
+# messages people send them (Twilio's incoming-message webhook).
 FORM_PREFIXES = ("/v1/receipts/", "/console/")  # the console's pages post HTML forms
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+INBOUND = ("/v1/providers/", "/inbound")
 
 
 async def _send_error(send: Send, error: HeraldError) -> None:
@@ -44,12 +52,29 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-class BodyLimitMiddleware:
-    """Refuse bodies over the limit (413) and non-JSON bodies on JSON routes (415), early."""
+Envelope = Callable[[HeraldError], HeraldError]
+"""How a dialect words one of these errors (its own body), chosen by path prefix."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit (413) and non-JSON bodies on JSON routes (415), early.
+
+    ``envelopes`` map a path prefix (a dialect's, e.g. ``/v2/``) to the error it answers.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, envelopes: Mapping[str, Envelope] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.envelopes = dict(envelopes or {})
+
+    def _worded(self, scope: Scope, error: HeraldError) -> HeraldError:
+        path = str(scope.get("path", ""))
+        for prefix, envelope in self.envelopes.items():
+            if path.startswith(prefix):
+                return envelope(error)
+        return error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -57,14 +82,17 @@ class BodyLimitMiddleware:
             return
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_error(send, self._too_large())
+            await _send_error(send, self._worded(scope, self._too_large()))
             return
         content_type = _header(scope, b"content-type")
         has_body = length != "0"
         wrong_type = content_type is not None and not _is_json(content_type)
-        form = scope["path"] in FORM_PATHS or scope["path"].startswith(FORM_PREFIXES)
+        path = scope["path"]
+        inbound = path.startswith(INBOUND[0]) and path.endswith(INBOUND[1])
+        form = path in FORM_PATHS or path.startswith(FORM_PREFIXES) or inbound
         if has_body and wrong_type and not form:
-            await _send_error(send, UnsupportedMediaType("Send the body as application/json"))
+            refused = UnsupportedMediaType("Send the body as application/json")
+            await _send_error(send, self._worded(scope, refused))
             return
         await self._limited(scope, receive, send)
 
@@ -83,7 +111,7 @@ class BodyLimitMiddleware:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     refused = True
-                    await _send_error(send, self._too_large())
+                    await _send_error(send, self._worded(scope, self._too_large()))
                     return {"type": "http.disconnect"}
             return message
 
@@ -98,10 +126,16 @@ class BodyLimitMiddleware:
 
 
 class MetricsMiddleware:
-    """Count requests and time them by route template (not raw path, to bound cardinality)."""
+    """Count requests and time them by route template (not raw path, to bound cardinality);
+    with ``access_log``, a log line per request too.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Each request gets an id: the client's ``X-Request-Id`` when it sends a sane one, else a new
+    one. It is answered in ``X-Request-Id`` and carried by every log line of the request.
+    """
+
+    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,17 +143,38 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        request_id = _request_id(scope)
+        bind_contextvars(request_id=request_id)
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                header = (b"x-request-id", request_id.encode())
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            elapsed = time.perf_counter() - started
             route: Any = scope.get("route")
             template = getattr(route, "path", "unmatched")
             HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
-            HTTP_LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(scope["method"], template).observe(elapsed)
+            if self.access_log:
+                access_log(
+                    method=scope["method"],
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    request_id=request_id,
+                )
+            unbind_contextvars("request_id")
+
+
+def _request_id(scope: Scope) -> str:
+    given = _header(scope, b"x-request-id")
+    if given is not None and REQUEST_ID.fullmatch(given):
+        return given
+    return secrets.token_hex(8)

@@ -6,14 +6,43 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
 from herald.errors import ValidationFailed
 
 MAX_PER_PAGE = 100
+Item = TypeVar("Item")
+
+
+class PageUrls(BaseModel):
+    """Links to the neighbouring pages (null at either end, and with cursor paging)."""
+
+    previous: str | None
+    next: str | None
+
+
+class Pagination(BaseModel):
+    """Where a page stands in its list."""
+
+    model_config = ConfigDict(extra="allow")
+    total: int
+    page: int
+    per_page: int
+    urls: PageUrls
+    next_cursor: str | None = Field(
+        default=None, description="The long lists only: pass as ?cursor= for the next page"
+    )
+
+
+class Page(BaseModel, Generic[Item]):
+    """Every list answers this shape (API.md "Conventions")."""
+
+    data: list[Item]
+    pagination: Pagination
 
 
 @dataclass(frozen=True)

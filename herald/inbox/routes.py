@@ -17,10 +17,20 @@ from herald.accounts.auth import PrincipalDep
 from herald.directory import service as directory
 from herald.errors import Forbidden
 from herald.http.deps import RuntimeDep, SessionDep
-from herald.http.pagination import Paging, page_body
+from herald.http.openapi import raises
+from herald.http.pagination import Page, Paging, page_body
 from herald.http.responses import OrjsonResponse
 from herald.inbox import service
-from herald.inbox.schemas import ActionIn, audit_document, item_document, item_values
+from herald.inbox.schemas import (
+    ActionIn,
+    AuditEntryOut,
+    InboxCountOut,
+    InboxItemOut,
+    InboxPage,
+    audit_document,
+    item_document,
+    item_values,
+)
 from herald.inbox.service import Owner
 
 router = APIRouter(tags=["inbox"])
@@ -33,6 +43,7 @@ SEED_PREFIX = "/notifications"
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 
+@raises(Forbidden("This route takes a user token: POST /v1/users/{external_id}/tokens"))
 async def inbox_owner(request: Request, principal: PrincipalDep, session: SessionDep) -> Owner:
     """A user token owns ``/v1/me``; a server key with ``inbox.*`` reaches any of its users."""
     external_id = request.path_params.get("external_id")
@@ -54,14 +65,23 @@ Handler = Callable[..., Any]
 
 
 def mount(
-    method: str, suffix: str, *, seed: bool = False, status_code: int = 200
+    method: str,
+    suffix: str,
+    *,
+    seed: bool = False,
+    status_code: int = 200,
+    response_model: Any = None,
 ) -> Callable[[Handler], Handler]:
     """Register a handler under every inbox prefix (and seed 001's when ``seed``)."""
 
     def register(handler: Handler) -> Handler:
         for prefix in PREFIXES:
             router.add_api_route(
-                prefix + suffix, handler, methods=[method], status_code=status_code
+                prefix + suffix,
+                handler,
+                methods=[method],
+                status_code=status_code,
+                response_model=response_model,
             )
         if seed:
             router.add_api_route(
@@ -69,6 +89,7 @@ def mount(
                 handler,
                 methods=[method],
                 status_code=status_code,
+                response_model=response_model,
                 include_in_schema=False,  # aliases of /v1/me, as the directory's seed routes
             )
         return handler
@@ -76,7 +97,7 @@ def mount(
     return register
 
 
-@mount("GET", "", seed=True)
+@mount("GET", "", seed=True, response_model=InboxPage)
 async def list_items(
     request: Request,
     paging: Paging,
@@ -107,9 +128,9 @@ async def list_items(
     return OrjsonResponse(body)
 
 
-@mount("GET", "/count")
+@mount("GET", "/count", response_model=InboxCountOut)
 async def count(session: SessionDep, owner: OwnerDep) -> OrjsonResponse:
-    """``{"unread", "unseen"}``."""
+    """How many items are unread and unseen: ``{"unread", "unseen"}``."""
     return OrjsonResponse(await service.count(session, owner=owner))
 
 
@@ -120,11 +141,11 @@ async def read_all(session: SessionDep, runtime: RuntimeDep, owner: OwnerDep) ->
     return Response(status_code=NO_CONTENT)
 
 
-@mount("GET", "/{item_id}")
-async def get_item(item_id: uuid.UUID, session: SessionDep, owner: OwnerDep) -> dict[str, Any]:
+@mount("GET", "/{item_id}", response_model=InboxItemOut)
+async def get_item(item_id: uuid.UUID, session: SessionDep, owner: OwnerDep) -> OrjsonResponse:
     """One item."""
     item = await service.get_item(session, owner=owner, item_id=item_id)
-    return item_document(item_values(item))
+    return OrjsonResponse(item_document(item_values(item)))
 
 
 @mount("PUT", "/{item_id}/read", seed=True, status_code=NO_CONTENT)
@@ -136,25 +157,25 @@ async def read_one(
     return Response(status_code=NO_CONTENT)
 
 
-@mount("PATCH", "/{item_id}")
+@mount("PATCH", "/{item_id}", response_model=InboxItemOut)
 async def act(
     item_id: uuid.UUID, body: ActionIn, session: SessionDep, runtime: RuntimeDep, owner: OwnerDep
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """Record an action (Initiated, Approved, Validate, Rejected, IsRead) with its note."""
     item = await service.act(session, owner=owner, item_id=item_id, action=body, bus=runtime.bus)
-    return item_document(item_values(item))
+    return OrjsonResponse(item_document(item_values(item)))
 
 
-@mount("GET", "/{item_id}/audit")
+@mount("GET", "/{item_id}/audit", response_model=Page[AuditEntryOut])
 async def audit(
     item_id: uuid.UUID, request: Request, paging: Paging, session: SessionDep, owner: OwnerDep
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """The item's audit trail, oldest first."""
     entries, total = await service.audit_trail(
         session, owner=owner, item_id=item_id, offset=paging.offset, limit=paging.per_page
     )
     data = [audit_document(e) for e in entries]
-    return page_body(request, paging, data=data, total=total)
+    return OrjsonResponse(page_body(request, paging, data=data, total=total))
 
 
 @mount("DELETE", "/{item_id}", status_code=NO_CONTENT)

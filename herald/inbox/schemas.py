@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -10,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from herald.http.pagination import Pagination
 from herald.inbox.models import InboxAudit, InboxItem
 
 ITEM_COLUMNS = tuple(c.key for c in InboxItem.__table__.columns)
@@ -28,7 +30,12 @@ class ActionType(StrEnum):
 class ActionIn(BaseModel):
     """``PATCH .../notifications/{id}``; seed 003 repeats the item's ``id`` in the body."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"actionType": "Approved", "actionNote": "Call back at 3pm"}]
+        },
+        extra="forbid",
+    )
     id: str | None = Field(default=None, max_length=64)
     actionType: ActionType
     actionNote: str | None = Field(default=None, max_length=2000)
@@ -46,6 +53,56 @@ def rfc3339(value: datetime | None) -> str | None:
 def item_values(item: InboxItem) -> dict[str, Any]:
     """An ORM item as the column mapping ``item_document`` takes."""
     return {name: getattr(item, name) for name in ITEM_COLUMNS}
+
+
+class InboxItemOut(BaseModel):
+    """One inbox item (also the ``data`` of real-time item events)."""
+
+    id: uuid.UUID
+    notification_id: uuid.UUID
+    type: str
+    subType: str
+    data: dict[str, Any]
+    message: str | None
+    message_formatted: str | None
+    read: bool
+    read_at: str | None
+    seen: bool
+    actions: list[dict[str, Any]]
+    requireAction: bool
+    actionStatus: str | None
+    correlationId: str | None
+    created_at: str
+    updated_at: str
+
+
+class InboxPagination(Pagination):
+    """An inbox page's place, and how many items are unread."""
+
+    unread: int
+
+
+class InboxPage(BaseModel):
+    """A page of the inbox, newest first."""
+
+    data: list[InboxItemOut]
+    pagination: InboxPagination
+
+
+class InboxCountOut(BaseModel):
+    """How many items are unread and unseen."""
+
+    unread: int
+    unseen: int
+
+
+class AuditEntryOut(BaseModel):
+    """One action on an item."""
+
+    actionType: str
+    actionNote: str | None
+    performedBy: str
+    performedAt: str
 
 
 def item_document(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notifications_account_id_id", "account_id", "id"),
         Index("ix_notifications_account_correlation", "account_id", "correlation_id"),
+        Index("ix_notifications_account_reference", "account_id", "reference"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -40,6 +41,11 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     recipients: Mapped[int] = mapped_column(default=0)
     scheduled_at: Mapped[datetime | None]
+    reference: Mapped[str | None] = mapped_column(String(1000))
+    """The sender's own reference for it (GOV.UK Notify's ``reference``), to find it by."""
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """How its deliveries are sent, beyond the template: ``reply_to`` (an email address),
+    ``sms_sender``, ``unsubscribe_url`` (RFC 8058 headers), ``postage``, ``precompiled``."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -11,12 +11,15 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 
 from herald.accounts.auth import Principal, server
+from herald.errors import Conflict, MissingPersonalisation, TooManyRequests, ValidationFailed
 from herald.events.schemas import Channel, Envelope, envelope_from
 from herald.http.deps import RuntimeDep, SessionDep
-from herald.http.pagination import Paging, page_body
+from herald.http.openapi import raises
+from herald.http.pagination import Page, Paging, page_body
+from herald.http.responses import OrjsonResponse
 from herald.notifications import service
 from herald.notifications.idempotency import Answer, fingerprint, run_once
-from herald.notifications.schemas import notification_document
+from herald.notifications.schemas import AcceptedOut, NotificationOut, notification_document
 
 router = APIRouter(tags=["notifications"])
 Sender = Annotated[Principal, Depends(server())]
@@ -26,6 +29,32 @@ IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]
 JSON = "application/json"
+# Seed 000's envelope and seed 001's short form, as their documents write them.
+SEED_EXAMPLES: dict[str, Any] = {
+    "incomingCall": {
+        "summary": "Seed 000: an incoming call for one negotiator",
+        "value": Envelope.model_json_schema()["examples"][0],
+    },
+    "message": {
+        "summary": "Seed 001: a message to users and teams",
+        "value": {"message": "The quarterly figures are in.", "notify": {"users": [1, 54]}},
+    },
+}
+# What accepting can refuse beyond the request's shape: the idempotency key's rules, the
+# account's daily cap, a template's missing personalisation.
+SEND_ERRORS = raises(
+    Conflict("A request with this Idempotency-Key is still in flight"),
+    ValidationFailed.at(
+        "/header/Idempotency-Key",
+        "This Idempotency-Key was used with a different request",
+        code="idempotency_key_mismatch",
+    ),
+    TooManyRequests(
+        "The daily limit of 250000 messages is reached for this account",
+        code="daily_limit_reached",
+    ),
+    MissingPersonalisation("Missing personalisation: name"),
+)
 
 
 async def _send(
@@ -55,7 +84,8 @@ async def _send(
     return Response(answer.body, status_code=answer.status_code, media_type=JSON)
 
 
-@router.post("/v1/notifications", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/v1/notifications", status_code=status.HTTP_202_ACCEPTED, response_model=AcceptedOut)
+@SEND_ERRORS
 async def send(
     envelope: Envelope,
     session: SessionDep,
@@ -69,9 +99,10 @@ async def send(
     )
 
 
-@router.post("/notifications", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/notifications", status_code=status.HTTP_202_ACCEPTED, response_model=AcceptedOut)
+@SEND_ERRORS
 async def send_seed(
-    body: Annotated[dict[str, Any], Body()],
+    body: Annotated[dict[str, Any], Body(openapi_examples=SEED_EXAMPLES)],
     session: SessionDep,
     runtime: RuntimeDep,
     caller: Sender,
@@ -84,19 +115,19 @@ async def send_seed(
     )
 
 
-@router.get("/v1/notifications/{notification_id}")
+@router.get("/v1/notifications/{notification_id}", response_model=NotificationOut)
 async def get_notification(
     notification_id: uuid.UUID, session: SessionDep, caller: Reader
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """A notification with its deliveries."""
     found = await service.get_notification(
         session, account_id=caller.account_id, notification_id=notification_id
     )
     deliveries = await service.deliveries_of(session, notification_id=found.id)
-    return notification_document(found, deliveries)
+    return OrjsonResponse(notification_document(found, deliveries))
 
 
-@router.get("/v1/notifications")
+@router.get("/v1/notifications", response_model=Page[NotificationOut])
 async def list_notifications(
     request: Request,
     paging: Paging,
@@ -109,7 +140,7 @@ async def list_notifications(
     status: Annotated[str | None, Query(max_length=32)] = None,
     created_at_gt_or_eq: datetime | None = None,
     created_at_lt_or_eq: datetime | None = None,
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """The account's notifications, newest first, filtered."""
     filters = service.Filters(
         type, subType, channel, target, status, created_at_gt_or_eq, created_at_lt_or_eq
@@ -124,7 +155,8 @@ async def list_notifications(
     )
     next_id = rows[-1].id if len(rows) == paging.per_page else None
     data = [notification_document(n) for n in rows]
-    return page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+    body = page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+    return OrjsonResponse(body)
 
 
 @router.delete("/v1/notifications/{notification_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -2,11 +2,56 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from herald.delivery.models import Delivery
 from herald.inbox.schemas import rfc3339
 from herald.notifications.models import Notification
+
+
+class AcceptedOut(BaseModel):
+    """A notification accepted: written, its deliveries queued."""
+
+    id: uuid.UUID
+    queued: bool = True
+    recipients: int = Field(description="Distinct recipients after de-duplication")
+
+
+class DeliverySummaryOut(BaseModel):
+    """One delivery of a notification."""
+
+    id: uuid.UUID
+    recipient: dict[str, Any]
+    channel: str
+    status: str
+    attempts: int
+
+
+class NotificationOut(BaseModel):
+    """A notification as sent, its status, and (one notification read alone) its deliveries."""
+
+    id: uuid.UUID
+    type: str
+    subType: str
+    products: list[str]
+    targets: dict[str, Any]
+    channels: list[str]
+    payload: dict[str, Any]
+    message: str | None
+    correlationId: str | None
+    requireAction: bool
+    actions: list[dict[str, Any]]
+    status: str = Field(
+        description="queued, sending, delivered, partially-delivered, failed or cancelled"
+    )
+    recipients: int
+    test: bool
+    scheduledAt: str | None = Field(description="RFC 3339")
+    created_at: str = Field(description="RFC 3339")
+    deliveries: list[DeliverySummaryOut] | None = None
 
 
 def delivery_document(delivery: Delivery) -> dict[str, Any]:

@@ -7,7 +7,8 @@ together, with bulk statements: nothing is half-written and nothing runs per rec
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -66,7 +67,19 @@ async def _claimer(
     return user_id
 
 
-def _record(principal: Principal, envelope: Envelope, channels: list[str]) -> Notification:
+@dataclass(frozen=True)
+class Sending:
+    """What a sender may add beyond the envelope: its own reference, and how the deliveries
+    go out (``Notification.options``: ``reply_to``, ``sms_sender``, ``unsubscribe_url``,
+    ``postage``)."""
+
+    reference: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _record(
+    principal: Principal, envelope: Envelope, channels: list[str], sending: Sending
+) -> Notification:
     now = utcnow()
     return Notification(
         id=new_id(),
@@ -88,6 +101,8 @@ def _record(principal: Principal, envelope: Envelope, channels: list[str]) -> No
         template=envelope.template,
         personalisation=envelope.personalisation,
         scheduled_at=envelope.scheduledAt,
+        reference=sending.reference,
+        options=dict(sending.options),
     )
 
 
@@ -181,7 +196,13 @@ async def _recount(session: AsyncSession, notification: Notification, reached: i
 
 
 async def accept(
-    session: AsyncSession, *, principal: Principal, envelope: Envelope, throttle: Throttle, bus: Bus
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    envelope: Envelope,
+    throttle: Throttle,
+    bus: Bus,
+    sending: Sending | None = None,
 ) -> Accepted:
     """Validate, resolve, and write a notification with its inbox items and deliveries."""
     principal.require(type_scope(envelope.type))
@@ -196,7 +217,7 @@ async def accept(
     template = await named_template(
         session, account_id=account_id, envelope=envelope, channels=channels
     )
-    notification = _record(principal, envelope, channels)
+    notification = _record(principal, envelope, channels, sending or Sending())
     rows = outbox.plan(
         account_id=account_id,
         notification_id=notification.id,

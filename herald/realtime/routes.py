@@ -17,7 +17,15 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from herald.errors import (
+    ErrorDetail,
+    Forbidden,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
 from herald.http.deps import RuntimeDep
+from herald.http.openapi import raises
 from herald.realtime import sse, websocket
 from herald.realtime.hub import Hub
 
@@ -47,6 +55,15 @@ async def realtime(scope: Scope, receive: Receive, send: Send) -> None:
     "/v1/stream",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
+)
+@raises(
+    Unauthorized("Send a bearer token in the Authorization header"),
+    Forbidden("Real-time connections take a user token: POST /v1/users/{id}/tokens"),
+    ValidationFailed(
+        "The request is invalid",
+        details=[ErrorDetail("/header/Last-Event-ID", "must be a sequence number")],
+    ),
+    ServiceUnavailable("The database cannot be reached; try again shortly"),
 )
 async def stream(request: Request, hub: HubDep, runtime: RuntimeDep) -> StreamingResponse:
     """One-way real time as Server-Sent Events; honours ``Last-Event-ID``."""

@@ -47,13 +47,15 @@ async def apply_receipt(
     provider: str,
     receipt: SmsReceipt,
     bus: Bus,
+    channels: tuple[str, ...] = ("sms",),
 ) -> bool:
     """Apply ``receipt`` to the delivery it names; False when none has that message id.
 
-    ``account_id`` None (a process-wide provider) matches any account's delivery.
+    ``account_id`` None (a process-wide provider) matches any account's delivery; a
+    provider of several channels (GOV.UK Notify) names them in ``channels``.
     """
     query = select(Delivery).where(
-        Delivery.channel == "sms",
+        Delivery.channel.in_(channels),
         Delivery.provider == provider,
         Delivery.provider_message_id == receipt.provider_message_id,
     )

@@ -1,4 +1,5 @@
-"""HTTP routes of direct SMS (seed 004) and of HTTP providers' delivery receipts.
+"""HTTP routes of direct SMS (seed 004), of HTTP providers' delivery receipts, and of the
+messages people send to an account's number (received SMS).
 
 ``POST /v1/messages`` (alias ``/v1/messages/sms``), ``/v1/users/{external_id}/message``
 and ``/v1/teams/{key}/message`` need ``notifications.sms.write``; the seed's own paths
@@ -11,26 +12,30 @@ from __future__ import annotations
 import hmac
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from herald.accounts.auth import Principal, server
-from herald.channels.sms.http import HttpSmsSettings, parse_receipt
+from herald.channels.sms.http import HttpSmsSettings, parse_inbound, parse_receipt, signed_by
 from herald.delivery.models import AccountProvider
 from herald.delivery.providers import receipt_token
 from herald.delivery.sealing import unseal
 from herald.directory.contact import EXTERNAL_ID_PATTERN
 from herald.directory.models import User
 from herald.directory.service import get_team, get_user, team_member_ids
-from herald.errors import NotFound, ValidationFailed
+from herald.errors import Forbidden, NotFound, ValidationFailed
 from herald.http.deps import RuntimeDep, SessionDep
+from herald.http.openapi import raises
 from herald.http.pagination import Paging, page_body
-from herald.sms import service
+from herald.sms import inbound, service
+from herald.sms.allowance import OveruseFull
 from herald.sms.receipts import apply_receipt
-from herald.sms.schemas import MessageIn, MessagesIn, message_document
+from herald.sms.schemas import MessageIn, MessagesIn, message_document, received_document
+from herald.sms.senders import SenderNotApproved
 from herald.sms.service import SMS_SCOPE, Recipient
 
 router = APIRouter(tags=["sms"])
@@ -38,6 +43,12 @@ Texter = Annotated[Principal, Depends(server(SMS_SCOPE))]
 Reader = Annotated[Principal, Depends(server("deliveries.read"))]
 ExternalId = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255)]
 ACCEPTED = status.HTTP_202_ACCEPTED
+SMS_ERRORS = raises(
+    SenderNotApproved("The sender name 'Herald' is not approved (pending)"),
+    OveruseFull("The SMS allowance cannot hold these messages"),
+)
+TWIML = "application/xml"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 async def _send(
@@ -54,6 +65,7 @@ async def _send(
 @router.post("/v1/messages", status_code=ACCEPTED)
 @router.post("/v1/messages/sms", status_code=ACCEPTED)
 @router.post("/messages", status_code=ACCEPTED, include_in_schema=False)
+@SMS_ERRORS
 async def send_messages(
     body: MessagesIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
 ) -> JSONResponse:
@@ -65,6 +77,7 @@ async def send_messages(
 
 @router.post("/v1/users/{external_id}/message", status_code=ACCEPTED)
 @router.post("/employees/{external_id}/message", status_code=ACCEPTED, include_in_schema=False)
+@SMS_ERRORS
 async def message_user(
     external_id: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep,
     caller: Texter,
@@ -77,6 +90,7 @@ async def message_user(
 
 @router.post("/v1/teams/{key}/message", status_code=ACCEPTED)
 @router.post("/employee_groups/{key}/message", status_code=ACCEPTED, include_in_schema=False)
+@SMS_ERRORS
 async def message_team(
     key: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
 ) -> JSONResponse:
@@ -101,8 +115,13 @@ async def list_messages(
     created_at_gt_or_eq: datetime | None = None,
     created_at_lt_or_eq: datetime | None = None,
     endpoint: str | None = None,
+    direction: Literal["outgoing", "incoming"] = "outgoing",
 ) -> dict[str, Any]:
-    """The account's SMS, newest first."""
+    """The account's SMS, newest first: those it sent, or (``direction=incoming``) those it
+    received."""
+    if direction == "incoming":
+        return await _received(request, paging, session, caller, created_at_gt_or_eq,
+                               created_at_lt_or_eq)  # fmt: skip
     filters = service.MessageFilters(created_at_gt_or_eq, created_at_lt_or_eq, endpoint)
     rows, total = await service.list_messages(
         session, account_id=caller.account_id, filters=filters, offset=paging.offset,
@@ -111,6 +130,63 @@ async def list_messages(
     next_id = rows[-1].id if len(rows) == paging.per_page else None
     data = [message_document(row) for row in rows]
     return page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+
+
+async def _received(
+    request: Request, paging: Paging, session: SessionDep, caller: Principal,
+    created_from: datetime | None, created_to: datetime | None,
+) -> dict[str, Any]:  # fmt: skip
+    filters = inbound.ReceivedFilters(created_from, created_to)
+    rows = await inbound.list_received(
+        session, account_id=caller.account_id, older_than=paging.cursor, offset=paging.offset,
+        limit=paging.per_page, filters=filters,
+    )  # fmt: skip
+    total = await inbound.count_received(session, account_id=caller.account_id, filters=filters)
+    next_id = rows[-1].id if len(rows) == paging.per_page else None
+    data = [received_document(row) for row in rows]
+    return page_body(request, paging, data=data, total=total, next_id=next_id, cursor_paging=True)
+
+
+@router.post(
+    "/v1/providers/sms/{provider}/inbound",
+    response_class=Response,
+    responses={200: {"content": {TWIML: {}}, "description": "An empty TwiML answer"}},
+)
+async def sms_inbound(
+    provider: Annotated[str, Path(max_length=64)],
+    account: Annotated[uuid.UUID, Query()],
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """A message someone sent to the account's number, as its HTTP SMS provider posts it.
+
+    Twilio's incoming-message webhook, signed with ``X-Twilio-Signature`` (403 otherwise).
+    """
+    if provider != "http":
+        raise NotFound("Only the HTTP provider posts messages here (SMPP's come on its session)")
+    row = await session.scalar(
+        select(AccountProvider).where(
+            AccountProvider.account_id == account,
+            AccountProvider.channel == "sms",
+            AccountProvider.provider == "http",
+        )
+    )
+    if row is None:
+        raise NotFound("This account has no HTTP SMS provider")
+    settings = HttpSmsSettings.model_validate(orjson.loads(unseal(runtime.secret, row.settings)))
+    fields = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    query = f"?{request.url.query}" if request.url.query else ""
+    urls = [f"{runtime.settings.public_url.rstrip('/')}{request.url.path}{query}", str(request.url)]
+    given = request.headers.get("x-twilio-signature")
+    if not signed_by(settings, urls=urls, fields=fields, given=given):
+        raise Forbidden("The request does not carry the provider's signature")
+    try:
+        message = parse_inbound(fields)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from exc
+    await inbound.record_received(session, account_id=account, provider="http", message=message)
+    return Response(EMPTY_TWIML, media_type=TWIML)
 
 
 @router.post("/v1/receipts/sms/{provider_id}/{token}", status_code=status.HTTP_204_NO_CONTENT)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from herald.delivery.models import Delivery
 from herald.inbox.schemas import rfc3339
-from herald.sms.models import SmsSender
+from herald.sms.models import ReceivedMessage, SmsSender
 
 
 class MessageBody(BaseModel):
@@ -23,12 +23,31 @@ class MessageBody(BaseModel):
 class MessageIn(BaseModel):
     """``POST /v1/users/{external_id}/message`` and ``/v1/teams/{key}/message``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"message": {"body": "Your viewing is confirmed for 10am tomorrow."}}]
+        },
+        extra="forbid",
+    )
     message: MessageBody
 
 
 class MessagesIn(MessageIn):
     """``POST /v1/messages``: the message and the numbers (with or without ``+``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "message": {
+                        "body": "Your viewing is confirmed for 10am tomorrow.",
+                        "endpoint": "Acme",
+                    },
+                    "to_numbers": ["4571999999"],
+                }
+            ]
+        }
+    )
 
     to_numbers: list[str | int] = Field(min_length=1, max_length=1000)
 
@@ -36,6 +55,7 @@ class MessagesIn(MessageIn):
 def sender_document(sender: SmsSender) -> dict[str, Any]:
     """A sender name and where it stands."""
     return {
+        "id": str(sender.id),
         "name": sender.name,
         "status": sender.status,
         "reason": sender.reason,
@@ -44,11 +64,26 @@ def sender_document(sender: SmsSender) -> dict[str, Any]:
     }
 
 
+def received_document(message: ReceivedMessage) -> dict[str, Any]:
+    """One received SMS as ``GET /v1/messages?direction=incoming`` lists it."""
+    return {
+        "id": str(message.id),
+        "direction": "incoming",
+        "from": message.from_number,
+        "to": message.to_number,
+        "body": message.body,
+        "provider": message.provider,
+        "provider_message_id": message.provider_message_id,
+        "created_at": rfc3339(message.created_at),
+    }
+
+
 def message_document(delivery: Delivery) -> dict[str, Any]:
     """One SMS as ``GET /v1/messages`` lists it (its text is gone once purged)."""
     rendered = delivery.rendered or {}
     return {
         "id": str(delivery.id),
+        "direction": "outgoing",
         "notification_id": str(delivery.notification_id),
         "to": rendered.get("to") or delivery.recipient.get("phone"),
         "body": rendered.get("body"),

@@ -16,18 +16,21 @@ import nh3
 
 from herald.errors import ErrorDetail, MissingPersonalisation, ValidationFailed
 from herald.templates.headers import check_header
+from herald.templates.notify_format import email_html, email_text, letter_html, preheader
+from herald.templates.notify_layout import email_document, letter_document
+from herald.templates.notify_markdown import nice_typography, smart_quotes
 from herald.templates.rendering import CacheKey, Part, Renderer, TemplateError
 from herald.templates.segments import count_segments
 
 HTML_PARTS = frozenset({("email", "html"), ("in_app", "message_formatted"), ("letter", "html")})
 HEADER_PARTS = frozenset({("email", "subject"), ("email", "from"), ("email", "reply_to")})
-NOT_TEMPLATES = frozenset({"to", "cc", "bcc", "sender"})
+NOT_TEMPLATES = frozenset({"to", "cc", "bcc", "sender", "postage"})
 REQUIRED = {
     "email": (("subject",), ("html", "text")),
     "sms": (("body",),),
     "push": (("body",),),
     "in_app": (("message",),),
-    "letter": (("html",),),
+    "letter": (("html", "body"),),
 }
 
 
@@ -86,7 +89,7 @@ def _email(
     r: Renderer, parts: Mapping[str, Any], ctx: Mapping[str, Any], key: CacheKey | None
 ) -> dict[str, Any]:
     if "html" not in parts:
-        return _plain_email(r, parts, ctx, key)
+        return _notify_email(r, parts, ctx, key)
     email = r.render_email(
         subject=parts.get("subject", ""),
         html=parts["html"],
@@ -101,18 +104,32 @@ def _email(
     return _with_recipients(out, parts)
 
 
-def _plain_email(
+def _notify_email(
     r: Renderer, parts: Mapping[str, Any], ctx: Mapping[str, Any], key: CacheKey | None
 ) -> dict[str, Any]:
-    # The core renders an email only around an HTML body; a text-only email is its parts.
+    """An email whose body is ``text`` in Notify's formatting: HTML and plain text made of it
+    as Notify makes them, the subject with Notify's typography; ``body`` is the text with its
+    values filled in, before formatting (what Notify answers as an email's body)."""
     names = [n for n in ("subject", "text", "from", "reply_to") if n in parts]
-    out: dict[str, Any] = r.render_parts({n: Part(parts[n]) for n in names}, ctx, cache_key=key)
+    wanted = {n: Part(parts[n], markdown=n == "text") for n in names}
+    out: dict[str, Any] = r.render_parts(wanted, ctx, cache_key=key)
+    out["subject"] = notify_subject(out.get("subject", ""))
     for name in ("subject", "from", "reply_to"):
         if name in out:
             out[name] = check_header(out[name].strip(), field=f"/channels/email/{name}")
+    body = out["body"] = out.pop("text", "")
+    out["html"] = email_document(
+        subject=out["subject"], body=email_html(body), preheader=preheader(body)
+    )
+    out["text"] = email_text(body)
     out.setdefault("from", None)
     out.setdefault("reply_to", None)
-    return _with_recipients({"html": None, **out}, parts)
+    return _with_recipients(out, parts)
+
+
+def notify_subject(subject: str) -> str:
+    """A subject as Notify writes it: smart quotes, its typography, one line."""
+    return " ".join(nice_typography(smart_quotes(subject)).split())
 
 
 def _with_recipients(out: dict[str, Any], parts: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,12 +170,33 @@ def _rendered_parts(channel: str) -> ChannelRenderer:
     return render
 
 
+def _letter(
+    r: Renderer, parts: Mapping[str, Any], ctx: Mapping[str, Any], key: CacheKey | None
+) -> dict[str, Any]:
+    """A letter's own HTML, or its Notify parts (``body`` in Notify's formatting) laid out."""
+    if "html" in parts:
+        out = _rendered_parts("letter")(r, parts, ctx, key)
+    else:
+        names = [n for n in ("subject", "body", "contact_block") if n in parts]
+        wanted = {n: Part(parts[n], markdown=n == "body") for n in names}
+        out = r.render_parts(wanted, ctx, cache_key=key)
+        out["subject"] = notify_subject(out.get("subject", ""))
+        out["html"] = letter_document(
+            subject=out["subject"],
+            body=letter_html(out.get("body", "")),
+            contact_block=out.get("contact_block", ""),
+        )
+    if "postage" in parts:
+        out["postage"] = parts["postage"]
+    return out
+
+
 CHANNEL_RENDERERS: dict[str, ChannelRenderer] = {
     "email": _email,
     "sms": _sms,
     "push": _rendered_parts("push"),
     "in_app": _rendered_parts("in_app"),
-    "letter": _rendered_parts("letter"),
+    "letter": _letter,
 }
 
 

@@ -63,6 +63,8 @@ class RenderState:
     work: int = 0
     depth: int = 0
     missing: dict[tuple[PathPart, ...], None] = field(default_factory=dict)
+    markdown_lists: bool = False
+    """The part is Notify-formatted: a list in a ``((placeholder))`` becomes bullets."""
     _paths: dict[int, tuple[PathPart, ...]] | None = None
 
     def check_time(self) -> None:
@@ -104,9 +106,12 @@ def current_state() -> RenderState | None:
 
 
 @contextmanager
-def rendering(limits: RenderLimits, context: Mapping[str, Any]) -> Iterator[RenderState]:
+def rendering(
+    limits: RenderLimits, context: Mapping[str, Any], *, markdown_lists: bool = False
+) -> Iterator[RenderState]:
     """Open a render budget for the duration of the ``with`` block."""
-    state = RenderState(limits, context, time.monotonic() + limits.time_limit)
+    deadline = time.monotonic() + limits.time_limit
+    state = RenderState(limits, context, deadline, markdown_lists=markdown_lists)
     token = _STATE.set(state)
     try:
         yield state

@@ -49,10 +49,12 @@ Missing = list[tuple[PathPart, ...]]
 
 
 class Part(NamedTuple):
-    """One template part to render: its source, and whether it is HTML (autoescaped)."""
+    """One template part to render: its source, whether it is HTML (autoescaped), and
+    whether it is Notify-formatted Markdown (a list value then renders as bullets)."""
 
     source: str
     html: bool = False
+    markdown: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class Renderer:
         for name, part in parts.items():
             key = None if cache_key is None else (*cache_key, name)
             rendered[name], part_missing = self._render(
-                part.source, context, html=part.html, cache_key=key
+                part.source, context, html=part.html, cache_key=key, markdown=part.markdown
             )
             missing.update(dict.fromkeys(part_missing))
         if missing:
@@ -195,10 +197,11 @@ class Renderer:
         *,
         html: bool,
         cache_key: CacheKey | None,
+        markdown: bool = False,
     ) -> tuple[str, Missing]:
         """Render; returns the output and the paths of missing fields (output is then void)."""
         template = self.compile(source, html=html, cache_key=cache_key)
-        with rendering(self.limits, context) as state:
+        with rendering(self.limits, context, markdown_lists=markdown) as state:
             try:
                 output = self._collect(template.generate(context))
             except HeraldError:

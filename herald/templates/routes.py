@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 
 from herald.accounts.auth import Principal, server
 from herald.directory.contact import EXTERNAL_ID_PATTERN, Locale
+from herald.errors import NotAcceptable
 from herald.http.deps import SessionDep
+from herald.http.openapi import raises
 from herald.http.pagination import Paging, page_body
 from herald.templates import service
 from herald.templates.catalogue import type_catalogue
@@ -26,7 +28,6 @@ TemplateIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {HTML: {"schema": {"type": "string"}}, "text/plain": {}}},
-    406: {"description": "Accept (or ?accept=) names no type this route answers with"},
 }
 # A tenant's HTML must not run as a page of Herald's origin if a browser opens the URL.
 BODY_HEADERS = {
@@ -76,6 +77,11 @@ async def create_template(body: TemplateIn, session: SessionDep, caller: Writer)
 
 
 @router.get("/v1/templates/{template_id}", response_model=TemplateOut, responses=BODY_RESPONSES)
+@raises(
+    NotAcceptable(
+        "Cannot answer as 'image/png'; use one of application/json, text/html, text/plain"
+    )
+)
 async def get_template(
     template_id: TemplateIdPath,
     session: SessionDep,
@@ -84,8 +90,9 @@ async def get_template(
     accept_override: Annotated[str | None, Query(alias="accept", max_length=255)] = None,
     locale: Annotated[Locale | None, Query()] = None,
 ) -> TemplateOut | Response:
-    """The template as JSON, or the source of its email HTML or text body (by Accept or
-    ``?accept=``); any other type is 406."""
+    """The template as JSON, or the source of its email HTML or text body.
+
+    Chosen by Accept (or ``?accept=``); any other type is 406."""
     media_type = negotiate(accept, accept_override)
     account = await service.load_account(session, account_id=caller.account_id)
     resolved = await service.get_template(session, account=account, template_id=template_id)
@@ -106,8 +113,9 @@ async def put_template(
     caller: Writer,
     response: Response,
 ) -> TemplateOut:
-    """Override an inherited template for this account, or replace the account's own
-    (201 when the account's template was made)."""
+    """Override an inherited template for this account, or replace the account's own.
+
+    201 when the account's template was made."""
     account = await service.load_account(session, account_id=caller.account_id)
     resolved, created = await service.put_template(
         session, account=account, template_id=template_id, body=body, actor=caller.actor

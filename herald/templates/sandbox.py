@@ -13,7 +13,9 @@ attributes, no mutation of lists and dicts):
   measured after; call depth is bounded, so a macro calling itself stops early;
 - ``{{ mapping.key }}`` prefers the key to a method, as JSON data expects
   (``payload.items`` is the ``items`` field, not ``dict.items``);
-- ``lipsum`` is gone and ``namespace`` measures what is stored in it.
+- ``lipsum`` is gone and ``namespace`` measures what is stored in it;
+- GOV.UK Notify's ``((name))`` and ``((name??text))`` work beside ``{{ name }}``
+  (``notify_placeholders``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from herald.templates.limits import (
     current_state,
     measure,
 )
+from herald.templates.notify_placeholders import FILTERS as NOTIFY_FILTERS
+from herald.templates.notify_placeholders import NotifyPlaceholders
 from herald.templates.undefined import MissingValue
 
 _STR_METHODS = frozenset(
@@ -87,10 +91,16 @@ class GuardedEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"+", "*", "**", "%"})
 
     def __init__(self, *, autoescape: bool, limits: RenderLimits) -> None:
-        super().__init__(autoescape=autoescape, undefined=MissingValue, finalize=self._finalize)
+        super().__init__(
+            autoescape=autoescape,
+            undefined=MissingValue,
+            finalize=self._finalize,
+            extensions=[NotifyPlaceholders],
+        )
         self.limits = limits
         del self.globals["lipsum"]  # lipsum(n=10**9) would write forever
         self.globals["namespace"] = GuardedNamespace
+        self.filters.update(NOTIFY_FILTERS)
         self.filters = {name: self._guard_filter(name, f) for name, f in self.filters.items()}
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:

@@ -67,8 +67,18 @@ class InAppParts(Strict):
     message_formatted: Source | None = None
 
 
+Postage = Literal["first", "second", "economy", "europe", "rest-of-world"]
+
+
 class LetterParts(Strict):
+    """A letter: its own ``html``, or Notify's parts (``body`` in Notify's formatting, a
+    ``subject`` heading and a ``contact_block``) laid out by Herald."""
+
     html: Source | None = None
+    subject: Annotated[str, Field(max_length=1000)] | None = None
+    body: Source | None = None
+    contact_block: Annotated[str, Field(max_length=2000)] | None = None
+    postage: Postage | None = None
 
 
 class ChannelParts(Strict):
@@ -87,6 +97,25 @@ class LocaleVariant(Strict):
 
 class TemplateIn(Strict):
     """A template as written by ``PUT`` (and ``POST``, which may also choose the id)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "friendly_name": "Incoming call",
+                    "type": "telephony",
+                    "subType": "incomingCall",
+                    "channels": {
+                        "email": {
+                            "subject": "Call from {{ payload.callerId }}",
+                            "text": "{{ payload.callerId }} called {{ payload.destinationId }}.",
+                        },
+                        "sms": {"body": "Call from {{ payload.callerId }}"},
+                    },
+                }
+            ]
+        }
+    )
 
     id: TemplateId | None = None
     friendly_name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
@@ -152,6 +181,17 @@ class PreviewTemplate(Strict):
 
 class PreviewIn(Strict):
     """``POST /v1/templates/{id}/preview``: values to render with, and unsaved parts."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payload": {"callerId": "07123 456789", "destinationId": "01234 567890"},
+                    "user": {"name": "Ada Dev"},
+                }
+            ]
+        }
+    )
 
     personalisation: dict[str, Any] = Field(default_factory=dict)
     payload: dict[str, Any] = Field(default_factory=dict)

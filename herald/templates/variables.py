@@ -5,9 +5,12 @@ from __future__ import annotations
 from jinja2 import Environment, TemplateSyntaxError, meta, nodes
 
 from herald.templates.limits import TemplateError
+from herald.templates.notify_placeholders import FILTERS, NotifyPlaceholders
 
 # Parsing only: nothing parsed here is ever compiled or rendered.
-_PARSER = Environment(autoescape=True)
+_PARSER = Environment(autoescape=True, extensions=[NotifyPlaceholders])
+_PARSER.filters.update(FILTERS)
+_NOTIFY_FILTERS = frozenset(FILTERS)
 
 
 def variables_of(source: str) -> set[str]:
@@ -17,6 +20,7 @@ def variables_of(source: str) -> set[str]:
     ``name``; ``payload['id']`` gives ``payload.id``; loop variables, ``set`` names
     and macro arguments are not context variables and are left out, as are paths
     below a dynamic subscript (``payload.items[i].x`` gives ``payload.items``).
+    Notify's ``((first name))`` and ``((first name??text))`` give ``first name``.
     """
     try:
         tree = _PARSER.parse(source)
@@ -28,6 +32,13 @@ def variables_of(source: str) -> set[str]:
 
 
 def _collect(node: nodes.Node, roots: set[str], found: set[str]) -> None:
+    if (
+        isinstance(node, nodes.Filter)
+        and node.name in _NOTIFY_FILTERS
+        and isinstance(node.node, nodes.Const)
+    ):
+        found.add(str(node.node.value))
+        return
     if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
         # A method call: the variable is the object, not the method.
         for child in node.iter_child_nodes():

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
 from herald.config import Settings
-from herald.errors import TooManyRequests
+from herald.errors import DailyLimitReached, RateLimitReached
 from herald.throttling.fallback import FallbackLimiter
 
 REDIS_SCHEMES = ("redis://", "rediss://")
@@ -118,9 +118,10 @@ class Throttle:
         )
         if not allowed:
             headers = {**quota.headers(), "Retry-After": str(quota.reset_seconds)}
-            raise TooManyRequests(
+            raise RateLimitReached(
                 f"Rate limit of {item} reached for this key",
-                code="rate_limit_reached",
+                limit=item.amount,
+                seconds=item.get_expiry(),
                 headers=headers,
             )
         return quota
@@ -140,9 +141,9 @@ class Throttle:
             item, "daily", str(account_id), day, cost=messages
         ):
             retry = str(_seconds_to_midnight(now))
-            raise TooManyRequests(
+            raise DailyLimitReached(
                 f"The daily limit of {cap} messages is reached for this account",
-                code="daily_limit_reached",
+                limit=cap,
                 headers={"Retry-After": retry},
             )
         await self.limiter.hit(item, "daily", str(account_id), day, cost=messages)

@@ -57,7 +57,11 @@ async def test_registration_shows_the_secret_once_and_checks_url_events_and_scop
 ) -> None:
     await _register(client, tenant, "http://127.0.0.1:9/hook")
     shown = (await client.get("/v1/callbacks", headers=tenant.headers)).json()
-    assert shown == {"url": "http://127.0.0.1:9/hook", "events": sorted(EVENTS)}
+    assert shown == {
+        "url": "http://127.0.0.1:9/hook",
+        "events": sorted(EVENTS),
+        "format": "standard",
+    }
     unsafe = await client.put(
         "/v1/callbacks",
         json={"url": "http://169.254.169.254/latest", "events": EVENTS},

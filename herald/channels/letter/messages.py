@@ -36,6 +36,8 @@ class LetterMessage(OutboundMessage):
     html: str
     pdf: bytes | None = field(default=None, repr=False)
     """The PDF already rendered (and kept in the document store); None: render ``html``."""
+    postage: str | None = None
+    """The template's postage (Notify's ``first``, ``second``, ``economy``...), if it says."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ A request is one POST of the number, the sender and the text, as a form or as JS
 with basic or bearer authentication. The answer's message id and status are read by
 dotted paths (``sid``, ``messages.0.message-id``); a status the mapping calls
 permanent (Twilio's ``failed``) fails the send at once. Delivery receipts arrive later
-at a callback route, which hands the posted fields to ``parse_receipt``.
+at a callback route, which hands the posted fields to ``parse_receipt``; messages people
+send to the account's number arrive at its inbound route as Twilio's incoming-message
+webhook, checked with ``signed_by`` and read by ``parse_inbound``.
 
 HTTP answers: see ``herald.channels.http_answers`` (429/5xx retried, other 4xx permanent).
 The URL is an account's setting, so requests go through the SSRF-safe client: checked
@@ -14,6 +16,8 @@ and pinned at every request, no redirects.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import string
 from collections.abc import Mapping
 from dataclasses import replace
@@ -32,7 +36,13 @@ from herald.channels.base import (
 from herald.channels.circuit import CircuitBreaker
 from herald.channels.http_answers import error_for_status, logged_body, request_error
 from herald.channels.http_provider import HttpProvider, HttpSettings
-from herald.channels.sms.messages import ReceiptOutcome, SmsMessage, SmsReceipt, outcome_of_status
+from herald.channels.sms.messages import (
+    InboundSms,
+    ReceiptOutcome,
+    SmsMessage,
+    SmsReceipt,
+    outcome_of_status,
+)
 from herald.webhooks import ssrf
 
 URL_PLACEHOLDERS = frozenset({"to", "sender", "delivery_id"})
@@ -169,6 +179,39 @@ def parse_receipt(settings: HttpSmsSettings, fields: Mapping[str, Any]) -> SmsRe
         outcome=outcome_of_status(settings.statuses.get(status_text.lower())),
         error_code=str(error) if error not in (None, "") else None,
         raw=dict(fields),
+    )
+
+
+def signature(url: str, fields: Mapping[str, str], token: str) -> str:
+    """Twilio's ``X-Twilio-Signature``: base64 HMAC-SHA1, keyed by the auth token, of the full
+    URL followed by each posted field's name and value, in name order."""
+    data = url + "".join(f"{name}{fields[name]}" for name in sorted(fields))
+    digest = hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def signed_by(
+    settings: HttpSmsSettings, *, urls: list[str], fields: Mapping[str, str], given: str | None
+) -> bool:
+    """Whether ``given`` signs ``fields`` posted to one of ``urls`` with the provider's auth
+    password (Twilio's auth token); never without a signature or a password."""
+    if not given or not isinstance(settings.auth, BasicAuth):
+        return False
+    token = settings.auth.password.get_secret_value()
+    return any(hmac.compare_digest(given, signature(url, fields, token)) for url in urls)
+
+
+def parse_inbound(fields: Mapping[str, str]) -> InboundSms:
+    """Twilio's incoming-message webhook (``From``, ``To``, ``Body``, ``MessageSid``) as a
+    received message; ValueError when it names no sender or recipient."""
+    sender, recipient = fields.get("From", "").strip(), fields.get("To", "").strip()
+    if not sender or not recipient:
+        raise ValueError("an incoming message needs From and To")
+    return InboundSms(
+        sender=sender,
+        recipient=recipient,
+        body=fields.get("Body", ""),
+        provider_message_id=fields.get("MessageSid") or fields.get("SmsSid") or None,
     )
 
 

@@ -1,4 +1,5 @@
-"""What an SMS provider sends and what a delivery receipt says, shared by the SMS providers."""
+"""What an SMS provider sends, what a delivery receipt says, and a message it received, shared
+by the SMS providers."""
 
 from __future__ import annotations
 
@@ -51,6 +52,20 @@ class SmsReceipt:
     outcome: Outcome | None
     error_code: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """A text message a person sent to one of the account's numbers.
+
+    ``sender`` and ``recipient`` are as the provider gave them (a number, or a short code);
+    ``provider_message_id`` is the provider's id for it, when it gives one.
+    """
+
+    sender: str
+    recipient: str
+    body: str
+    provider_message_id: str | None = None
 
 
 def outcome_of_status(name: ReceiptOutcome | None) -> Outcome | None:

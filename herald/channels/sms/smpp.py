@@ -14,7 +14,8 @@ Outcomes of submit_sm_resp: throttling, a full queue, system errors → technica
 technical, possible duplicate. Receipts (``id:… stat:DELIVRD …``, or the
 ``receipted_message_id`` and ``message_state`` TLVs) are parsed by ``parse_receipt`` and
 handed to ``on_receipt`` while the session is open: the provider must stay open for
-receipts to arrive.
+receipts to arrive. Any other ``deliver_sm`` is a message someone sent to the account's
+number: ``parse_inbound`` reads it and ``on_inbound`` keeps it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,13 @@ from herald.channels.base import (
     RetryableDeliveryError,
 )
 from herald.channels.circuit import CircuitBreaker
-from herald.channels.sms.messages import ReceiptOutcome, SmsMessage, SmsReceipt, outcome_of_status
+from herald.channels.sms.messages import (
+    InboundSms,
+    ReceiptOutcome,
+    SmsMessage,
+    SmsReceipt,
+    outcome_of_status,
+)
 from herald.channels.sms.smpp_session import BindRefused, SessionClosed, SmppSession, describe
 from herald.logs import get_logger
 from herald.templates.segments import GSM_PER_PART, UCS2_PER_PART
@@ -45,6 +52,11 @@ from herald.templates.segments import GSM_PER_PART, UCS2_PER_PART
 _log = get_logger(__name__)
 
 DATA_CODING = {"GSM-7": consts.SMPP_ENCODING_DEFAULT, "UCS-2": consts.SMPP_ENCODING_ISO10646}
+INBOUND_CODECS = {
+    consts.SMPP_ENCODING_DEFAULT: "gsm03.38",
+    consts.SMPP_ENCODING_ISO88591: "latin-1",
+    consts.SMPP_ENCODING_ISO10646: "utf-16-be",
+}
 ESM_UDHI = consts.SMPP_GSMFEAT_UDHI
 ESM_DELIVERY_RECEIPT = 0x04
 TON_INTERNATIONAL, TON_ALPHANUMERIC, NPI_ISDN, NPI_UNKNOWN = 1, 5, 1, 0
@@ -84,6 +96,7 @@ _RECEIPT_FIELD = re.compile(r"(id|sub|dlvrd|submit date|done date|stat|err):(\S*
 _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 ]{1,11}")
 
 ReceiptHandler = Callable[[SmsReceipt], Awaitable[None]]
+InboundHandler = Callable[[InboundSms], Awaitable[None]]
 
 
 class SmppSettings(BaseModel):
@@ -123,10 +136,13 @@ class SmppProvider(Provider[SmsMessage, SmppSettings]):
         *,
         circuit: CircuitBreaker | None = None,
         on_receipt: ReceiptHandler | None = None,
+        on_inbound: InboundHandler | None = None,
     ) -> None:
-        """``on_receipt`` records a delivery receipt; a receipt it fails to take is re-sent."""
+        """``on_receipt`` records a delivery receipt, ``on_inbound`` a message someone sent;
+        what either fails to take the SMSC delivers again."""
         super().__init__(settings, circuit=circuit)
         self.on_receipt = on_receipt
+        self.on_inbound = on_inbound
         self._session: SmppSession | None = None
         self._opening = asyncio.Lock()
 
@@ -187,13 +203,42 @@ class SmppProvider(Provider[SmsMessage, SmppSettings]):
 
     async def _delivered(self, pdu: Any) -> None:
         if not pdu.esm_class or not pdu.esm_class & ESM_DELIVERY_RECEIPT:
-            _log.info("smpp.mobile_originated_ignored")
+            await self._received(pdu)
             return
         receipt = parse_receipt(pdu, self.settings.statuses)
         if self.on_receipt is None:
             _log.warning("smpp.receipt_dropped", provider_message_id=receipt.provider_message_id)
             return
         await self.on_receipt(receipt)
+
+    async def _received(self, pdu: Any) -> None:
+        message = parse_inbound(pdu)
+        if self.on_inbound is None:
+            _log.info("smpp.mobile_originated_ignored")
+            return
+        await self.on_inbound(message)
+
+
+def parse_inbound(pdu: Any) -> InboundSms:
+    """A message a person sent (a ``deliver_sm`` that is no receipt): its numbers and text,
+    decoded by its data coding (GSM 03.38, UCS-2, Latin-1), a user data header skipped."""
+    data = pdu.short_message or getattr(pdu, "message_payload", None) or b""
+    if isinstance(data, str):
+        data = data.encode("latin-1")
+    if pdu.esm_class and pdu.esm_class & ESM_UDHI and data:
+        data = data[1 + data[0] :]
+    return InboundSms(
+        sender=_number(_text(pdu.source_addr), pdu.source_addr_ton),
+        recipient=_number(_text(pdu.destination_addr), pdu.dest_addr_ton),
+        body=data.decode(INBOUND_CODECS.get(pdu.data_coding or 0, "latin-1"), errors="replace"),
+    )
+
+
+def _number(address: str, ton: int | None) -> str:
+    """An address as E.164 when the SMSC says it is an international number."""
+    if ton == TON_INTERNATIONAL and address.isdigit():
+        return f"+{address}"
+    return address
 
 
 def submit_fields(message: SmsMessage, settings: SmppSettings) -> list[dict[str, Any]]:

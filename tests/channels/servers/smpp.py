@@ -2,7 +2,8 @@
 
 It binds one transceiver (checking system id and password), answers submit_sm with a
 message id or a scripted error status, and after a submit that asks for one sends a
-delivery receipt (deliver_sm, ``id:… stat:DELIVRD …``) and waits for its deliver_sm_resp.
+delivery receipt (deliver_sm, ``id:… stat:DELIVRD …``) and waits for its deliver_sm_resp;
+``mobile_originated`` delivers a message a person sent.
 """
 
 from __future__ import annotations
@@ -55,6 +56,29 @@ class Smsc:
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
     _next_id: int = 0
     _sequence: int = 1000
+
+    async def mobile_originated(self, sender: str, to: str, text: bytes, coding: int) -> None:
+        """Deliver a message a person sent (a deliver_sm that is no receipt) on every bound
+        session, and wait for its deliver_sm_resp."""
+        self.receipt_answered.clear()
+        self._sequence += 1
+        body = (
+            b"\0"
+            + bytes([1, 1])
+            + sender.encode()
+            + b"\0"
+            + bytes([1, 1])
+            + to.encode()
+            + b"\0"
+            + bytes([0, 0, 0])
+            + b"\0\0"
+            + bytes([0, 0, coding, 0, len(text)])
+            + text
+        )
+        for writer in self._writers:
+            _write(writer, DELIVER_SM, 0, self._sequence, body)
+            await writer.drain()
+        await asyncio.wait_for(self.receipt_answered.wait(), 10)
 
     def drop(self) -> None:
         """Close every connection without unbinding, as a restarting SMSC would."""

@@ -1,7 +1,7 @@
 """console sessions
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-23 09:00:00.000000
 
 The admin console's signed-in sessions, kept server side (docs/console.md): the browser holds
@@ -15,8 +15,8 @@ from alembic import op
 
 import herald.db
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,154 @@
+"""``herald send`` and ``herald purge``: the services the API uses, run from a terminal.
+
+``send`` reads a file of notifications and accepts each one as the account would through
+``POST /v1/notifications`` (the same ``accept`` service, in a transaction of its own, so that
+one refused row loses nothing else), with a progress bar and a summary of what was refused.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from herald.accounts import scopes
+from herald.accounts.auth import Principal
+from herald.app import start_runtime, stop_runtime
+from herald.cli.common import console, existing_account, out
+from herald.cli.rows import read_rows
+from herald.config import Settings
+from herald.errors import HeraldError
+from herald.events.schemas import envelope_from
+from herald.notifications import service
+from herald.runtime import Runtime
+
+# The CLI acts for the account with every scope (as its bootstrap key would).
+EVERY_SCOPE = frozenset(scopes.BASE_SCOPES)
+
+
+@dataclass
+class Refusal:
+    """A row Herald did not accept, and why."""
+
+    row: int
+    code: str
+    reason: str
+
+
+@dataclass
+class Summary:
+    """What ``herald send`` did with each row."""
+
+    accepted: list[tuple[int, str]] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+    def print(self, as_json: bool) -> None:
+        """The accepted and refused rows: JSON on stdout, or a table of the refusals."""
+        if as_json:
+            body = {
+                "accepted": [{"row": r, "id": i} for r, i in self.accepted],
+                "refused": [vars(r) for r in self.refused],
+            }
+            typer.echo(json.dumps(body))
+            return
+        total = len(self.accepted) + len(self.refused)
+        out.print(f"{len(self.accepted)} of {total} rows accepted, {len(self.refused)} refused")
+        if self.refused:
+            table = Table("row", "code", "reason", title="Refused")
+            for refusal in self.refused:
+                table.add_row(str(refusal.row), refusal.code, refusal.reason)
+            out.print(table)
+
+
+def _reason(error: HeraldError) -> str:
+    where = "; ".join(f"{d.path}: {d.message}" for d in error.details)
+    return f"{error.message} ({where})" if where else error.message
+
+
+async def _accept(runtime: Runtime, principal: Principal, body: dict[str, Any]) -> str:
+    async with runtime.db.sessions() as session, session.begin():
+        envelope = envelope_from(body)
+        accepted = await service.accept(
+            session,
+            principal=principal,
+            envelope=envelope,
+            throttle=runtime.throttle,
+            bus=runtime.bus,
+        )
+    return str(accepted.id)
+
+
+async def _principal(runtime: Runtime, account_id: uuid.UUID) -> Principal:
+    async with runtime.db.sessions() as session, session.begin():
+        await existing_account(session, account_id)
+    return Principal(account_id, EVERY_SCOPE)
+
+
+async def send_file(
+    settings: Settings,
+    path: Path,
+    *,
+    account_id: uuid.UUID,
+    template: str | None,
+    message: str | None,
+) -> Summary:
+    """Accept each notification of the file as ``account_id``; the summary of every row."""
+    rows = read_rows(path, template=template, message=message)
+    runtime = await start_runtime(settings)
+    summary = Summary()
+    try:
+        principal = await _principal(runtime, account_id)
+        await runtime.bus.start()
+        with _progress() as progress:
+            task = progress.add_task(f"Sending {path.name}", total=len(rows))
+            for number, body in rows:
+                try:
+                    summary.accepted.append((number, await _accept(runtime, principal, body)))
+                except HeraldError as error:
+                    summary.refused.append(Refusal(number, error.code, _reason(error)))
+                progress.advance(task)
+    finally:
+        await stop_runtime(runtime)
+    return summary
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+async def purge_now(settings: Settings) -> dict[str, Any]:
+    """Apply retention now, pass after pass, until nothing past retention is left.
+
+    The seam for the retention service of issue 17 (``reliability-data``): until it lands this
+    loops ``herald.delivery.retention.purge``, whose passes are bounded transactions.
+    """
+    from herald.db import Database
+    from herald.delivery.retention import purge
+
+    pass_size = 1000
+    db = Database(settings)
+    deliveries = callbacks = 0
+    try:
+        while True:
+            async with db.sessions() as session, session.begin():
+                purged = await purge(session, limit=pass_size)
+            deliveries += purged.deliveries
+            callbacks += purged.callbacks
+            if purged.deliveries < pass_size and purged.callbacks < pass_size:
+                break
+    finally:
+        await db.dispose()
+    return {"purged_deliveries": deliveries, "purged_callbacks": callbacks}

@@ -1,0 +1,1 @@
+"""Foreign dialects: each only translates auth and shapes, over the services ``/v1`` uses."""
