@@ -61,7 +61,7 @@ SECTIONS = (
     Section("/console/users", "Users and teams", "users.read"),
     Section("/console/keys", "Keys", "admin"),
     Section("/console/providers", "Providers", "admin"),
-    Section("/console/senders", "Sender names", "admin"),
+    Section("/console/senders", "Senders and reply-to", "admin"),
     Section("/console/callbacks", "Callbacks and endpoints", "admin"),
     Section("/console/accounts", "Accounts", None),
 )

@@ -24,7 +24,11 @@ from herald.web.console.routing import ConsoleRoute
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Admin = Annotated[Visit, Depends(console("admin"))]
 EndpointName = Annotated[str, Path(pattern=NAME_PATTERN)]
-NOTICES = {"callbacks-off": "Status callbacks stopped.", "endpoint-deleted": "Endpoint removed."}
+NOTICES = {
+    "callbacks-set": "Status callbacks set.",
+    "callbacks-off": "Status callbacks stopped.",
+    "endpoint-deleted": "Endpoint removed.",
+}
 
 
 async def _page(
@@ -72,8 +76,14 @@ async def put_callbacks(
 ) -> Response:
     """Set where status callbacks go, as ``PUT /v1/callbacks`` does: a new secret, shown once."""
 
-    async def save() -> str:
-        body = model(CallbackIn, {"url": text(form, "url") or "", "events": form.getlist("events")})
+    async def save() -> str | None:
+        fields = {
+            "url": text(form, "url") or "",
+            "events": form.getlist("events") or None,
+            "format": text(form, "format") or "standard",
+            "bearer_token": text(form, "bearer_token"),
+        }
+        body = model(CallbackIn, {k: v for k, v in fields.items() if v is not None})
         _endpoint, secret = await callbacks.put_endpoint(
             session,
             account_id=visit.principal.account_id,
@@ -81,12 +91,18 @@ async def put_callbacks(
             events=body.events,
             allow_private=runtime.settings.allow_private_urls,
             sealing_key=runtime.secret,
+            format=body.format,
+            bearer_token=body.bearer_token,
         )
         return secret
 
     done = await attempt(session, save)
     if isinstance(done, HeraldError):
         return await _page(request, session, visit, error=done, form_name="callbacks", typed=form)
+    if done is None:  # Notify's format: the receiver's own bearer token, nothing to show
+        return RedirectResponse(
+            "/console/callbacks?notice=callbacks-set", status_code=303, headers=PAGE_HEADERS
+        )
     shown = {"what": "status callbacks", "value": done}
     return await _page(request, session, visit, secret=shown)
 

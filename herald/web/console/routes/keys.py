@@ -1,5 +1,6 @@
-"""API keys: the account's keys, making one (shown once, never wider than the signed-in key),
-and revoking one (its tokens and console sessions stop working at once)."""
+"""API keys: the account's keys, making one (shown once, never wider than the signed-in key; a
+Herald key or a GOV.UK Notify-format one), and revoking one (its tokens and console sessions
+stop working at once)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,26 @@ from starlette.responses import RedirectResponse, Response
 
 from herald.accounts import scopes as scope_rules
 from herald.accounts import service
+from herald.accounts.schemas import KeyCreate
 from herald.accounts.service import IssuedKey
 from herald.errors import HeraldError, ValidationFailed
-from herald.http.deps import SessionDep
+from herald.http.deps import RuntimeDep, SessionDep
 from herald.web.console.access import COOKIE, CheckedForm, Visit, console
-from herald.web.console.forms import attempt, checked, text
+from herald.web.console.forms import attempt, model, text
 from herald.web.console.rendering import PAGE_HEADERS, page
 from herald.web.console.routing import ConsoleRoute
 from herald.web.console.sessions import end_sessions_of_key
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Admin = Annotated[Visit, Depends(console("admin"))]
+# The kinds of key the form offers, as POST /v1/keys's fields.
+KINDS: dict[str, dict[str, object]] = {
+    "live": {},
+    "test": {"test": True},
+    "notify-live": {"notify": True, "type": "live"},
+    "notify-team": {"notify": True, "type": "team"},
+    "notify-test": {"notify": True, "type": "test"},
+}
 
 
 async def _keys_page(
@@ -51,23 +61,25 @@ async def list_keys(request: Request, session: SessionDep, visit: Admin) -> Resp
 
 @router.post("/console/keys")
 async def create_key(
-    form: CheckedForm, request: Request, session: SessionDep, visit: Admin
+    form: CheckedForm, request: Request, session: SessionDep, runtime: RuntimeDep, visit: Admin
 ) -> Response:
     """A new key, as ``POST /v1/keys`` makes it: each scope must be one the signed-in key holds
     (403 otherwise), and the key is shown on this page only."""
-    scopes = [s for s in form.getlist("scopes") if isinstance(s, str)]
 
     async def create() -> IssuedKey:
+        scopes = [s for s in form.getlist("scopes") if isinstance(s, str)]
         if not scopes:
             raise ValidationFailed.at("/scopes", "Choose at least one scope")
-        for scope in scopes:
-            visit.principal.require(scope)
-        return await service.create_key(
+        kind = KINDS.get(text(form, "kind") or "live")
+        if kind is None:
+            raise ValidationFailed.at("/kind", "Choose the kind of key")
+        fields = {"name": text(form, "name") or "", "scopes": scopes, **kind}
+        return await service.issue_key(
             session,
             account_id=visit.principal.account_id,
-            scopes=scopes,
-            test=checked(form, "test"),
-            name=text(form, "name") or "",
+            held=visit.principal.scopes,
+            body=model(KeyCreate, fields),
+            sealing_key=runtime.secret,
         )
 
     issued = await attempt(session, create)

@@ -1,6 +1,6 @@
-"""Sender names: the account's own (registering one) and those of the accounts below it, which
-an ancestor's admin key approves or rejects, as ``/v1/accounts/{id}/senders/{name}/approve``
-and ``/reject`` do."""
+"""Senders: the account's sender names (registering one), those of the accounts below it, which
+an ancestor's admin key approves or rejects as ``/v1/accounts/{id}/senders/{name}/approve`` and
+``/reject`` do, and the email reply-to addresses that Notify-style sends name by id."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ from starlette.responses import RedirectResponse, Response
 
 from herald.errors import HeraldError, ValidationFailed
 from herald.http.deps import SessionDep
+from herald.replyto import service as replyto
+from herald.replyto.models import EmailReplyTo
+from herald.replyto.schemas import ReplyToIn
 from herald.sms import senders
 from herald.sms.models import SmsSender
 from herald.sms.senders import SenderStatus
 from herald.web.console.access import CheckedForm, Visit, console
-from herald.web.console.forms import attempt, text
+from herald.web.console.forms import attempt, model, text
 from herald.web.console.rendering import PAGE_HEADERS, page
 from herald.web.console.routing import ConsoleRoute
 
@@ -29,6 +32,8 @@ NOTICES = {
     "registered": "Sender name registered.",
     "approved": "Sender name approved.",
     "rejected": "Sender name rejected.",
+    "reply-to-added": "Reply-to address added.",
+    "reply-to-removed": "Reply-to address removed.",
 }
 
 
@@ -37,6 +42,7 @@ async def _senders_page(
 ) -> Response:
     own = await senders.list_senders(session, account_id=visit.principal.account_id)
     below = await senders.list_senders_below(session, account=visit.account)
+    reply_to = await replyto.list_all(session, account_id=visit.principal.account_id)
     return page(
         request,
         "senders.html",
@@ -44,6 +50,7 @@ async def _senders_page(
         title="Sender names",
         own=own,
         below=below,
+        reply_to=reply_to,
         error=error,
         notice=NOTICES.get(request.query_params.get("notice", "")),
     )
@@ -95,4 +102,35 @@ async def decide_sender(
     )
     return RedirectResponse(
         f"/console/senders?notice={status.value}", status_code=303, headers=PAGE_HEADERS
+    )
+
+
+@router.post("/console/reply-to")
+async def add_reply_to(
+    form: CheckedForm, request: Request, session: SessionDep, visit: Admin
+) -> Response:
+    """Register a reply-to address, as ``POST /v1/email-reply-to`` does."""
+
+    async def add() -> EmailReplyTo:
+        body = model(ReplyToIn, {"email_address": text(form, "email_address") or ""})
+        return await replyto.add(
+            session, account_id=visit.principal.account_id, email_address=body.email_address
+        )
+
+    done = await attempt(session, add)
+    if isinstance(done, HeraldError):
+        return await _senders_page(request, session, visit, error=done)
+    return RedirectResponse(
+        "/console/senders?notice=reply-to-added", status_code=303, headers=PAGE_HEADERS
+    )
+
+
+@router.post("/console/reply-to/{reply_to_id}/delete")
+async def remove_reply_to(
+    reply_to_id: uuid.UUID, form: CheckedForm, session: SessionDep, visit: Admin
+) -> Response:
+    """Remove a reply-to address; sends naming it are refused from then on."""
+    await replyto.remove(session, account_id=visit.principal.account_id, reply_to_id=reply_to_id)
+    return RedirectResponse(
+        "/console/senders?notice=reply-to-removed", status_code=303, headers=PAGE_HEADERS
     )
