@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh dev
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(VENV)/.installed $@
 

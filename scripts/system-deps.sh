@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 # `system-deps.sh bench` adds what only the benchmarks need: wrk drives the HTTP workloads.
 [[ ${1:-} == bench ]] && packages+=(wrk)
+# `system-deps.sh dev` adds what the tests need: Debian's Chromium, which Playwright drives.
+[[ ${1:-} == dev ]] && packages+=(chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

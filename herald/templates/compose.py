@@ -233,7 +233,7 @@ def render_channels(
 
 
 def check_channels(
-    channels: Mapping[str, Mapping[str, Any]], *, prefix: str = "", complete: bool = True
+    channels: Mapping[str, Mapping[str, Any] | None], *, prefix: str = "", complete: bool = True
 ) -> None:
     """422 naming every problem ``channel_problems`` finds."""
     details = channel_problems(channels, prefix=prefix, complete=complete)
@@ -242,12 +242,15 @@ def check_channels(
 
 
 def channel_problems(
-    channels: Mapping[str, Mapping[str, Any]], *, prefix: str = "", complete: bool = True
+    channels: Mapping[str, Mapping[str, Any] | None], *, prefix: str = "", complete: bool = True
 ) -> list[ErrorDetail]:
     """Every part that cannot be saved: bad syntax, a line break in a header, and (when
-    ``complete``) a channel without the parts it needs."""
+    ``complete``) a channel without the parts it needs. ``None`` (unsaved changes: remove this
+    channel or part) has nothing to check."""
     details: list[ErrorDetail] = []
     for channel, parts in channels.items():
+        if parts is None:
+            continue
         pointer = f"{prefix}/channels/{channel}"
         details += [
             ErrorDetail(pointer, f"needs {' or '.join(alternatives)}")
@@ -255,7 +258,7 @@ def channel_problems(
             if complete and not any(parts.get(name) for name in alternatives)
         ]
         for name, source in parts.items():
-            if name not in NOT_TEMPLATES:
+            if name not in NOT_TEMPLATES and source is not None:
                 details += _part_problems(channel, name, source, f"{pointer}/{name}")
     return details
 
