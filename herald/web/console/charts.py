@@ -74,10 +74,11 @@ def channel_chart(channel: str, days: list[date], counts: Iterable[DayCount]) ->
                 )
     ticks = [(round(TOP + plot_h * (1 - f), 1), f"{round(top * f):,}") for f in (0, 0.5, 1)]
     every = max(1, math.ceil(len(days) / MAX_DAY_LABELS))
+    # Every ``every``-th day from the last one back, so that today is always named.
     labels = [
         (round(LEFT + i * slot + slot / 2, 1), f"{day:%d %b}")
         for i, day in enumerate(days)
-        if i % every == 0 or i == len(days) - 1
+        if (len(days) - 1 - i) % every == 0
     ]
     return Chart(
         channel,

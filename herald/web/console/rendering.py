@@ -61,8 +61,8 @@ SECTIONS = (
     Section("/console/users", "Users and teams", "users.read"),
     Section("/console/keys", "Keys", "admin"),
     Section("/console/providers", "Providers", "admin"),
-    Section("/console/senders", "Senders and reply-to", "admin"),
-    Section("/console/callbacks", "Callbacks and endpoints", "admin"),
+    Section("/console/senders", "Senders", "admin"),
+    Section("/console/callbacks", "Callbacks", "admin"),
     Section("/console/accounts", "Accounts", None),
 )
 
@@ -107,7 +107,8 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, pretty=pretty, short=lambda v: str(v)[:8])
+    # UUIDv7s begin with their time: their last characters tell them apart.
+    env.filters.update(when=when, pretty=pretty, short=lambda v: str(v)[-8:])
     env.globals.update(static=static_url)
     return env
 

@@ -37,7 +37,8 @@ async def sign_in(http: httpx.AsyncClient, api_key: str) -> httpx.Response:
     """Sign in through the form, as a browser does."""
     form = await http.get("/console/sign-in")
     return await http.post(
-        "/console/sign-in", data={"csrf": csrf_of(form.text), "api_key": api_key, "next": "/console"}
+        "/console/sign-in",
+        data={"csrf": csrf_of(form.text), "api_key": api_key, "next": "/console"},
     )
 
 
