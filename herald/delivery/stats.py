@@ -60,7 +60,7 @@ async def daily_outcomes(
         .group_by(day, Delivery.channel, Delivery.status)
     )
     counts: dict[tuple[date, str], list[int]] = {}
-    for value, channel, status, count in rows.tuples():
+    for value, channel, status, count in rows:
         key = (value if isinstance(value, date) else date.fromisoformat(str(value)), channel)
         pair = counts.setdefault(key, [0, 0])
         pair[0 if status in SENT else 1] += int(count)

@@ -122,7 +122,7 @@ async def list_senders_below(
     if status is not None:
         query = query.where(SmsSender.status == status.value)
     rows = await session.execute(query)
-    return [(sender, owner) for sender, owner in rows.tuples()]
+    return [(sender, owner) for sender, owner in rows]
 
 
 async def decide(

@@ -279,10 +279,7 @@ async def test_the_template_editor_previews_every_channel_while_typing_and_saves
         saved = (await api.get("/v1/templates/welcome")).json()
     assert saved["version"] == 2
     assert saved["channels"]["email"]["subject"] == "Your new account, {{ first_name }}"
-    assert (
-        saved["channels"]["sms"]["body"]
-        == "Hi {{ first_name }}, welcome aboard. Dziękujemy!"
-    )
+    assert saved["channels"]["sms"]["body"] == "Hi {{ first_name }}, welcome aboard. Dziękujemy!"
     assert saved["channels"]["push"] == template["channels"]["push"]  # type: ignore[index]
 
 
