@@ -32,7 +32,24 @@ from herald.web.console.sessions import (
 )
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
-COOKIE_OPTIONS = {"path": "/console", "httponly": True, "samesite": "strict"}
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    """A console cookie: sent to ``/console`` only, never to scripts, never from another site;
+    ``Secure`` when the console is served over HTTPS (behind a proxy: ``X-Forwarded-Proto``)."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _drop_cookie(response: Response, name: str) -> None:
+    response.delete_cookie(name, path="/console", httponly=True, samesite="strict")
 
 
 def _redirect(location: str) -> RedirectResponse:
@@ -55,8 +72,7 @@ def _sign_in_page(
         signed_out=request.query_params.get("signed_out") == "1",
         error=error,
     )
-    secure = request.url.scheme == "https"
-    response.set_cookie(SIGN_IN_COOKIE, nonce, max_age=3600, secure=secure, **COOKIE_OPTIONS)  # type: ignore[arg-type]
+    _set_cookie(request, response, SIGN_IN_COOKIE, nonce, max_age=3600)
     return response
 
 
@@ -91,9 +107,8 @@ async def sign_in(request: Request, session: SessionDep, runtime: RuntimeDep) ->
         return _sign_in_page(request, runtime, next_url=next_url, error=opened)
     response = _redirect(next_url)
     ttl = runtime.settings.console_session_ttl_seconds
-    secure = request.url.scheme == "https"
-    response.set_cookie(COOKIE, opened.token, max_age=ttl, secure=secure, **COOKIE_OPTIONS)  # type: ignore[arg-type]
-    response.delete_cookie(SIGN_IN_COOKIE, **COOKIE_OPTIONS)  # type: ignore[arg-type]
+    _set_cookie(request, response, COOKIE, opened.token, max_age=ttl)
+    _drop_cookie(response, SIGN_IN_COOKIE)
     return response
 
 
@@ -102,7 +117,7 @@ async def sign_out(form: CheckedForm, request: Request, session: SessionDep) -> 
     """End the session: its row is removed and the cookie cleared."""
     await end_session(session, token=request.cookies.get(COOKIE))
     response = _redirect("/console/sign-in?signed_out=1")
-    response.delete_cookie(COOKIE, **COOKIE_OPTIONS)  # type: ignore[arg-type]
+    _drop_cookie(response, COOKIE)
     return response
 
 
