@@ -13,8 +13,12 @@ from herald.accounts import routes as accounts_routes
 from herald.accounts.secrets import load_signing_key
 from herald.bus import create_bus
 from herald.channels.registry import installed_channels
-from herald.compat.notify import errors as notify_errors
+from herald.compat import crm, reapit, relatel
+from herald.compat.kazoo import PREFIX as KAZOO_PREFIX
+from herald.compat.kazoo import routes as kazoo_routes
+from herald.compat.kazoo.errors import render_error as kazoo_errors
 from herald.compat.notify import routes as notify_routes
+from herald.compat.notify import routing as notify_routing
 from herald.config import Settings
 from herald.db import Database
 from herald.delivery import routes as delivery_routes
@@ -23,6 +27,8 @@ from herald.delivery.worker import Worker
 from herald.directory import routes as directory_routes
 from herald.endpoints import routes as endpoints_routes
 from herald.events import routes as events_routes
+from herald.http.boundary import ErrorBoundary
+from herald.http.dialects import DialectErrors
 from herald.http.handlers import install_error_handlers
 from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
 from herald.http.openapi import install_openapi
@@ -61,7 +67,15 @@ ROUTERS = (
     realtime_routes.router,
     replyto_routes.router,
     notify_routes.router,
+    kazoo_routes.router,
+    reapit.router,
+    crm.router,
+    relatel.router,
     console_router,
+)
+# Under these prefixes errors take the dialect's envelope, not API.md's.
+DIALECT_ERRORS = DialectErrors(
+    {f"{KAZOO_PREFIX}/": kazoo_errors, notify_routes.PREFIX: notify_routing.render_error}
 )
 
 
@@ -162,16 +176,15 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         description="Self-hosted, multi-tenant notification service.",
         lifespan=lifespan,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, DIALECT_ERRORS)
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(
-        BodyLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        envelopes={"/v2/": notify_errors.from_herald},
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, dialects=DIALECT_ERRORS
     )
+    app.add_middleware(ErrorBoundary, dialects=DIALECT_ERRORS)
     # Outermost, so that the access log and the metrics also see the refusals of the others.
     app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
     return app

@@ -25,13 +25,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+MAX_DETAILS = 100
+
 
 @dataclass(frozen=True)
 class ErrorDetail:
-    """One problem in a request: a JSON Pointer into the body, or ``/query/x``, ``/path/x``."""
+    """One problem in a request: a JSON Pointer into the body, or ``/query/x``, ``/path/x``.
+
+    ``rule`` names the kind of problem (``required``, ``enum``...) for the dialects whose
+    envelopes show it (seed 002's ``{"field": {"rule": {"message"}}}``).
+    """
 
     path: str
     message: str
+    rule: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         """The detail as it appears in the error body."""
@@ -60,12 +67,16 @@ class HeraldError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        """The JSON error body of API.md."""
+        """The JSON error body of API.md: at most ``MAX_DETAILS`` details, and the message
+        says how many more there were (100,000 unknown users are not a 6 MB answer)."""
+        message, shown = self.message, self.details[:MAX_DETAILS]
+        if len(self.details) > MAX_DETAILS:
+            message = f"{message} ({len(self.details) - MAX_DETAILS} more problems not listed)"
         return {
             "error": {
                 "code": self.code,
-                "message": self.message,
-                "details": [d.as_dict() for d in self.details],
+                "message": message,
+                "details": [d.as_dict() for d in shown],
             }
         }
 
@@ -191,8 +202,15 @@ class OAuthError(HeraldError):
 
     status_code = 400
 
-    def __init__(self, code: str, message: str, *, status_code: int = 400) -> None:
-        super().__init__(message, code=code)
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status_code: int = 400,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, headers=headers)
         self.status_code = status_code  # type: ignore[misc]
 
     def body(self) -> dict[str, Any]:

@@ -62,6 +62,8 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # Alembic narrates each step at INFO; `herald migrate` and `serve` say what was applied.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     _configure_access(level, json)
 
 

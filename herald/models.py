@@ -13,6 +13,7 @@ from herald.notifications import models as notifications_models
 from herald.replyto import models as replyto_models
 from herald.sms import models as sms_models
 from herald.templates import models as templates_models
+from herald.throttling import models as throttling_models
 from herald.web.console import models as console_models
 
 metadata = Base.metadata
@@ -29,4 +30,5 @@ __all__ = [
     "replyto_models",
     "sms_models",
     "templates_models",
+    "throttling_models",
 ]

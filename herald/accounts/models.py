@@ -32,7 +32,12 @@ class Account(Base):
     @property
     def ancestor_ids(self) -> list[uuid.UUID]:
         """Ids from the root down to the parent (nearest last)."""
-        return [uuid.UUID(p) for p in self.path.strip("/").split("/")[:-1]]
+        return ancestors_in(self.path)
+
+
+def ancestors_in(path: str) -> list[uuid.UUID]:
+    """The ancestors a materialised path names, from the root down to the parent."""
+    return [uuid.UUID(p) for p in path.strip("/").split("/")[:-1]]
 
 
 class ApiKey(Base):

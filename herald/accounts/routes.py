@@ -6,11 +6,12 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Header, Path, Request, Response, status
 
 from herald.accounts import service
 from herald.accounts.auth import Principal, server
 from herald.accounts.models import Account, ApiKey
+from herald.accounts.oauth import OAuthRoute, token_request
 from herald.accounts.schemas import (
     AccountCreate,
     AccountOut,
@@ -74,6 +75,9 @@ def key_out(key: ApiKey) -> KeyOut:
     )
 
 
+FORM = "application/x-www-form-urlencoded"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+FormField = Annotated[str | None, Form()]
 OAUTH_EXAMPLE = {
     "grant_type": "client_credentials",
     "client_id": "0190f1c2-7a3b-7c4d-8e5f-6a7b8c9d0e1f",
@@ -82,41 +86,52 @@ OAUTH_EXAMPLE = {
 }
 
 
-@router.post(
+@raises(
+    OAuthError("invalid_request", "client_id and client_secret are required"),
+    OAuthError("unsupported_grant_type", "Only client_credentials is supported"),
+    OAuthError("invalid_scope", "The key does not grant admin"),
+    OAuthError("invalid_client", "Unknown client or wrong secret", status_code=401),
+)
+async def oauth_token(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    response: Response,
+    grant_type: FormField = None,
+    client_id: FormField = None,
+    client_secret: FormField = None,
+    scope: FormField = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> TokenOut:
+    """OAuth2 client credentials (form body or HTTP Basic): a short-lived JWT limited to a
+    subset of the key's scopes. Every field is optional here so that a missing one is RFC
+    6749's ``invalid_request``, not the 422 body."""
+    request = token_request(
+        grant_type=grant_type,
+        client_id=client_id,
+        client_secret=client_secret,
+        scope=scope,
+        authorization=authorization,
+    )
+    ttl = runtime.settings.access_token_ttl_seconds
+    token, granted = await service.client_credentials(
+        session, request=request, secret=runtime.secret, ttl=timedelta(seconds=ttl)
+    )
+    response.headers.update(NO_STORE)
+    return TokenOut(access_token=token, expires_in=ttl, scope=" ".join(sorted(granted)))
+
+
+router.add_api_route(
     "/oauth/token",
+    oauth_token,
+    methods=["POST"],
     response_model=TokenOut,
+    route_class_override=OAuthRoute,
     openapi_extra={
         "requestBody": {
             "content": {"application/x-www-form-urlencoded": {"example": OAUTH_EXAMPLE}}
         }
     },
 )
-@raises(
-    OAuthError("unsupported_grant_type", "Only client_credentials is supported"),
-    OAuthError("invalid_scope", "The scope exceeds what the key holds"),
-    OAuthError("invalid_client", "Unknown client or wrong secret", status_code=401),
-)
-async def oauth_token(
-    session: SessionDep,
-    runtime: RuntimeDep,
-    grant_type: Annotated[str, Form()],
-    client_id: Annotated[str, Form()],
-    client_secret: Annotated[str, Form()],
-    scope: Annotated[str | None, Form()] = None,
-) -> TokenOut:
-    """OAuth2 client credentials: a short-lived JWT limited to a subset of the key's scopes."""
-    if grant_type != "client_credentials":
-        raise OAuthError("unsupported_grant_type", "Only client_credentials is supported")
-    ttl = runtime.settings.access_token_ttl_seconds
-    token, granted = await service.client_credentials(
-        session,
-        client_id=client_id,
-        client_secret=client_secret,
-        requested=scope,
-        secret=runtime.secret,
-        ttl=timedelta(seconds=ttl),
-    )
-    return TokenOut(access_token=token, expires_in=ttl, scope=" ".join(sorted(granted)))
 
 
 @router.post("/v1/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountOut)

@@ -7,11 +7,20 @@ from datetime import datetime
 from typing import Any, Literal
 
 from limits import parse
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from herald.accounts import scopes as scope_rules
 from herald.directory.contact import EXTERNAL_ID_PATTERN, Locale
 from herald.events.schemas import Channel
+from herald.http.bounds import INT32_MAX
 
 
 class AccountCreate(BaseModel):
@@ -24,8 +33,8 @@ class AccountCreate(BaseModel):
 class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rate: str | None = Field(default=None, description="e.g. 3000/minute")
-    daily: int | None = Field(default=None, ge=0)
-    sms_allowance: int | None = Field(default=None, ge=0)
+    daily: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)
+    sms_allowance: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)
 
     @field_validator("rate")
     @classmethod
@@ -53,7 +62,7 @@ class AccountPatch(BaseModel):
     )
     name: str | None = Field(default=None, min_length=1, max_length=255)
     limits: Limits | None = None
-    retention_days: int | None = Field(default=None, ge=1, le=3650)
+    retention_days: StrictInt | None = Field(default=None, ge=1, le=3650)
     default_locale: Locale | None = None
 
 
@@ -78,8 +87,8 @@ class KeyCreate(BaseModel):
     )
     name: str = Field(default="", max_length=255)
     scopes: list[str] | None = None
-    test: bool = False
-    notify: bool = Field(
+    test: StrictBool = False
+    notify: StrictBool = Field(
         default=False, description="A GOV.UK Notify-format key, for the /v2 routes"
     )
     type: Literal["live", "team", "test"] | None = Field(

@@ -10,6 +10,7 @@ BASE_SCOPES: tuple[str, ...] = (
     "notifications.read",
     "users.write",
     "users.read",
+    "negotiators.read",
     "templates.write",
     "templates.read",
     "accounts.write",

@@ -13,10 +13,11 @@ from herald.accounts import scopes as scope_rules
 from herald.accounts import tokens
 from herald.accounts.cache import forget_credentials
 from herald.accounts.models import Account, ApiKey
+from herald.accounts.oauth import TokenRequest, invalid_client
 from herald.accounts.schemas import AccountPatch, KeyCreate
 from herald.db import new_id, utcnow
 from herald.delivery.sealing import seal
-from herald.errors import Forbidden, NotFound, OAuthError
+from herald.errors import Forbidden, NotFound, OAuthError, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -210,30 +211,29 @@ async def revoke_key(session: AsyncSession, *, account_id: uuid.UUID, key_id: uu
 
 
 async def client_credentials(
-    session: AsyncSession,
-    *,
-    client_id: str,
-    client_secret: str,
-    requested: str | None,
-    secret: str,
-    ttl: timedelta,
+    session: AsyncSession, *, request: TokenRequest, secret: str, ttl: timedelta
 ) -> tuple[str, frozenset[str]]:
-    """OAuth2 client credentials: the key id and key buy a JWT limited to a subset of scopes."""
+    """OAuth2 client credentials: the key id and key buy a JWT limited to a subset of scopes.
+
+    A scope may be any the key grants: an all-scope key (``notifications.write``) grants every
+    ``notifications.<type>.write`` too, so it may narrow to one of them.
+    """
     try:
-        key_id = uuid.UUID(client_id)
+        key_id = uuid.UUID(request.client_id)
     except ValueError as exc:
-        raise OAuthError("invalid_client", "Unknown client", status_code=401) from exc
+        raise invalid_client("Unknown client") from exc
     key = await session.get(ApiKey, key_id)
     if (
         key is None
         or key.revoked_at is not None
-        or key.key_hash != tokens.hash_api_key(client_secret)
+        or key.key_hash != tokens.hash_api_key(request.client_secret)
     ):
-        raise OAuthError("invalid_client", "Unknown client or wrong secret", status_code=401)
+        raise invalid_client("Unknown client or wrong secret")
     held = frozenset(key.scopes)
-    wanted = frozenset(requested.split()) if requested else held
-    if not wanted <= held:
-        raise OAuthError("invalid_scope", "The scope exceeds what the key holds")
+    wanted = frozenset(request.scope.split()) if request.scope else held
+    refused = sorted(s for s in wanted if not scope_rules.grants(held, s))
+    if refused:
+        raise OAuthError("invalid_scope", f"The key does not grant {' '.join(refused)}")
     token, _ = tokens.issue(
         secret=secret,
         kind="access",
@@ -245,3 +245,26 @@ async def client_credentials(
         test=key.test,
     )
     return token, wanted
+
+
+async def token_for_key(
+    session: AsyncSession, *, api_key: str, secret: str, ttl: timedelta
+) -> tuple[str, ApiKey]:
+    """An access token with every scope of a live API key (seed 002's ``PUT /api_auth``),
+    and the key; 401 for an unknown or revoked key."""
+    key = await session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == tokens.hash_api_key(api_key))
+    )
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("The API key is not valid")
+    token, _ = tokens.issue(
+        secret=secret,
+        kind="access",
+        account_id=key.account_id,
+        subject=f"key:{key.id}",
+        ttl=ttl,
+        scopes=frozenset(key.scopes),
+        key_id=key.id,
+        test=key.test,
+    )
+    return token, key

@@ -135,7 +135,7 @@ def send(
 
 @app.command()
 def purge(as_json: Annotated[bool, JsonOption] = False) -> None:
-    """Apply retention now: purge the content of deliveries past their account's retention."""
+    """Apply retention now: delete what each account's retention_days have let expire."""
     from herald.cli.sending import purge_now
 
     print_result(run(purge_now), as_json)

@@ -22,9 +22,9 @@ from herald.accounts.auth import Principal
 from herald.app import start_runtime, stop_runtime
 from herald.cli.common import console, existing_account, out
 from herald.cli.rows import read_rows
+from herald.compat.reapit import envelope_of
 from herald.config import Settings
 from herald.errors import HeraldError
-from herald.events.schemas import envelope_from
 from herald.notifications import service
 from herald.runtime import Runtime
 
@@ -73,7 +73,7 @@ def _reason(error: HeraldError) -> str:
 
 async def _accept(runtime: Runtime, principal: Principal, body: dict[str, Any]) -> str:
     async with runtime.db.sessions() as session, session.begin():
-        envelope = envelope_from(body)
+        envelope = envelope_of(body)
         accepted = await service.accept(
             session,
             principal=principal,
@@ -130,25 +130,16 @@ def _progress() -> Progress:
 
 
 async def purge_now(settings: Settings) -> dict[str, Any]:
-    """Apply retention now, pass after pass, until nothing past retention is left.
-
-    The seam for the retention service of issue 17 (``reliability-data``): until it lands this
-    loops ``herald.delivery.retention.purge``, whose passes are bounded transactions.
-    """
+    """Apply retention now: ``herald.retention.service.purge``, the worker's hourly purge, run
+    until nothing expired is left; what it deleted, by kind."""
     from herald.db import Database
-    from herald.delivery.retention import purge
+    from herald.delivery.gate import Gate
+    from herald.delivery.letter import documents
+    from herald.retention.service import purge
 
-    pass_size = 1000
     db = Database(settings)
-    deliveries = callbacks = 0
     try:
-        while True:
-            async with db.sessions() as session, session.begin():
-                purged = await purge(session, limit=pass_size)
-            deliveries += purged.deliveries
-            callbacks += purged.callbacks
-            if purged.deliveries < pass_size and purged.callbacks < pass_size:
-                break
+        purged = await purge(Gate(db).transaction, documents=documents(settings))
     finally:
         await db.dispose()
-    return {"purged_deliveries": deliveries, "purged_callbacks": callbacks}
+    return purged.counts()

@@ -101,7 +101,8 @@ def _migrate_and_say(settings: Settings) -> None:
     applied = asyncio.run(once_up("database", lambda: upgrade_reporting(settings)))
     where = safe_url(settings.database_url)
     if applied:
-        console.print(f"[green]Migrated[/green] {where}: applied {', '.join(applied)}")
+        span = applied[0].split()[0] + (f" to {applied[-1].split()[0]}" if len(applied) > 1 else "")
+        console.print(f"[green]Migrated[/green] {where}: {len(applied)} migration(s), {span}")
     else:
         console.print(f"[green]Database up to date[/green] ({where})")
 

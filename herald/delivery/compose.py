@@ -49,15 +49,6 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Composed:
-    """What a delivery sends, as its log shows it, and the template version it came from."""
-
-    rendered: dict[str, Any]
-    template_id: str | None
-    template_version: int | None
-
-
-@dataclass(frozen=True)
 class Keys:
     """What loading a message's secrets may need: settings and the deployment's sealing key."""
 
@@ -110,19 +101,32 @@ CHANNELS: dict[str, ChannelSupport] = {
 }
 
 
-async def compose(session: AsyncSession, target: Target, templates: TemplateCache) -> Composed:
-    """Render the delivery's template for its recipient and build its ``rendered`` document.
+def is_templated(channel: str) -> bool:
+    """Whether a channel's deliveries are rendered from a template (webhooks are not)."""
+    support = CHANNELS.get(channel)
+    return support is None or support.templated
 
+
+async def compose(
+    session: AsyncSession, target: Target, templates: TemplateCache
+) -> dict[str, Any]:
+    """Render the delivery's template version for its recipient; its ``rendered`` document.
+
+    The delivery names the template and version rendered, also when rendering fails.
     Raises PermanentDeliveryError when it can never be sent (no template, a missing
     field, no address) and TemplateDisabled when the account switched the template off.
     """
     delivery, notification = target.delivery, target.notification
     support = CHANNELS.get(delivery.channel)
     if support is not None and not support.templated:
-        return Composed(await support.compose(session, target, {}), None, None)
-    template = await templates.for_notification(
-        session, account=target.account, notification=notification
+        return await support.compose(session, target, {})
+    template = await templates.for_delivery(
+        session, account=target.account, notification=notification, delivery=delivery
     )
+    ref = template.ref
+    delivery.template_id, delivery.template_version = ref.template_id, ref.version
+    delivery.template_row_id = ref.row_id
+    delivery.template_account_id = ref.owner_account_id
     sources = (support.sources if support else ()) or (delivery.channel,)
     try:
         result = await asyncio.to_thread(
@@ -143,8 +147,7 @@ async def compose(session: AsyncSession, target: Target, templates: TemplateCach
         raise PermanentDeliveryError(
             f"template {template.ref.template_id} has no {delivery.channel} content"
         )
-    rendered = await _channel_document(session, target, parts)
-    return Composed(rendered, template.ref.template_id, template.ref.version)
+    return await _channel_document(session, target, parts)
 
 
 async def _channel_document(

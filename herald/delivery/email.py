@@ -31,6 +31,8 @@ async def compose_email(
     address = address_of(target.delivery, target.user)
     if address is None:
         raise PermanentDeliveryError("the recipient has no email address")
+    if not parts.get("html") and not parts.get("text"):
+        raise PermanentDeliveryError("the template has no email body (text/html or text/plain)")
     admins = _Admins(session, target.delivery)
     to = await _addresses(parts.get("to") or _ORIGINAL, address, admins)
     if not to:

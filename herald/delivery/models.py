@@ -41,14 +41,18 @@ class Delivery(Queued, Base):
     """One recipient on one external channel (email, sms, push, webhook, letter)."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_status_due_at", "status", "due_at"),
+        # A notification's deliveries, and which statuses they have (one probe each).
+        Index("ix_deliveries_notification_status", "notification_id", "status"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     account_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     notification_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+        ForeignKey("notifications.id", ondelete="CASCADE")
     )
     channel: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -59,6 +63,10 @@ class Delivery(Queued, Base):
     provider: Mapped[str | None] = mapped_column(String(64))
     template_id: Mapped[str | None] = mapped_column(String(255))
     template_version: Mapped[int | None]
+    template_account_id: Mapped[uuid.UUID | None]
+    """The account whose template was rendered (None for a system default)."""
+    template_row_id: Mapped[uuid.UUID | None]
+    """The template row whose ``template_version`` was checked at accept: what is rendered."""
     rendered: Mapped[dict[str, Any] | None]
     """What was sent (subject, text/html, text/plain, sender and recipients...), for the log."""
     receipt: Mapped[str | None] = mapped_column(Text)

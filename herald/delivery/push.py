@@ -4,6 +4,11 @@ Deliveries are written one per device of the user (``herald.notifications.reach`
 iOS device is pushed through APNs, an Android one through FCM, a browser through Web
 Push. The correlation id travels with the message and becomes the collapse id, so a
 later event of the same call replaces the earlier push on the device.
+
+The push's data is seed 001's notification object (``id``, ``type``, ``data``, ``message``,
+``message_formatted``, ``read``, ``read_at``, ``created_at``) with Herald's ``notification_id``
+and ``subType``: the recipient's inbox item when the notification has one (so that the app
+can mark it read by its ``id``), else the notification itself with the push's text.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from herald.channels.base import PermanentDeliveryError
 from herald.channels.push.messages import PushMessage, WebPushMessage
 from herald.delivery.models import Delivery
 from herald.directory.models import Device
+from herald.inbox.models import InboxItem, InboxItemHistory
+from herald.inbox.schemas import rfc3339
+from herald.notifications.models import Notification
 
 if TYPE_CHECKING:
     from herald.delivery.compose import Target
@@ -47,16 +55,58 @@ async def compose_push(
         "platform": device.type,
         "title": parts.get("title") or "",
         "body": parts.get("body") or "",
-        "data": {
-            "notification_id": str(notification.id),
-            "type": notification.type,
-            "subType": notification.sub_type,
-        },
+        "data": await notification_object(session, delivery, notification, parts),
         "correlation_id": notification.correlation_id,
     }
     if device.type == "web":
         document["subscription"] = device.subscription
     return document
+
+
+async def _inbox_item(
+    session: AsyncSession, delivery: Delivery, notification: Notification
+) -> InboxItem | None:
+    """The recipient's item of this notification (a later event of its chain may have moved
+    the item on: the history still names it)."""
+    if delivery.user_id is None:
+        return None
+    found: InboxItem | None = await session.scalar(
+        select(InboxItem)
+        .join(InboxItemHistory, InboxItemHistory.item_id == InboxItem.id)
+        .where(
+            InboxItemHistory.notification_id == notification.id,
+            InboxItem.user_id == delivery.user_id,
+        )
+        .limit(1)
+    )
+    return found
+
+
+async def notification_object(
+    session: AsyncSession,
+    delivery: Delivery,
+    notification: Notification,
+    parts: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Seed 001's notification object for this push (see the module's docstring)."""
+    item = await _inbox_item(session, delivery, notification)
+    common = {
+        "type": notification.type,
+        "subType": notification.sub_type,
+        "notification_id": str(notification.id),
+        "data": notification.payload,
+    }
+    if item is None:
+        return {
+            "id": str(notification.id), **common, "message": parts.get("body") or "",
+            "message_formatted": None, "read": False, "read_at": None,
+            "created_at": rfc3339(notification.created_at),
+        }  # fmt: skip
+    return {
+        "id": str(item.id), **common, "message": item.message,
+        "message_formatted": item.message_formatted, "read": item.read_at is not None,
+        "read_at": rfc3339(item.read_at), "created_at": rfc3339(item.created_at),
+    }  # fmt: skip
 
 
 def push_providers(rendered: Mapping[str, Any]) -> frozenset[str]:

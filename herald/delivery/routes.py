@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
@@ -26,6 +25,7 @@ from herald.errors import NotFound
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.pagination import Page, Paging, page_body
 from herald.http.responses import OrjsonResponse
+from herald.http.times import Rfc3339
 
 router = APIRouter(tags=["deliveries"])
 Reader = Annotated[Principal, Depends(server("deliveries.read"))]
@@ -49,7 +49,7 @@ async def list_deliveries(
     notification_id: uuid.UUID | None = None,
     channel: Annotated[str | None, Query(max_length=16)] = None,
     status: DeliveryStatus | None = None,
-    created_at_gt_or_eq: datetime | None = None,
+    created_at_gt_or_eq: Rfc3339 | None = None,
 ) -> OrjsonResponse:
     """The account's deliveries, newest first, with their attempts and rendered content."""
     filters = service.Filters(

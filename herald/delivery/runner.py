@@ -51,6 +51,7 @@ from herald.delivery.templating import TemplateCache
 from herald.directory.models import User
 from herald.logs import get_logger
 from herald.metrics import DELIVERIES_COMPLETED, DELIVERY_ATTEMPTS
+from herald.notifications import progress
 from herald.notifications.models import Notification
 
 _log = get_logger(__name__)
@@ -105,11 +106,14 @@ class DeliveryRunner:
             session, [d for d in rows.values() if d.rendered is None]
         )
         providers: dict[tuple[uuid.UUID, str], tuple[AnyProvider, ...]] = {}
+        first: list[uuid.UUID] = []
         for job in jobs:
             delivery = rows[job.id]  # claim_due locked it in this transaction
             if job.previous is DeliveryStatus.CREATED:
+                first.append(delivery.notification_id)
                 await status_callback(session, delivery, bus=self._bus, attempts=[])
             self._prepared[job.id] = await self._prepare(session, job, delivery, providers, targets)
+        await progress.started(session, first)
 
     async def run(self, job: Claimed) -> None:
         """Make the attempt ``job`` claimed and record its answer."""
@@ -168,10 +172,7 @@ class DeliveryRunner:
             return Answer.failed(exc)
         except TemplateDisabled as exc:
             return Answer(Outcome.CANCELLED, provider_response={"error": str(exc)})
-        delivery = target.delivery
-        delivery.rendered = composed.rendered
-        delivery.template_id = composed.template_id
-        delivery.template_version = composed.template_version
+        target.delivery.rendered = composed
         return None
 
     async def _load_targets(self, session: AsyncSession, deliveries: list[Delivery]) -> _Targets:
@@ -204,6 +205,7 @@ class DeliveryRunner:
         rows = await lock_all(session, Delivery, [job.id for job, _ in batch])
         now = utcnow()
         changed: list[Delivery] = []
+        ended: list[uuid.UUID] = []
         for job, answer in batch:
             row = rows.get(job.id)
             if row is None:
@@ -223,9 +225,13 @@ class DeliveryRunner:
             await after_answer(session, row, answer, applied=done.applied)
             if done.changed:
                 changed.append(row)
+            if done.applied and done.decision.terminal:
+                ended.append(row.notification_id)
+        # The statuses are read back by ``settle``, and the callbacks' documents list each
+        # delivery's attempts, this one included.
+        await session.flush()
+        await progress.settle(session, ended)
         if changed:
-            # The callbacks' documents list each delivery's attempts, this one included.
-            await session.flush()
             for row in changed:
                 await status_callback(session, row, bus=self._bus)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from herald.delivery.models import AccountProvider, CallbackEndpoint, Delivery, DeliveryAttempt
 from herald.inbox.schemas import rfc3339
@@ -54,8 +54,8 @@ class ProviderIn(BaseModel):
     )
 
     settings: dict[str, Any]
-    priority: Annotated[int, Field(ge=0, le=1000)] = 1
-    active: bool = True
+    priority: Annotated[StrictInt, Field(ge=0, le=1000)] = 1
+    active: StrictBool = True
 
 
 class AttemptOut(BaseModel):
@@ -117,6 +117,9 @@ def delivery_document(
         "receipt": delivery.receipt,
         "template_id": delivery.template_id,
         "template_version": delivery.template_version,
+        "template_account_id": (
+            str(delivery.template_account_id) if delivery.template_account_id else None
+        ),
         "possible_duplicate": delivery.possible_duplicate,
         "test": delivery.test,
         "created_at": rfc3339(delivery.created_at),

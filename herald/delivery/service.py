@@ -21,6 +21,8 @@ class Filters:
     channel: str | None = None
     status: str | None = None
     created_from: datetime | None = None
+    attempted: bool = False
+    """Only deliveries that have been tried at least once (seed 002's SMTP log)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ def _conditions(account_id: uuid.UUID, filters: Filters) -> list[ColumnElement[b
         where.append(Delivery.status == filters.status)
     if filters.created_from is not None:
         where.append(Delivery.created_at >= filters.created_from)
+    if filters.attempted:
+        where.append(Delivery.attempts > 0)
     return where
 
 

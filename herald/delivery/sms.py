@@ -27,11 +27,18 @@ if TYPE_CHECKING:
 
 
 def sms_document(
-    *, to: str, body: str, sender: str | None, endpoint: str | None = None, hidden: bool = False
+    *,
+    to: str,
+    body: str,
+    sender: str | None,
+    endpoint: str | None = None,
+    hidden: bool = False,
+    employee: str | None = None,
 ) -> dict[str, Any]:
-    """The stored ``rendered`` of an SMS, as the delivery log and ``GET /v1/messages`` show it."""
+    """The stored ``rendered`` of an SMS, as the delivery log and ``GET /v1/messages`` show it;
+    a direct SMS sent for a user (seed 004's employee) names them in ``employee``."""
     count = count_segments(body)
-    return {
+    document: dict[str, Any] = {
         "to": to,
         "body": body,
         "sender": sender,
@@ -40,6 +47,9 @@ def sms_document(
         "segments": count.segments,
         "encoding": count.encoding,
     }
+    if employee is not None:
+        document["employee"] = employee
+    return document
 
 
 async def compose_sms(

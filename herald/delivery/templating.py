@@ -1,71 +1,112 @@
-"""Which template a delivery renders, loaded once per worker for a few seconds.
+"""Which template version a delivery renders: the one checked when it was accepted.
 
-A notification names its template; one that names none uses the template the account
-sees for its ``type``/``subType`` (the system defaults cover the built-in types).
-Loaded templates are kept briefly so that a notification to thousands of recipients
-reads its template once, not once per delivery; a change is picked up within ``ttl``.
+Accepting a notification records on each templated delivery the template row and version it
+checked (``template_row_id``, ``template_version``); the worker renders exactly that version,
+whatever the template is by then. A version never changes once saved, so versions are kept in
+memory by (row, version) with no expiry (the least recently used go past ``size``): no process
+can render a stale template, and a notification to thousands of recipients reads its template
+once. A delivery accepted without a version (written before versions were recorded, or when
+no template was found at accept) is rendered with what the account gets now.
+Parts a notification brings itself (``template_parts``, a broadcast's inline document) are laid
+over the template it names.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
+from collections import OrderedDict
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
 from herald.channels.base import PermanentDeliveryError
+from herald.delivery.models import Delivery
 from herald.errors import HeraldError
 from herald.notifications.models import Notification
-from herald.templates.sending import SendingTemplate, load_for_sending
-from herald.templates.service import ListFilters, list_templates
+from herald.templates.models import Template, TemplateVersion
+from herald.templates.sending import (
+    SendingTemplate,
+    TemplateRef,
+    load_for_sending,
+    pinned_template,
+    ref_for_type,
+)
 
-_Key = tuple[uuid.UUID, str, str]
+_Key = tuple[uuid.UUID, int]
 
 
 class TemplateCache:
-    """Templates by (account, how the notification names it), each kept for ``ttl`` seconds."""
+    """Saved template versions by (template row, version), the ``size`` most recently used."""
 
-    def __init__(self, *, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self._clock = clock
-        self._entries: dict[_Key, tuple[float, SendingTemplate]] = {}
+    def __init__(self, *, size: int = 256) -> None:
+        self.size = size
+        self._versions: OrderedDict[_Key, tuple[TemplateRef, dict[str, Any]]] = OrderedDict()
 
-    async def for_notification(
-        self, session: AsyncSession, *, account: Account, notification: Notification
+    async def for_delivery(
+        self,
+        session: AsyncSession,
+        *,
+        account: Account,
+        notification: Notification,
+        delivery: Delivery,
     ) -> SendingTemplate:
-        """The template to render ``notification`` with; PermanentDeliveryError if none."""
-        if notification.template:
-            key: _Key = (account.id, "id", notification.template)
+        """The template version to render ``delivery`` with; PermanentDeliveryError if none."""
+        if delivery.template_row_id is None or delivery.template_version is None:
+            if notification.template is not None:
+                current = await _current(
+                    session, account=account, template_id=notification.template
+                )
+                return _with_own_parts(current, notification)
+            ref = await ref_for_type(
+                session, account_id=account.id, type_=notification.type,
+                sub_type=notification.sub_type,
+            )  # fmt: skip
+            if ref is None:
+                raise PermanentDeliveryError(
+                    f"no template for {notification.type}/{notification.sub_type}"
+                )
+            key = (ref.row_id, ref.version)
         else:
-            key = (account.id, "type", f"{notification.type}/{notification.sub_type}")
-        found = self._entries.get(key)
-        if found is not None and self._clock() - found[0] < self.ttl:
-            return found[1]
-        template = await _load(session, account=account, notification=notification)
-        self._entries[key] = (self._clock(), template)
-        return template
+            key = (delivery.template_row_id, delivery.template_version)
+        found = self._versions.get(key)
+        if found is None:
+            found = await _version(session, key)
+            self._versions[key] = found
+            if len(self._versions) > self.size:
+                self._versions.popitem(last=False)
+        else:
+            self._versions.move_to_end(key)
+        ref, body = found
+        return _with_own_parts(pinned_template(ref, body, account), notification)
 
 
-async def _load(
-    session: AsyncSession, *, account: Account, notification: Notification
-) -> SendingTemplate:
-    template_id = notification.template or await _template_of_type(
-        session, account=account, type_=notification.type, sub_type=notification.sub_type
-    )
+def _with_own_parts(template: SendingTemplate, notification: Notification) -> SendingTemplate:
+    if notification.template_parts:
+        return template.with_parts(notification.template_parts, variant=notification.id)
+    return template
+
+
+async def _version(session: AsyncSession, key: _Key) -> tuple[TemplateRef, dict[str, Any]]:
+    row_id, version = key
+    found = (
+        await session.execute(
+            select(Template.template_id, Template.account_id, TemplateVersion.body)
+            .join(TemplateVersion, TemplateVersion.template_row_id == Template.id)
+            .where(Template.id == row_id, TemplateVersion.version == version)
+        )
+    ).first()
+    if found is None:  # versions are never deleted while their deliveries exist
+        raise PermanentDeliveryError(f"template version {version} of row {row_id} is gone")
+    template_id, owner, body = found
+    return TemplateRef(template_id, row_id, version, owner), dict(body)
+
+
+async def _current(session: AsyncSession, *, account: Account, template_id: str) -> SendingTemplate:
+    """What the account gets now for the template the notification names."""
     try:
         return await load_for_sending(session, account=account, template_id=template_id)
     except HeraldError as exc:
         # The template was deleted after the notification was accepted.
         raise PermanentDeliveryError(f"no template {template_id}: {exc.message}") from exc
-
-
-async def _template_of_type(
-    session: AsyncSession, *, account: Account, type_: str, sub_type: str
-) -> str:
-    filters = ListFilters(type=type_, sub_type=sub_type)
-    found = await list_templates(session, account=account, filters=filters)
-    if not found:
-        raise PermanentDeliveryError(f"no template for {type_}/{sub_type}")
-    return found[0].row.template_id

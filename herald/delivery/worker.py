@@ -6,7 +6,8 @@ passes (the bus is a hint: polling alone is correct). While sends run it renews 
 leases; a worker that dies stops renewing and its jobs become due again when the leases
 run out. ``stop()`` drains: no new claims, in-flight sends finish (up to
 ``drain_timeout``), and the leases of any it had to interrupt are given back. Every
-``purge_interval`` it runs the retention purge. Each step is its own transaction.
+``purge_interval`` it starts the retention purge in the background (its passes are
+transactions of their own, between the claims). Each step is its own transaction.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from herald.bus import Message
 from herald.db import utcnow
 from herald.delivery.callback_runner import CallbackRunner
 from herald.delivery.gate import Gate
+from herald.delivery.letter import documents
 from herald.delivery.models import CallbackJob, Delivery
 from herald.delivery.providers import ProviderPool
 from herald.delivery.queue import ACTIVE, WAKE_CHANNEL, Claimed, Job, claim_due, release, renew
-from herald.delivery.retention import purge
 from herald.delivery.runner import DeliveryRunner
 from herald.errors import DatabaseUnavailable
 from herald.logs import get_logger
+from herald.retention.service import purge
 from herald.runtime import Runtime
 from herald.sms.inbound import SmppInbound
 from herald.sms.receipts import SmppReceipts
@@ -128,6 +130,7 @@ class Worker:
         self._beat = 0.0
         self._timers = _Timers()
         self._task: asyncio.Task[None] | None = None
+        self._purging: asyncio.Task[None] | None = None
 
     async def attach(self) -> None:
         """Listen for wake-ups on the bus (before the bus starts) and report to ``/readyz``."""
@@ -256,7 +259,8 @@ class Worker:
             await self._measure()
         if now - self._timers.purged >= self.options.purge_interval:
             self._timers.purged = now
-            await self._purge()
+            if self._purging is None or self._purging.done():
+                self._purging = asyncio.create_task(self._purge(), name="herald-purge")
 
     async def _renew(self) -> None:
         async with self._gate.transaction() as session:
@@ -271,13 +275,18 @@ class Worker:
                 QUEUE_DEPTH.labels(model.__tablename__).set(await _due(session, model))
 
     async def _purge(self) -> None:
-        while True:
-            async with self._gate.transaction() as session:
-                purged = await purge(session)
-            if purged.deliveries:
-                log.info("retention.purged", deliveries=purged.deliveries)
-            if purged.deliveries < 1000:
-                return
+        try:
+            purged = await purge(
+                self._gate.transaction,
+                documents=documents(self.runtime.settings),
+                stopping=self._stopping.is_set,
+            )
+        except Exception:
+            # The database went away mid-purge: what was committed stays, the rest waits an hour.
+            log.exception("retention.failed", worker=self.name)
+            return
+        if any(purged.counts().values()):
+            log.info("retention.purged", worker=self.name, **purged.counts())
 
     def _in_flight(self) -> dict[type[Job], list[uuid.UUID]]:
         grouped: dict[type[Job], list[uuid.UUID]] = {}
@@ -287,6 +296,8 @@ class Worker:
 
     async def _drain(self) -> None:
         """Let in-flight jobs finish; interrupt the rest and give their leases back."""
+        if self._purging is not None:
+            await self._purging  # it returns after its current pass
         tasks = [flight.task for flight in self._flights.values()]
         if tasks:
             await asyncio.wait(tasks, timeout=self.options.drain_timeout)

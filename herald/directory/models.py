@@ -44,6 +44,12 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    @property
+    def display_name(self) -> str | None:
+        """``name``, else the first and last names, else None."""
+        names = (self.first_name, self.last_name)
+        return self.name or " ".join(n for n in names if n) or None
+
 
 class Team(Base):
     """A group of users (a team, a hunt group) addressed by a key the tenant chooses."""

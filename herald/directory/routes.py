@@ -142,11 +142,10 @@ async def remove_member(
 
 
 @router.post("/v1/me/devices/{token}", status_code=NO_CONTENT)
-@router.post("/notifications/devices/{token}", status_code=NO_CONTENT, include_in_schema=False)
 async def register_my_device(
     token: TokenPath, session: SessionDep, me: UserDep, body: OptionalDevice = None
 ) -> Response:
-    """Register this user's device for push (seed 001: type defaults to iOS)."""
+    """Register this user's device for push (the type defaults to iOS)."""
     assert me.user_id is not None
     await service.register_device(
         session, account_id=me.account_id, user_id=me.user_id, token=token, body=body or DeviceIn()
@@ -155,7 +154,6 @@ async def register_my_device(
 
 
 @router.delete("/v1/me/devices/{token}", status_code=NO_CONTENT)
-@router.delete("/notifications/devices/{token}", status_code=NO_CONTENT, include_in_schema=False)
 async def unregister_my_device(token: TokenPath, session: SessionDep, me: UserDep) -> Response:
     """Detach a device from this user."""
     assert me.user_id is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from herald.directory.contact import Email, ExternalId, Locale, Phone, Timezone
 
@@ -34,7 +34,7 @@ class UserIn(BaseModel):
     phone: Phone | None = None
     locale: Locale | None = None
     timezone: Timezone | None = None
-    admin: bool = False
+    admin: StrictBool = False
     data: dict[str, Any] = Field(default_factory=dict)
 
 

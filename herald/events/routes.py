@@ -30,6 +30,9 @@ def type_out(definition: TypeDef) -> TypeOut:
         channels=list(definition.channels),
         macros=definition.macros,
         builtin=definition.builtin,
+        description=definition.description,
+        template=definition.template,
+        personalisation=definition.personalisation,
     )
 
 

@@ -1,8 +1,7 @@
-"""The envelope of a notification (API.md "Sending"), seed 001's short form, and type bodies."""
+"""The envelope of a notification (API.md "Sending") and the bodies of notification types."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -12,12 +11,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
+    StrictBool,
     model_validator,
 )
 
 from herald.directory.contact import Email, ExternalId, Phone
-from herald.errors import ErrorDetail, ValidationFailed, json_pointer
+from herald.http.times import Rfc3339
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -50,8 +49,8 @@ class Targets(BaseModel):
     emails: list[Email] = Field(default_factory=list, max_length=10_000)
     phones: list[Phone] = Field(default_factory=list, max_length=10_000)
     addresses: list[Address] = Field(default_factory=list, max_length=1000)
-    all: bool = False
-    admins: bool = False
+    all: StrictBool = False
+    admins: StrictBool = False
 
     @model_validator(mode="after")
     def _someone(self) -> Targets:
@@ -111,9 +110,9 @@ class Envelope(BaseModel):
         validation_alias=AliasChoices("messageFormatted", "message_formatted"),
     )
     correlationId: str | None = Field(default=None, min_length=1, max_length=255)
-    requireAction: bool = False
+    requireAction: StrictBool = False
     actions: list[Action] = Field(default_factory=list, max_length=10)
-    scheduledAt: datetime | None = None
+    scheduledAt: Rfc3339 | None = None
 
     @property
     def correlation(self) -> str | None:
@@ -122,37 +121,6 @@ class Envelope(BaseModel):
             return self.correlationId
         value = self.payload.get("id")
         return str(value) if isinstance(value, str | int) and str(value) else None
-
-
-class Notify(BaseModel):
-    """Seed 001's recipients: user ids and team ids (numbers taken as strings)."""
-
-    model_config = ConfigDict(extra="forbid")
-    users: list[ExternalId] = Field(default_factory=list, max_length=100_000)
-    teams: list[ExternalId] = Field(default_factory=list, max_length=1000)
-
-    @model_validator(mode="after")
-    def _someone(self) -> Notify:
-        if not (self.users or self.teams):
-            raise ValueError("notify.users is required without notify.teams")
-        return self
-
-
-class SeedMessage(BaseModel):
-    """Seed 001's ``POST /notifications``: ``{"message", "notify": {"users", "teams"}}``."""
-
-    model_config = ConfigDict(extra="forbid")
-    message: str = Field(min_length=1, max_length=512)
-    notify: Notify
-
-    def envelope(self) -> Envelope:
-        """The same request as a ``custom/message`` envelope."""
-        return Envelope(
-            type="custom",
-            subType="message",
-            targets=Targets(users=self.notify.users, teams=self.notify.teams),
-            message=self.message,
-        )
 
 
 class TypeIn(BaseModel):
@@ -175,7 +143,7 @@ class TypeIn(BaseModel):
         extra="forbid",
     )
     schema_: dict[str, Any] = Field(alias="schema")
-    realtime: bool = True
+    realtime: StrictBool = True
     channels: list[Channel] = Field(default=["in_app"], min_length=1)
     macros: dict[str, Annotated[str, Field(max_length=2000)]] = Field(default_factory=dict)
 
@@ -191,14 +159,8 @@ class TypeOut(BaseModel):
     channels: list[str]
     macros: dict[str, str]
     builtin: bool
-
-
-def envelope_from(body: dict[str, Any]) -> Envelope:
-    """Seed 000's envelope or seed 001's short form, told apart by ``notify``; 422 with pointers."""
-    model: type[Envelope] | type[SeedMessage] = SeedMessage if "notify" in body else Envelope
-    try:
-        parsed = model.model_validate(body)
-    except ValidationError as exc:
-        details = [ErrorDetail(json_pointer(list(e["loc"])), e["msg"]) for e in exc.errors()]
-        raise ValidationFailed("The request is invalid", details=details) from exc
-    return parsed.envelope() if isinstance(parsed, SeedMessage) else parsed
+    description: str | None = None
+    template: str | None = None
+    """The template writing the type's text when the sender gives none."""
+    personalisation: dict[str, str] = Field(default_factory=dict)
+    """What that text reads beside the payload (all optional), with a description."""

@@ -16,6 +16,9 @@ from herald.errors import Conflict, ErrorDetail, ValidationFailed, json_pointer
 from herald.events.builtin import BUILTIN, TypeDef
 from herald.events.models import NotificationType
 from herald.events.schemas import Envelope, TypeIn
+from herald.http.bounds import oversized_integers
+
+TOO_BIG = "An integer in a schema must fit in 64 bits"
 
 
 def _from_row(row: NotificationType) -> TypeDef:
@@ -63,7 +66,13 @@ async def list_types(session: AsyncSession, *, account_id: uuid.UUID) -> list[Ty
 
 
 def check_schema(schema: dict[str, Any]) -> None:
-    """Refuse a schema that is not valid JSON Schema Draft 2020-12 (422 under ``/schema``)."""
+    """Refuse a schema that is not valid JSON Schema Draft 2020-12 (422 under ``/schema``),
+    or that holds an integer past 64 bits: stored, it would fail every later send of its type."""
+    too_big = [
+        ErrorDetail(json_pointer(["schema", *p]), TOO_BIG) for p in oversized_integers(schema)
+    ]
+    if too_big:
+        raise ValidationFailed("The schema holds integers past 64 bits", details=too_big)
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:

@@ -1,4 +1,5 @@
-"""The one error handler: every failure becomes API.md's error body, never a stack trace."""
+"""The one error handler: every failure becomes API.md's error body (or its dialect's), never
+a stack trace. Exceptions none of these handlers knows are answered by ``herald.http.boundary``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from herald.errors import (
     DatabaseUnavailable,
@@ -19,6 +21,7 @@ from herald.errors import (
     ValidationFailed,
     json_pointer,
 )
+from herald.http.dialects import DialectErrors
 from herald.logs import get_logger
 
 log = get_logger(__name__)
@@ -47,40 +50,47 @@ def validation_error(exc: RequestValidationError) -> HeraldError:
     return ValidationFailed("The request is invalid", details=details)
 
 
-async def _herald(_request: Request, exc: Exception) -> JSONResponse:
+def _answer(request: Request, error: HeraldError, status_code: int | None = None) -> Response:
+    """The error in the shape the request's route speaks: a dialect's, or API.md's."""
+    status_code = status_code or error.status_code
+    dialects: DialectErrors = getattr(request.app.state, "dialect_errors", DialectErrors())
+    render = dialects.renderer_for(request.url.path)
+    if render is not None:
+        return render(error, status_code, request.scope)
+    return JSONResponse(error.body(), status_code=status_code, headers=error.headers)
+
+
+async def _herald(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HeraldError)
-    return error_response(exc)
+    return _answer(request, exc)
 
 
-async def _validation(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return error_response(validation_error(exc))
+    return _answer(request, validation_error(exc))
 
 
-async def _http(_request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
-        return error_response(NotFound("No such resource"))
-    error = HeraldError(str(exc.detail), code=STATUS_CODES.get(exc.status_code, "http_error"))
-    response = JSONResponse(error.body(), status_code=exc.status_code)
-    response.headers.update(exc.headers or {})
-    return response
+        return _answer(request, NotFound("No such resource"))
+    error = HeraldError(
+        str(exc.detail),
+        code=STATUS_CODES.get(exc.status_code, "http_error"),
+        headers=dict(exc.headers or {}),
+    )
+    return _answer(request, error, exc.status_code)
 
 
-async def _pool_timeout(_request: Request, _exc: Exception) -> JSONResponse:
+async def _pool_timeout(request: Request, _exc: Exception) -> Response:
     # Every pooled connection stayed in use for database_timeout: the database is too slow.
-    return error_response(DatabaseUnavailable("The database is busy; try again shortly"))
+    return _answer(request, DatabaseUnavailable("The database is busy; try again shortly"))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", path=request.url.path, method=request.method)
-    return error_response(HeraldError("Internal error"))
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers on an application."""
+def install_error_handlers(app: FastAPI, dialects: DialectErrors | None = None) -> None:
+    """Register the handlers on an application; ``dialects`` render their routes' errors."""
+    app.state.dialect_errors = dialects or DialectErrors()
     app.add_exception_handler(HeraldError, _herald)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(PoolTimeout, _pool_timeout)
-    app.add_exception_handler(Exception, _unexpected)

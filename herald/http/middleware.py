@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -13,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import bind_contextvars, unbind_contextvars
 
 from herald.errors import HeraldError, PayloadTooLarge, UnsupportedMediaType
+from herald.http.dialects import DialectErrors
 from herald.logs import access_log
 from herald.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -25,7 +25,15 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 INBOUND = ("/v1/providers/", "/inbound")
 
 
-async def _send_error(send: Send, error: HeraldError) -> None:
+async def send_error(
+    scope: Scope, receive: Receive, send: Send, error: HeraldError, dialects: DialectErrors
+) -> None:
+    """Answer ``error`` from middleware (before or around the routes), in the contract's body
+    or, on a dialect's path, in that dialect's."""
+    render = dialects.renderer_for(scope["path"])
+    if render is not None:
+        await render(error, error.status_code, scope)(scope, receive, send)
+        return
     body = orjson.dumps(error.body())
     await send(
         {
@@ -52,29 +60,19 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-Envelope = Callable[[HeraldError], HeraldError]
-"""How a dialect words one of these errors (its own body), chosen by path prefix."""
-
-
 class BodyLimitMiddleware:
     """Refuse bodies over the limit (413) and non-JSON bodies on JSON routes (415), early.
 
-    ``envelopes`` map a path prefix (a dialect's, e.g. ``/v2/``) to the error it answers.
+    A dialect's routes read their own content types (seed 002 uploads HTML and text), and
+    their errors take the dialect's envelope.
     """
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, envelopes: Mapping[str, Envelope] | None = None
+        self, app: ASGIApp, *, max_bytes: int, dialects: DialectErrors | None = None
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.envelopes = dict(envelopes or {})
-
-    def _worded(self, scope: Scope, error: HeraldError) -> HeraldError:
-        path = str(scope.get("path", ""))
-        for prefix, envelope in self.envelopes.items():
-            if path.startswith(prefix):
-                return envelope(error)
-        return error
+        self.dialects = dialects or DialectErrors()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -82,17 +80,22 @@ class BodyLimitMiddleware:
             return
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _send_error(send, self._worded(scope, self._too_large()))
+            await send_error(scope, receive, send, self._too_large(), self.dialects)
             return
         content_type = _header(scope, b"content-type")
         has_body = length != "0"
         wrong_type = content_type is not None and not _is_json(content_type)
         path = scope["path"]
         inbound = path.startswith(INBOUND[0]) and path.endswith(INBOUND[1])
-        form = path in FORM_PATHS or path.startswith(FORM_PREFIXES) or inbound
-        if has_body and wrong_type and not form:
-            refused = UnsupportedMediaType("Send the body as application/json")
-            await _send_error(send, self._worded(scope, refused))
+        own_types = (
+            path in FORM_PATHS
+            or path.startswith(FORM_PREFIXES)
+            or inbound
+            or self.dialects.owns(path)
+        )
+        if has_body and wrong_type and not own_types:
+            error = UnsupportedMediaType("Send the body as application/json")
+            await send_error(scope, receive, send, error, self.dialects)
             return
         await self._limited(scope, receive, send)
 
@@ -111,7 +114,7 @@ class BodyLimitMiddleware:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     refused = True
-                    await _send_error(send, self._worded(scope, self._too_large()))
+                    await send_error(scope, receive, send, self._too_large(), self.dialects)
                     return {"type": "http.disconnect"}
             return message
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
 from herald.errors import ValidationFailed
+from herald.http.bounds import INT64_MAX
 
 MAX_PER_PAGE = 100
 Item = TypeVar("Item")
@@ -55,8 +56,9 @@ class PageParams:
 
     @property
     def offset(self) -> int:
-        """Rows to skip for page paging (cursor paging skips none)."""
-        return 0 if self.cursor else (self.page - 1) * self.per_page
+        """Rows to skip for page paging (cursor paging skips none); a page past every row
+        skips them all, within the 64 bits a database's OFFSET takes."""
+        return 0 if self.cursor else min((self.page - 1) * self.per_page, INT64_MAX)
 
 
 def encode_cursor(last_id: uuid.UUID) -> str:
@@ -73,7 +75,7 @@ def decode_cursor(cursor: str) -> uuid.UUID:
 
 
 async def page_params(
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=INT64_MAX)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 15,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> PageParams:

@@ -1,5 +1,6 @@
-"""HTTP routes of the inbox, as the user (``/v1/me``, seed 001's ``/notifications``) and as
-the server (``/v1/users/{external_id}/notifications``, alias ``.../inbox``, ``inbox.*`` scopes).
+"""HTTP routes of the inbox, as the user (``/v1/me``) and as the server
+(``/v1/users/{external_id}/notifications``, alias ``.../inbox``, ``inbox.*`` scopes); seed 001's
+``/notifications`` is in ``herald.compat.crm``.
 
 Each handler is mounted under every prefix; ``inbox_owner`` decides whose inbox it is from
 the credential and the path.
@@ -39,7 +40,6 @@ PREFIXES = (
     "/v1/users/{external_id}/notifications",
     "/v1/users/{external_id}/inbox",
 )
-SEED_PREFIX = "/notifications"
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 
@@ -65,14 +65,9 @@ Handler = Callable[..., Any]
 
 
 def mount(
-    method: str,
-    suffix: str,
-    *,
-    seed: bool = False,
-    status_code: int = 200,
-    response_model: Any = None,
+    method: str, suffix: str, *, status_code: int = 200, response_model: Any = None
 ) -> Callable[[Handler], Handler]:
-    """Register a handler under every inbox prefix (and seed 001's when ``seed``)."""
+    """Register a handler under every inbox prefix."""
 
     def register(handler: Handler) -> Handler:
         for prefix in PREFIXES:
@@ -83,21 +78,12 @@ def mount(
                 status_code=status_code,
                 response_model=response_model,
             )
-        if seed:
-            router.add_api_route(
-                SEED_PREFIX + suffix,
-                handler,
-                methods=[method],
-                status_code=status_code,
-                response_model=response_model,
-                include_in_schema=False,  # aliases of /v1/me, as the directory's seed routes
-            )
         return handler
 
     return register
 
 
-@mount("GET", "", seed=True, response_model=InboxPage)
+@mount("GET", "", response_model=InboxPage)
 async def list_items(
     request: Request,
     paging: Paging,
@@ -134,7 +120,7 @@ async def count(session: SessionDep, owner: OwnerDep) -> OrjsonResponse:
     return OrjsonResponse(await service.count(session, owner=owner))
 
 
-@mount("PUT", "/read", seed=True, status_code=NO_CONTENT)
+@mount("PUT", "/read", status_code=NO_CONTENT)
 async def read_all(session: SessionDep, runtime: RuntimeDep, owner: OwnerDep) -> Response:
     """Mark every item read."""
     await service.mark_all_read(session, owner=owner, bus=runtime.bus)
@@ -148,7 +134,7 @@ async def get_item(item_id: uuid.UUID, session: SessionDep, owner: OwnerDep) -> 
     return OrjsonResponse(item_document(item_values(item)))
 
 
-@mount("PUT", "/{item_id}/read", seed=True, status_code=NO_CONTENT)
+@mount("PUT", "/{item_id}/read", status_code=NO_CONTENT)
 async def read_one(
     item_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, owner: OwnerDep
 ) -> Response:

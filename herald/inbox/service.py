@@ -13,15 +13,17 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     Column,
     ColumnElement,
     Executable,
-    Integer,
     Label,
     Table,
     bindparam,
     func,
+    literal,
+    or_,
     select,
     update,
 )
@@ -64,8 +66,8 @@ PAGE_PARAMS = {
     "user_id": ITEMS.c.user_id.type,
     "account_id": ITEMS.c.account_id.type,
     "before": ITEMS.c.id.type,
-    "offset": Integer(),
-    "limit": Integer(),
+    "offset": BigInteger(),
+    "limit": BigInteger(),
 }
 
 
@@ -223,20 +225,25 @@ async def get_item(session: AsyncSession, *, owner: Owner, item_id: uuid.UUID) -
 
 
 async def mark_read(session: AsyncSession, *, owner: Owner, item_id: uuid.UUID, bus: Bus) -> None:
-    """Mark one item read (idempotent)."""
+    """Mark one item read, and so seen (idempotent)."""
     item = await get_item(session, owner=owner, item_id=item_id)
     if item.read_at is None:
         item.read_at = utcnow()
+        item.seen_at = item.seen_at or item.read_at
         await session.flush()
         await _emit(session, owner, [_updated(item)], "read", bus)
 
 
 async def mark_all_read(session: AsyncSession, *, owner: Owner, bus: Bus) -> None:
-    """Mark every visible item read, in one statement."""
+    """Mark every visible item read and seen, in one statement: both counts drop to 0."""
+    now = literal(utcnow(), InboxItem.read_at.type)
     result = await session.execute(
         update(InboxItem)
-        .where(*_visible(owner), InboxItem.read_at.is_(None))
-        .values(read_at=utcnow())
+        .where(*_visible(owner), or_(InboxItem.read_at.is_(None), InboxItem.seen_at.is_(None)))
+        .values(
+            read_at=func.coalesce(InboxItem.read_at, now),
+            seen_at=func.coalesce(InboxItem.seen_at, now),
+        )
         .returning(InboxItem.id)
     )
     if result.first() is not None:

@@ -13,6 +13,13 @@
   template and personalisation, with deliveries per user and channel (email unless
   ``channels`` says otherwise) that the worker renders for that account, and inbox items
   for ``in_app``. The messages count against the broadcasting account's daily cap.
+- ``parts`` (seed 002's inline document: subject, bodies, sender) are laid over each
+  target's template, for every recipient, and kept with the notification.
+- Every field the template reads is checked before anything is written: the request's
+  (personalisation) once per template version, each recipient's (``user.*``) for each
+  recipient. One missing is a 400 naming the field and who lacks it, never a delivery
+  that fails after the 202. Macros the catalogue says are "not always present" render
+  empty instead.
 
 Bulk: the template rows in one query, the users a query per 5000 accounts, the
 notifications in one insert and the deliveries a statement per 5000; only ``in_app``
@@ -21,6 +28,7 @@ costs a few statements per account (one fan-out each).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -41,13 +49,21 @@ from herald.errors import NotFound, ValidationFailed
 from herald.events.targeting import Recipients
 from herald.inbox.fanout import fan_out
 from herald.notifications import outbox
+from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.models import Notification
-from herald.notifications.service import charge, in_app_message, in_app_text
-from herald.notifications.templated import Shared
-from herald.templates.compose import account_fields
+from herald.notifications.progress import accepted_status
+from herald.notifications.service import in_app_message, in_app_text
+from herald.notifications.templated import (
+    COLUMNS,
+    Recipient,
+    Shared,
+    check_recipients,
+    recipient_of,
+)
+from herald.templates.compose import account_fields, check_channels
 from herald.templates.inheritance import chain_of, nearest
 from herald.templates.models import Template
-from herald.templates.sending import SendingTemplate, TemplateRef, check_personalisation
+from herald.templates.sending import SendingTemplate, TemplateRef, check_template
 from herald.throttling.service import Throttle
 
 TYPE, SUB_TYPE = "custom", "broadcast"
@@ -64,6 +80,8 @@ class BroadcastRequest:
     recipient_id: uuid.UUID | None
     personalisation: dict[str, Any]
     channels: list[str]
+    parts: dict[str, Any] | None = None
+    """Channel parts over the template's (``{"email": {"subject", "html", ...}}``)."""
 
 
 @dataclass(frozen=True)
@@ -77,11 +95,16 @@ class Broadcasted:
 
 @dataclass(frozen=True)
 class _Target:
-    """One account to reach: its template and its users (id → external id)."""
+    """One account to reach: its template and its users (as templates see them)."""
 
     account: Account
     template: SendingTemplate
-    users: dict[uuid.UUID, str]
+    recipients: list[Recipient]
+
+    @property
+    def users(self) -> dict[uuid.UUID, str]:
+        """The users reached, id → external id."""
+        return {r.id: r.external_id for r in self.recipients}
 
 
 async def _accounts(
@@ -113,11 +136,15 @@ async def _template_rows(session: AsyncSession, root: Account, template_id: str)
     return list(rows)
 
 
-def _sending(row: Template, account: Account) -> SendingTemplate:
-    """The row as the sending side renders it for ``account``."""
+def _sending(
+    row: Template, account: Account, parts: dict[str, Any] | None, variant: uuid.UUID
+) -> SendingTemplate:
+    """The row as the sending side renders it for ``account``, with the request's parts
+    (``variant`` keeps their compiled sources apart from every other request's)."""
     ref = TemplateRef(row.template_id, row.id, row.version, row.account_id)
     fields = account_fields(str(account.id), account.name, account.default_locale)
-    return SendingTemplate(ref, dict(row.body), fields)
+    template = SendingTemplate(ref, dict(row.body), fields)
+    return template.with_parts(parts, variant=variant) if parts else template
 
 
 def _user_condition(user_type: str) -> ColumnElement[bool] | None:
@@ -130,18 +157,19 @@ def _user_condition(user_type: str) -> ColumnElement[bool] | None:
 
 async def _users(
     session: AsyncSession, account_ids: Sequence[uuid.UUID], user_type: str
-) -> dict[uuid.UUID, dict[uuid.UUID, str]]:
-    """account → its users of ``user_type`` (id → external id), a query per 5000 accounts."""
-    found: dict[uuid.UUID, dict[uuid.UUID, str]] = defaultdict(dict)
+) -> dict[uuid.UUID, list[Recipient]]:
+    """account → its users of ``user_type``, with what templates see of them, a query per
+    5000 accounts."""
+    found: dict[uuid.UUID, list[Recipient]] = defaultdict(list)
     wanted = _user_condition(user_type)
     for start in range(0, len(account_ids), CHUNK):
-        query = select(User.account_id, User.id, User.external_id).where(
+        query = select(User.account_id, *COLUMNS).where(
             User.account_id.in_(account_ids[start : start + CHUNK])
         )
         if wanted is not None:
             query = query.where(wanted)
-        for account_id, user_id, external_id in await session.execute(query.order_by(User.id)):
-            found[account_id][user_id] = external_id
+        for row in await session.execute(query.order_by(User.id)):
+            found[row[0]].append(recipient_of(row[1:]))
     return found
 
 
@@ -155,10 +183,11 @@ async def _targets(
     if nearest(rows, chain_of(root)) is None:
         raise ValidationFailed.at("/template", f"No template {request.template}")
     templates = {}
+    variant = new_id()
     for account in accounts:
         row = nearest(rows, chain_of(account))
         assert row is not None  # the root's row is in every chain below it
-        templates[account.id] = _sending(row, account)
+        templates[account.id] = _sending(row, account, request.parts, variant)
     enabled = [a for a in accounts if templates[a.id].enabled]
     users = await _users(session, [a.id for a in enabled], request.user_type)
     if request.user_type not in (ALL_USERS, ADMINS_ONLY) and not users:
@@ -166,25 +195,25 @@ async def _targets(
     return [_Target(a, templates[a.id], users[a.id]) for a in enabled if users.get(a.id)]
 
 
-async def _check_personalisation(
-    session: AsyncSession, targets: Sequence[_Target], request: BroadcastRequest
-) -> None:
-    """400 naming the missing fields, checked once per distinct template version."""
+async def _check_fields(targets: Sequence[_Target], request: BroadcastRequest) -> None:
+    """400 naming the missing fields: the request's once per distinct template version, the
+    recipients' on the external channels for each recipient (the fan-out checks in-app)."""
     checked: set[tuple[uuid.UUID, int]] = set()
+    shared = Shared(request.personalisation, {}, None)
+    external = set(request.channels) - {"in_app"}
     for target in targets:
         ref = target.template.ref
-        if (ref.row_id, ref.version) in checked:
-            continue
-        checked.add((ref.row_id, ref.version))
-        await check_personalisation(
-            session,
-            account=target.account,
-            template_id=request.template,
-            locale=None,
-            personalisation=request.personalisation,
-            payload={},
-            channels=set(request.channels),
-        )
+        if (ref.row_id, ref.version) not in checked:
+            checked.add((ref.row_id, ref.version))
+            await check_template(
+                target.template,
+                locale=None,
+                personalisation=request.personalisation,
+                payload={},
+                channels=set(request.channels),
+            )
+    recipients = [(t.template, t.recipients) for t in targets]
+    await asyncio.to_thread(check_recipients, recipients, shared, external)
 
 
 def _targets_document(user_type: str) -> dict[str, Any]:
@@ -217,6 +246,7 @@ def _notification(
         require_action=False,
         actions=[],
         template=request.template,
+        template_parts=request.parts,
         personalisation=request.personalisation,
         scheduled_at=None,
         recipients=len(target.users),
@@ -234,7 +264,7 @@ def _deliveries(
     """The pending delivery rows of every notification, per user and external channel."""
     rows: list[dict[str, Any]] = []
     for target, notification in zip(targets, notifications, strict=True):
-        rows += outbox.plan(
+        planned = outbox.plan(
             account_id=target.account.id,
             notification_id=notification.id,
             channels=request.channels,
@@ -243,6 +273,8 @@ def _deliveries(
             now=now,
             test=test,
         )
+        outbox.pin(planned, target.template.ref)
+        rows += planned
     return rows
 
 
@@ -263,6 +295,17 @@ async def _write_inbox(
     await fan_out(session, message=message, users=list(target.users), bus=bus, texts=texts)
 
 
+def _set_statuses(
+    notifications: Sequence[Notification], rows: Sequence[dict[str, Any]], *, in_app: bool
+) -> None:
+    """Each notification's status from its delivery rows (every target has users)."""
+    statuses: dict[uuid.UUID, list[str]] = {n.id: [] for n in notifications}
+    for row in rows:
+        statuses[row["notification_id"]].append(row["status"])
+    for notification in notifications:
+        notification.status = accepted_status(statuses[notification.id], in_app=in_app)
+
+
 async def broadcast(
     session: AsyncSession,
     *,
@@ -274,18 +317,24 @@ async def broadcast(
 ) -> Broadcasted:
     """Write one notification, its inbox items and deliveries, in each target account."""
     root = await visible_account(session, caller_id=principal.account_id, account_id=account_id)
+    if request.parts:
+        check_channels(request.parts, prefix="/parts", complete=False)
     targets = await _targets(session, root, request)
-    await _check_personalisation(session, targets, request)
+    await _check_fields(targets, request)
     now = utcnow()
     notifications = [_notification(t, principal, request, now) for t in targets]
     rows = _deliveries(targets, notifications, request, test=principal.test, now=now)
     recipients = sum(len(t.users) for t in targets)
     in_app = "in_app" in request.channels
-    await charge(session, throttle, principal, len(rows) + in_app * recipients)
+    messages = len(rows) + in_app * recipients
+    await refuse_over_cap(session, throttle, principal, messages)
+    _set_statuses(notifications, rows, in_app=in_app)
     session.add_all(notifications)
     await session.flush()
     if in_app:
         for target, notification in zip(targets, notifications, strict=True):
             await _write_inbox(session, notification, target, request, bus)
-    await outbox.insert_deliveries(session, rows=rows, bus=bus)
+    written = await outbox.insert_deliveries(session, rows=rows, bus=bus)
+    _set_statuses(notifications, written, in_app=in_app)
+    await charge(session, throttle, principal, messages)
     return Broadcasted(len(notifications), recipients, [n.id for n in notifications])

@@ -3,6 +3,10 @@
 The text is the envelope's ``message`` or the type's ``message`` macro filled from the
 payload; ``message_formatted`` is the sender's HTML, sanitised with nh3. It is the same
 for every recipient, and costs no template lookup on the hot path of telephony events.
+
+A macro's ``{field}`` is a top-level payload field; ``[...]`` around text with fields is
+shown only when every field inside has a value (``answered[ by {answeredById}]``), so that
+an optional field leaves no dangling words.
 """
 
 from __future__ import annotations
@@ -20,16 +24,30 @@ from herald.inbox.fanout import ItemText
 # Only plain ``{name}`` placeholders of top-level payload fields: a tenant's macro must not
 # reach attributes or indexes the way ``str.format`` would allow.
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
+# One pass over the macro: a payload value that looks like a placeholder stays as it is.
+PIECE = re.compile(r"\[([^\[\]]*\{[A-Za-z_][A-Za-z0-9_]{0,63}\}[^\[\]]*)\]|" + PLACEHOLDER.pattern)
+
+
+def _text(payload: dict[str, Any], name: str) -> str:
+    found = payload.get(name)
+    return "" if found is None else str(found)
 
 
 def fill(macro: str, payload: dict[str, Any]) -> str:
-    """A macro with ``{field}`` replaced by the payload's value (empty when missing)."""
+    """A macro with ``{field}`` replaced by the payload's value (empty when missing) and each
+    ``[...]`` holding fields kept, without its brackets, only when all of them have a value."""
 
     def value(match: re.Match[str]) -> str:
-        found = payload.get(match.group(1))
-        return "" if found is None else str(found)
+        return _text(payload, match.group(1))
 
-    return PLACEHOLDER.sub(value, macro)
+    def piece(match: re.Match[str]) -> str:
+        segment = match.group(1)
+        if segment is None:
+            return _text(payload, match.group(2))
+        present = all(_text(payload, name) for name in PLACEHOLDER.findall(segment))
+        return PLACEHOLDER.sub(value, segment) if present else ""
+
+    return PIECE.sub(piece, macro)
 
 
 def render_in_app(definition: TypeDef, envelope: Envelope) -> ItemText:

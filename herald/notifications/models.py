@@ -6,10 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from herald.db import Base, JSONType, new_id, utcnow
+
+UNPURGED = text("purged_at IS NULL")
 
 
 class Notification(Base):
@@ -20,6 +22,13 @@ class Notification(Base):
         Index("ix_notifications_account_id_id", "account_id", "id"),
         Index("ix_notifications_account_correlation", "account_id", "correlation_id"),
         Index("ix_notifications_account_reference", "account_id", "reference"),
+        # Retention's next batch: only notifications not purged yet are in it.
+        Index(
+            "ix_notifications_unpurged_created_at",
+            "created_at",
+            postgresql_where=UNPURGED,
+            sqlite_where=UNPURGED,
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -37,8 +46,12 @@ class Notification(Base):
     require_action: Mapped[bool] = mapped_column(default=False)
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     template: Mapped[str | None] = mapped_column(String(255))
+    template_parts: Mapped[dict[str, Any] | None]
+    """Channel parts the notification brings itself (a broadcast's inline document), rendered
+    over its template's for every recipient."""
     personalisation: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(32), default="queued")
+    """What its deliveries add up to (``herald.notifications.progress``)."""
     recipients: Mapped[int] = mapped_column(default=0)
     scheduled_at: Mapped[datetime | None]
     reference: Mapped[str | None] = mapped_column(String(1000))
@@ -46,6 +59,10 @@ class Notification(Base):
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """How its deliveries are sent, beyond the template: ``reply_to`` (an email address),
     ``sms_sender``, ``unsubscribe_url`` (RFC 8058 headers), ``postage``, ``precompiled``."""
+    cancelled_at: Mapped[datetime | None]
+    """When ``DELETE /v1/notifications/{id}`` cancelled it."""
+    purged_at: Mapped[datetime | None]
+    """When retention emptied it of personal data (``herald.retention``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

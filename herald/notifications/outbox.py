@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
 from herald.db import new_id
+from herald.delivery.compose import is_templated
 from herald.delivery.models import Delivery
 from herald.delivery.queue import wake_workers
 from herald.delivery.status import DeliveryStatus
@@ -18,6 +20,7 @@ from herald.events.builtin import TypeDef
 from herald.events.schemas import Envelope
 from herald.events.targeting import Recipients
 from herald.notifications.reach import expand
+from herald.templates.sending import TemplateRef
 
 CHUNK = 5000
 DELIVERIES = cast(Table, Delivery.__table__)
@@ -78,6 +81,10 @@ def plan(
         "test": test,
         "created_at": now,
         "updated_at": now,
+        # Set by ``pin`` on the rows a template renders; every row has the keys (one statement).
+        "template_id": None,
+        "template_version": None,
+        "template_row_id": None,
     }
     return [
         {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}
@@ -87,15 +94,34 @@ def plan(
     ]
 
 
-async def insert_deliveries(session: AsyncSession, *, rows: list[dict[str, Any]], bus: Bus) -> None:
+def needs_template(rows: Iterable[dict[str, Any]]) -> bool:
+    """Whether any of these rows is rendered from a template (anything but a webhook)."""
+    return any(is_templated(row["channel"]) for row in rows)
+
+
+def pin(rows: Iterable[dict[str, Any]], template: TemplateRef | None) -> None:
+    """Record on each templated row the template version checked at accept: the worker renders
+    that version, whatever the template has become by then."""
+    if template is None:
+        return
+    for row in rows:
+        if is_templated(row["channel"]):
+            row["template_id"] = template.template_id
+            row["template_version"] = template.version
+            row["template_row_id"] = template.row_id
+
+
+async def insert_deliveries(
+    session: AsyncSession, *, rows: list[dict[str, Any]], bus: Bus
+) -> list[dict[str, Any]]:
     """Bulk-insert pending deliveries, a statement per 5000; workers wake after the commit.
 
-    A delivery names no template: the worker renders what its notification names (or the
-    template of its type) for the delivery's account, recipient and locale, at send time.
-    Push and webhook rows are first expanded to one per device and one per endpoint.
+    Push and webhook rows are first expanded to one per device and one per endpoint; the rows
+    written are returned.
     """
     rows = await expand(session, rows)
     for start in range(0, len(rows), CHUNK):
         await session.execute(insert(DELIVERIES), rows[start : start + CHUNK])
     if rows:
         wake_workers(session, bus)
+    return rows

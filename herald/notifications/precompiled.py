@@ -22,8 +22,9 @@ from herald.delivery.models import Delivery
 from herald.delivery.queue import wake_workers
 from herald.delivery.status import DeliveryStatus
 from herald.errors import BadRequest
+from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.models import Notification
-from herald.notifications.service import Accepted, charge
+from herald.notifications.service import Accepted
 from herald.throttling.service import Throttle
 
 MAX_PAGES = 10
@@ -78,7 +79,7 @@ async def accept_precompiled(
 ) -> Accepted:
     """Check and store the PDF, then write the notification and its delivery, composed."""
     pages = check_pdf(letter.pdf)
-    await charge(session, throttle, principal, 1)
+    await refuse_over_cap(session, throttle, principal, 1)
     document_id = await documents(settings).put(letter.pdf)
     now = utcnow()
     notification = Notification(
@@ -104,5 +105,6 @@ async def accept_precompiled(
     )  # fmt: skip
     session.add(delivery)
     await session.flush()
+    await charge(session, throttle, principal, 1)  # the transaction's last write (charging.py)
     wake_workers(session, bus)
     return Accepted(notification.id, 1)

@@ -1,22 +1,22 @@
-"""HTTP routes of sending: ``POST /v1/notifications`` (and seed 000/001's ``POST /notifications``),
-reading notifications back, and cancelling them."""
+"""HTTP routes of sending: ``POST /v1/notifications``, reading notifications back, and
+cancelling them (seed 000/001's ``POST /notifications`` is in ``herald.compat.reapit``)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from herald.accounts.auth import Principal, server
 from herald.errors import Conflict, MissingPersonalisation, TooManyRequests, ValidationFailed
-from herald.events.schemas import Channel, Envelope, envelope_from
+from herald.events.schemas import Channel, Envelope
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.openapi import raises
 from herald.http.pagination import Page, Paging, page_body
 from herald.http.responses import OrjsonResponse
+from herald.http.times import Rfc3339
 from herald.notifications import service
 from herald.notifications.idempotency import Answer, fingerprint, run_once
 from herald.notifications.schemas import AcceptedOut, NotificationOut, notification_document
@@ -57,7 +57,7 @@ SEND_ERRORS = raises(
 )
 
 
-async def _send(
+async def send_envelope(
     envelope: Envelope,
     *,
     session: SessionDep,
@@ -65,7 +65,8 @@ async def _send(
     caller: Principal,
     key: str | None,
 ) -> Response:
-    """Accept under the idempotency key; the answer's bytes are what a replay returns."""
+    """Accept under the idempotency key: 202 ``{"id", "queued": true, "recipients"}``, whose
+    bytes are what a replay returns."""
 
     async def work() -> Answer:
         accepted = await service.accept(
@@ -94,23 +95,7 @@ async def send(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Accept a notification: 202 ``{"id", "queued": true, "recipients"}``."""
-    return await _send(
-        envelope, session=session, runtime=runtime, caller=caller, key=idempotency_key
-    )
-
-
-@router.post("/notifications", status_code=status.HTTP_202_ACCEPTED, response_model=AcceptedOut)
-@SEND_ERRORS
-async def send_seed(
-    body: Annotated[dict[str, Any], Body(openapi_examples=SEED_EXAMPLES)],
-    session: SessionDep,
-    runtime: RuntimeDep,
-    caller: Sender,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    """Seed-compatible send: seed 000's envelope or seed 001's ``{"message", "notify"}``."""
-    envelope = envelope_from(body)
-    return await _send(
+    return await send_envelope(
         envelope, session=session, runtime=runtime, caller=caller, key=idempotency_key
     )
 
@@ -138,8 +123,8 @@ async def list_notifications(
     channel: Channel | None = None,
     target: Annotated[str | None, Query(max_length=320)] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
-    created_at_gt_or_eq: datetime | None = None,
-    created_at_lt_or_eq: datetime | None = None,
+    created_at_gt_or_eq: Rfc3339 | None = None,
+    created_at_lt_or_eq: Rfc3339 | None = None,
 ) -> OrjsonResponse:
     """The account's notifications, newest first, filtered."""
     filters = service.Filters(

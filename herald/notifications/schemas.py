@@ -86,6 +86,7 @@ def notification_document(
         "test": notification.test,
         "scheduledAt": rfc3339(notification.scheduled_at),
         "created_at": rfc3339(notification.created_at),
+        "purged_at": rfc3339(notification.purged_at),
     }
     if deliveries is not None:
         document["deliveries"] = [delivery_document(d) for d in deliveries]

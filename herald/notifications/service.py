@@ -31,14 +31,14 @@ from herald.inbox.fanout import InAppMessage, ItemText, TextSource, fan_out
 from herald.inbox.models import InboxItem, InboxItemHistory
 from herald.inbox.service import withdraw_items
 from herald.metrics import NOTIFICATIONS_ACCEPTED
-from herald.notifications import outbox
+from herald.notifications import outbox, progress
+from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.content import render_in_app
 from herald.notifications.models import Notification
-from herald.notifications.templated import InAppTemplate, Shared, named_template
-from herald.templates.sending import SendingTemplate
-from herald.throttling.service import Throttle, account_limits
+from herald.notifications.templated import InAppTemplate, Shared, named_template, template_for
+from herald.templates.sending import SendingTemplate, TemplateRef, ref_for_type
+from herald.throttling.service import Throttle
 
-CANCELLED = "cancelled"
 NOTIFICATIONS = cast(Table, Notification.__table__)
 
 
@@ -78,7 +78,11 @@ class Sending:
 
 
 def _record(
-    principal: Principal, envelope: Envelope, channels: list[str], sending: Sending
+    principal: Principal,
+    envelope: Envelope,
+    channels: list[str],
+    template_id: str | None,
+    sending: Sending,
 ) -> Notification:
     now = utcnow()
     return Notification(
@@ -98,7 +102,7 @@ def _record(
         correlation_id=envelope.correlation,
         require_action=envelope.requireAction,
         actions=[a.model_dump() for a in envelope.actions],
-        template=envelope.template,
+        template=template_id,
         personalisation=envelope.personalisation,
         scheduled_at=envelope.scheduledAt,
         reference=sending.reference,
@@ -135,18 +139,6 @@ def in_app_text(
     if part is None:
         return None
     return part.common(shared), part.text_source(session, shared)
-
-
-async def charge(
-    session: AsyncSession, throttle: Throttle, principal: Principal, messages: int
-) -> None:
-    """Count messages against the sending account's daily cap (429 when it is reached)."""
-    if principal.test:
-        return  # test keys count against no cap (API.md "Accounts")
-    limits = await account_limits(session, account_id=principal.account_id)
-    await throttle.spend_daily(
-        account_id=principal.account_id, messages=messages, limit=limits.daily
-    )
 
 
 async def _write_inbox(
@@ -195,6 +187,41 @@ async def _recount(session: AsyncSession, notification: Notification, reached: i
     )
 
 
+async def _external_template(
+    session: AsyncSession,
+    envelope: Envelope,
+    named: SendingTemplate | None,
+    account_id: uuid.UUID,
+) -> TemplateRef | None:
+    """The template version the external channels will render: the one the notification
+    names (checked already), else its type's; None when there is none (the worker then
+    fails those deliveries, saying so)."""
+    if named is not None:
+        return named.ref
+    return await ref_for_type(
+        session, account_id=account_id, type_=envelope.type, sub_type=envelope.subType
+    )
+
+
+async def _restate(
+    session: AsyncSession,
+    notification: Notification,
+    written: list[dict[str, Any]],
+    *,
+    in_app: bool,
+) -> None:
+    """Correct the status written with the notification when fewer deliveries were written
+    than planned (a webhook no endpoint takes)."""
+    status = progress.accepted_status((r["status"] for r in written), in_app=in_app)
+    if status != notification.status:
+        notification.status = status
+        await session.execute(
+            update(NOTIFICATIONS)
+            .where(NOTIFICATIONS.c.id == notification.id)
+            .values(status=status, updated_at=utcnow())
+        )
+
+
 async def accept(
     session: AsyncSession,
     *,
@@ -214,10 +241,12 @@ async def accept(
     recipients = await resolve_targets(session, account_id=account_id, targets=envelope.targets)
     claimed = await _claimer(session, definition, envelope, account_id)
     channels = outbox.channels_for(definition, envelope)
+    template_id = template_for(definition, envelope)
     template = await named_template(
-        session, account_id=account_id, envelope=envelope, channels=channels
-    )
-    notification = _record(principal, envelope, channels, sending or Sending())
+        session, account_id=account_id, template_id=template_id, envelope=envelope,
+        channels=channels,
+    )  # fmt: skip
+    notification = _record(principal, envelope, channels, template_id, sending or Sending())
     rows = outbox.plan(
         account_id=account_id,
         notification_id=notification.id,
@@ -227,9 +256,14 @@ async def accept(
         now=notification.created_at,
         test=principal.test,
     )
+    if outbox.needs_template(rows):
+        outbox.pin(rows, await _external_template(session, envelope, template, account_id))
     in_app = "in_app" in channels
-    await charge(session, throttle, principal, len(rows) + in_app * len(recipients.users))
+    messages = len(rows) + in_app * len(recipients.users)
+    await refuse_over_cap(session, throttle, principal, messages)
     notification.recipients = recipients.count
+    items = in_app and bool(recipients.users)
+    notification.status = progress.accepted_status((r["status"] for r in rows), in_app=items)
     await _insert(session, notification)
     if in_app:
         reached = await _write_inbox(
@@ -237,7 +271,9 @@ async def accept(
             claimed=claimed, recipients=recipients, bus=bus,
         )  # fmt: skip
         await _recount(session, notification, reached)
-    await outbox.insert_deliveries(session, rows=rows, bus=bus)
+    written = await outbox.insert_deliveries(session, rows=rows, bus=bus)
+    await _restate(session, notification, written, in_app=items)
+    await charge(session, throttle, principal, messages)
     on_commit(session, _counter(envelope.type))
     return Accepted(notification.id, notification.recipients)
 
@@ -366,10 +402,13 @@ async def cancel(
     session: AsyncSession, *, account_id: uuid.UUID, notification_id: uuid.UUID, bus: Bus
 ) -> None:
     """Cancel what is not sent yet and withdraw the notification's inbox items."""
-    notification = await get_notification(
-        session, account_id=account_id, notification_id=notification_id
+    found = await session.scalar(
+        select(Notification.id).where(
+            Notification.id == notification_id, Notification.account_id == account_id
+        )
     )
-    notification.status = CANCELLED
+    if found is None:
+        raise NotFound("No such notification")
     now = utcnow()
     # Every status the state machine lets move to cancelled, unless a worker holds the delivery
     # right now: its send is under way and its answer decides the status.
@@ -377,10 +416,17 @@ async def cancel(
     await session.execute(
         update(Delivery)
         .where(
-            Delivery.notification_id == notification.id,
+            Delivery.notification_id == found,
             Delivery.status.in_(cancellable),
             or_(Delivery.leased_until.is_(None), Delivery.leased_until < now),
         )
         .values(status=DeliveryStatus.CANCELLED.value, updated_at=now, completed_at=now)
     )
-    await withdraw_items(session, account_id=account_id, notification_id=notification.id, bus=bus)
+    # Deliveries first, the notification's row after: the order every writer of both keeps.
+    await session.execute(
+        update(NOTIFICATIONS)
+        .where(NOTIFICATIONS.c.id == found, NOTIFICATIONS.c.cancelled_at.is_(None))
+        .values(cancelled_at=now)
+    )
+    await progress.settle(session, [found])
+    await withdraw_items(session, account_id=account_id, notification_id=found, bus=bus)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.directory.models import User
 from herald.errors import ErrorDetail, MissingPersonalisation, ValidationFailed
+from herald.events.builtin import TypeDef
 from herald.events.schemas import Envelope
 from herald.inbox.fanout import ItemText, Texts, TextSource
 from herald.templates.sending import SendingTemplate, check_personalisation, load_for_sending
@@ -51,7 +52,8 @@ class Recipient:
 COLUMNS = (User.id, *(getattr(User, name) for name in USER_FIELDS))
 
 
-def _recipient_of(row: Row[Any]) -> Recipient:
+def recipient_of(row: Row[Any] | Sequence[Any]) -> Recipient:
+    """A recipient from a row of ``COLUMNS``."""
     fields: dict[str, Any] = dict(zip(USER_FIELDS, row[1:], strict=True))
     return Recipient(row[0], fields["external_id"], fields["locale"], fields)
 
@@ -62,7 +64,7 @@ async def load_recipients(session: AsyncSession, user_ids: Sequence[uuid.UUID]) 
     for start in range(0, len(user_ids), CHUNK):
         chunk = user_ids[start : start + CHUNK]
         rows = await session.execute(select(*COLUMNS).where(User.id.in_(chunk)))
-        found.extend(_recipient_of(row) for row in rows)
+        found.extend(recipient_of(row) for row in rows)
     return found
 
 
@@ -174,6 +176,54 @@ class InAppTemplate:
         return ItemText(parts.get("message"), parts.get("message_formatted"))
 
 
+def _channel_sources(body: Mapping[str, Any], channels: set[str]) -> list[str]:
+    """The sources of the wanted channels' parts, base and locale variants."""
+    variants = [body, *(body.get("locales") or {}).values()]
+    return [
+        source
+        for variant in variants
+        for channel, parts in (variant.get("channels") or {}).items()
+        if channel in channels
+        for source in parts.values()
+        if isinstance(source, str)
+    ]
+
+
+def check_recipients(
+    targets: Sequence[tuple[SendingTemplate, Sequence[Recipient]]],
+    shared: Shared,
+    channels: set[str],
+) -> None:
+    """Render each template's ``channels`` for each of its recipients: one 400 naming every
+    field a recipient lacks (and who), so that no delivery fails on it after the 202.
+
+    A template whose parts read no ``user.*`` field and have no locale variant is the same
+    for everyone and was checked with the request; it is skipped. CPU-bound: run it off
+    the event loop.
+    """
+    missing: dict[str, tuple[ErrorDetail, list[str]]] = {}
+    for template, recipients in targets:
+        if not _reads_user(_channel_sources(template.body, channels)) and not (
+            template.body.get("locales")
+        ):
+            continue
+        for recipient in recipients:
+            try:
+                template.render(
+                    locale=recipient.locale,
+                    personalisation=shared.personalisation,
+                    payload=shared.payload,
+                    user=recipient.fields,
+                    channels=channels,
+                    message=shared.message,
+                )
+            except MissingPersonalisation as exc:
+                for detail in exc.details:
+                    missing.setdefault(detail.path, (detail, []))[1].append(recipient.external_id)
+    if missing:
+        raise _missing_for_recipients(missing)
+
+
 def _missing_for_recipients(
     missing: Mapping[str, tuple[ErrorDetail, list[str]]],
 ) -> MissingPersonalisation:
@@ -187,30 +237,45 @@ def _missing_for_recipients(
     return MissingPersonalisation(message, details=details)
 
 
+def template_for(definition: TypeDef, envelope: Envelope) -> str | None:
+    """The template writing a notification: the one it names, else its type's default when
+    the sender gave no text of its own (seed 001's catalogue), else none."""
+    if envelope.template is not None:
+        return envelope.template
+    if envelope.message is None and envelope.messageFormatted is None:
+        return definition.template
+    return None
+
+
 async def named_template(
-    session: AsyncSession, *, account_id: uuid.UUID, envelope: Envelope, channels: Sequence[str]
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    template_id: str | None,
+    envelope: Envelope,
+    channels: Sequence[str],
 ) -> SendingTemplate | None:
-    """The template the notification names, checked; None when it names none.
+    """The notification's template (``template_for``), checked; None when it has none.
 
     422 at ``/template`` when the account sees no such template or has switched it off,
     400 ``missing_personalisation`` naming every field the request lacks.
     """
-    if envelope.template is None:
+    if template_id is None:
         return None
     account = await load_account(session, account_id=account_id)
     await check_personalisation(
         session,
         account=account,
-        template_id=envelope.template,
+        template_id=template_id,
         locale=None,
         personalisation=envelope.personalisation,
         payload=envelope.payload,
         channels=set(channels),
         message=envelope.message,
     )
-    template = await load_for_sending(session, account=account, template_id=envelope.template)
+    template = await load_for_sending(session, account=account, template_id=template_id)
     if not template.enabled:
-        raise disabled(envelope.template)
+        raise disabled(template_id)
     return template
 
 

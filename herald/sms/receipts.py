@@ -28,6 +28,7 @@ from herald.delivery.gate import Gate
 from herald.delivery.models import Delivery
 from herald.delivery.status import DeliveryStatus, Outcome, transition
 from herald.logs import get_logger
+from herald.notifications import progress
 from herald.sms import allowance
 
 log = get_logger(__name__)
@@ -77,6 +78,7 @@ async def apply_receipt(
     row.leased_until = row.leased_by = None
     await allowance.settle(session, delivery_id=row.id, status=decision.status)
     await session.flush()
+    await progress.settle(session, [row.notification_id])
     await status_callback(session, row, bus=bus)
     return True
 

@@ -3,8 +3,8 @@ messages people send to an account's number (received SMS).
 
 ``POST /v1/messages`` (alias ``/v1/messages/sms``), ``/v1/users/{external_id}/message``
 and ``/v1/teams/{key}/message`` need ``notifications.sms.write``; the seed's own paths
-(``/messages``, ``/employees/{id}/message``, ``/employee_groups/{id}/message``) answer
-the same and are left out of the OpenAPI document.
+(``/messages``, ``/employees/{id}/message``, ``/employee_groups/{id}/message``) are in
+``herald.compat.relatel``.
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ from herald.delivery.models import AccountProvider
 from herald.delivery.providers import receipt_token
 from herald.delivery.sealing import unseal
 from herald.directory.contact import EXTERNAL_ID_PATTERN
-from herald.directory.models import User
-from herald.directory.service import get_team, get_user, team_member_ids
 from herald.errors import Forbidden, NotFound, ValidationFailed
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.openapi import raises
 from herald.http.pagination import Paging, page_body
+from herald.http.times import Rfc3339
 from herald.sms import inbound, service
 from herald.sms.allowance import OveruseFull
 from herald.sms.receipts import apply_receipt
@@ -64,7 +63,6 @@ async def _send(
 
 @router.post("/v1/messages", status_code=ACCEPTED)
 @router.post("/v1/messages/sms", status_code=ACCEPTED)
-@router.post("/messages", status_code=ACCEPTED, include_in_schema=False)
 @SMS_ERRORS
 async def send_messages(
     body: MessagesIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
@@ -76,34 +74,26 @@ async def send_messages(
 
 
 @router.post("/v1/users/{external_id}/message", status_code=ACCEPTED)
-@router.post("/employees/{external_id}/message", status_code=ACCEPTED, include_in_schema=False)
 @SMS_ERRORS
 async def message_user(
     external_id: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep,
     caller: Texter,
 ) -> JSONResponse:  # fmt: skip
     """One SMS to the user's phone."""
-    user = await get_user(session, account_id=caller.account_id, external_id=external_id)
-    recipients = [_of_user(user)]
+    recipients = await service.user_recipients(
+        session, account_id=caller.account_id, external_id=external_id
+    )
     return await _send(session, runtime, caller, body, recipients, {"users": [external_id]})
 
 
 @router.post("/v1/teams/{key}/message", status_code=ACCEPTED)
-@router.post("/employee_groups/{key}/message", status_code=ACCEPTED, include_in_schema=False)
 @SMS_ERRORS
 async def message_team(
     key: ExternalId, body: MessageIn, session: SessionDep, runtime: RuntimeDep, caller: Texter
 ) -> JSONResponse:
     """One SMS to each member of the team; members without a phone are listed as failed."""
-    team = await get_team(session, account_id=caller.account_id, key=key)
-    members = await team_member_ids(session, team_id=team.id)
-    users = [await get_user(session, account_id=caller.account_id, external_id=m) for m in members]
-    recipients = [_of_user(user) for user in users]
+    recipients = await service.team_recipients(session, account_id=caller.account_id, key=key)
     return await _send(session, runtime, caller, body, recipients, {"teams": [key]})
-
-
-def _of_user(user: User) -> Recipient:
-    return Recipient(user.phone, user_id=user.id, external_id=user.external_id)
 
 
 @router.get("/v1/messages")
@@ -112,8 +102,8 @@ async def list_messages(
     paging: Paging,
     session: SessionDep,
     caller: Reader,
-    created_at_gt_or_eq: datetime | None = None,
-    created_at_lt_or_eq: datetime | None = None,
+    created_at_gt_or_eq: Rfc3339 | None = None,
+    created_at_lt_or_eq: Rfc3339 | None = None,
     endpoint: str | None = None,
     direction: Literal["outgoing", "incoming"] = "outgoing",
 ) -> dict[str, Any]:

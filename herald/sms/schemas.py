@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from herald.delivery.models import Delivery
 from herald.inbox.schemas import rfc3339
@@ -12,12 +12,13 @@ from herald.sms.models import ReceivedMessage, SmsSender
 
 
 class MessageBody(BaseModel):
-    """The message: its text, the sender name (``endpoint``), and whether to hide the number."""
+    """The message: its text, where it is sent from (``endpoint``: ``Reception#<sender id>``,
+    ``Employee#<external id>``, a sender name or a number), and whether to hide the number."""
 
     model_config = ConfigDict(extra="forbid")
     body: str = Field(min_length=1, max_length=1600)
-    endpoint: str | None = Field(default=None, min_length=1, max_length=32)
-    from_number_hidden: bool = False
+    endpoint: str | None = Field(default=None, min_length=1, max_length=300)
+    from_number_hidden: StrictBool = False
 
 
 class MessageIn(BaseModel):

@@ -3,8 +3,11 @@
 A name is 1 to 11 letters, digits and spaces (what an alphanumeric SMS sender may hold),
 with at least one letter. Names of well-known brands (banks, public authorities,
 payment providers, carriers) are rejected at once, compared without regard to case,
-spaces or punctuation; any other name waits ``pending`` until an ancestor account's
-admin (or the CLI) approves or rejects it. Only an ``approved`` name may be used.
+spaces or punctuation, and no ancestor can approve them; the account's own name is
+approved at once (seed 004 fast-tracks the company's name); any other name waits
+``pending`` until an ancestor account's admin (or the CLI) approves or rejects it.
+Only an ``approved`` name may be used. A name's ``id`` is what seed 004 calls a
+reception (``endpoint: "Reception#<id>"``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald.accounts.models import Account
 from herald.accounts.service import visible_account
 from herald.db import utcnow
-from herald.errors import BadRequest, Forbidden, NotFound, ValidationFailed
+from herald.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from herald.sms.models import SmsSender
 
 NAME = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
@@ -52,6 +55,12 @@ class SenderNotApproved(BadRequest):
     code = "sender_not_approved"
 
 
+class BrandNameRejected(Conflict):
+    """An ancestor tried to approve a name that was rejected for naming a brand."""
+
+    code = "brand_name_rejected"
+
+
 def folded(name: str) -> str:
     """The name compared to brands: lower case, letters and digits only."""
     return _FOLD.sub("", name.lower())
@@ -67,8 +76,19 @@ def brand_of(name: str) -> str | None:
     return None
 
 
+def _first_decision(name: str, account_name: str) -> tuple[SenderStatus, str | None]:
+    """A new name's status and why: a brand is rejected, the account's own name approved."""
+    brand = brand_of(name)
+    if brand:
+        return SenderStatus.REJECTED, f"matches the well-known brand {brand!r}"
+    if folded(name) and folded(name) == folded(account_name):
+        return SenderStatus.APPROVED, "the account's own name"
+    return SenderStatus.PENDING, None
+
+
 async def register(session: AsyncSession, *, account_id: uuid.UUID, name: str) -> SmsSender:
-    """Register ``name`` (again): pending, or rejected at once if it names a brand.
+    """Register ``name`` (again): pending, rejected at once if it names a brand, approved at
+    once if it is the account's own name.
 
     Registering a name the account already has changes nothing: a decision stands.
     """
@@ -79,13 +99,14 @@ async def register(session: AsyncSession, *, account_id: uuid.UUID, name: str) -
     found = await find(session, account_id=account_id, name=name)
     if found is not None:
         return found
-    brand = brand_of(name)
+    account_name = await session.scalar(select(Account.name).where(Account.id == account_id))
+    status, reason = _first_decision(name, account_name or "")
     sender = SmsSender(
         account_id=account_id,
         name=name,
-        status=SenderStatus.REJECTED if brand else SenderStatus.PENDING,
-        reason=f"matches the well-known brand {brand!r}" if brand else None,
-        decided_at=utcnow() if brand else None,
+        status=status,
+        reason=reason,
+        decided_at=None if status == SenderStatus.PENDING else utcnow(),
     )
     session.add(sender)
     await session.flush()
@@ -96,6 +117,16 @@ async def find(session: AsyncSession, *, account_id: uuid.UUID, name: str) -> Sm
     """The account's sender of that name, if registered."""
     found: SmsSender | None = await session.scalar(
         select(SmsSender).where(SmsSender.account_id == account_id, SmsSender.name == name)
+    )
+    return found
+
+
+async def find_by_id(
+    session: AsyncSession, *, account_id: uuid.UUID, sender_id: uuid.UUID
+) -> SmsSender | None:
+    """The account's sender of that id (seed 004's reception), if registered."""
+    found: SmsSender | None = await session.scalar(
+        select(SmsSender).where(SmsSender.account_id == account_id, SmsSender.id == sender_id)
     )
     return found
 
@@ -128,10 +159,17 @@ async def list_senders_below(
 async def decide(
     session: AsyncSession, *, account: Account, name: str, status: SenderStatus
 ) -> SmsSender:
-    """Approve or reject the account's sender name (the caller checked it may decide)."""
+    """Approve or reject the account's sender name (the caller checked it may decide).
+
+    A well-known brand's name stays rejected: no ancestor may approve it (409)."""
     sender = await find(session, account_id=account.id, name=name)
     if sender is None:
         raise NotFound("No such sender name")
+    brand = brand_of(sender.name)
+    if status is SenderStatus.APPROVED and brand is not None:
+        raise BrandNameRejected(
+            f"{sender.name!r} matches the well-known brand {brand!r} and stays rejected"
+        )
     sender.status = status.value
     sender.reason = None
     sender.decided_at = utcnow()

@@ -2,7 +2,7 @@
 against the allowance when accepted; and the list of sent messages.
 
 Invalid numbers are answered in ``failed_numbers`` while the rest are sent (all invalid:
-422). A sender name (``endpoint``) must be approved; ``from_number_hidden`` needs one.
+422). Where the message is sent from (``endpoint``) is resolved by ``herald.sms.origin``.
 The deliveries carry their ``rendered`` text already, so the worker sends them as they are.
 """
 
@@ -24,12 +24,14 @@ from herald.delivery.queue import wake_workers
 from herald.delivery.sms import sms_document
 from herald.delivery.status import DeliveryStatus
 from herald.directory.contact import normalize_phone
+from herald.directory.models import User, team_members
+from herald.directory.service import get_team, get_user
 from herald.errors import ErrorDetail, ValidationFailed
+from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.models import Notification
-from herald.notifications.service import charge
 from herald.sms import allowance
+from herald.sms.origin import Origin, origin_of
 from herald.sms.schemas import MessageBody
-from herald.sms.senders import SenderNotApproved, check_sender, is_number
 from herald.throttling.service import Throttle
 
 SMS_SCOPE = "notifications.sms.write"
@@ -42,39 +44,70 @@ class Recipient:
     number: str | None
     user_id: uuid.UUID | None = None
     external_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A recipient that was not sent to, and why."""
+
+    recipient: Recipient
+    error: str
 
 
 @dataclass
 class Sent:
-    """What the direct SMS routes answer."""
+    """What a direct send accepted: the message, where from, each delivery written with its
+    recipient, and the recipients refused."""
 
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
+    message: MessageBody
+    origin: Origin
+    at: datetime = field(default_factory=utcnow)
+    deliveries: list[tuple[Delivery, Recipient]] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
 
     def body(self) -> dict[str, Any]:
-        """``{"sent", "failed_numbers", "messages"}``."""
+        """``/v1``'s answer: ``{"sent", "failed_numbers", "messages"}``."""
         return {
-            "sent": len(self.messages),
-            "failed_numbers": self.failed,
-            "messages": self.messages,
+            "sent": len(self.deliveries),
+            "failed_numbers": [_failed(f) for f in self.failed],
+            "messages": [_answered(row) for row, _ in self.deliveries],
         }
 
 
-async def sender_of(
-    session: AsyncSession, *, account_id: uuid.UUID, message: MessageBody
-) -> str | None:
-    """The sender to show: the ``endpoint`` (a number, or an approved name); 400 otherwise."""
-    endpoint = message.endpoint
-    if endpoint is None:
-        if message.from_number_hidden:
-            raise SenderNotApproved("from_number_hidden needs an approved sender name (endpoint)")
-        return None
-    if is_number(endpoint):
-        if message.from_number_hidden:
-            raise SenderNotApproved("from_number_hidden needs a sender name, not a number")
-        return normalize_phone(endpoint)
-    await check_sender(session, account_id=account_id, name=endpoint)
-    return endpoint
+def recipient_of(user: User) -> Recipient:
+    """A user as an SMS recipient: their phone (None: listed as failed)."""
+    return Recipient(
+        user.phone, user_id=user.id, external_id=user.external_id, name=user.display_name
+    )
+
+
+async def user_recipients(
+    session: AsyncSession, *, account_id: uuid.UUID, external_id: str
+) -> list[Recipient]:
+    """The user with that external id (404 if none)."""
+    return [recipient_of(await get_user(session, account_id=account_id, external_id=external_id))]
+
+
+async def team_recipients(
+    session: AsyncSession, *, account_id: uuid.UUID, key: str
+) -> list[Recipient]:
+    """Each member of the team (404 if no such team), members without a phone included."""
+    team = await get_team(session, account_id=account_id, key=key)
+    rows = await session.scalars(
+        select(User)
+        .join(team_members, team_members.c.user_id == User.id)
+        .where(team_members.c.team_id == team.id)
+        .order_by(User.external_id)
+    )
+    return [recipient_of(user) for user in rows]
+
+
+def _failed(failure: Failure) -> dict[str, Any]:
+    if failure.recipient.number is None:
+        user = failure.recipient.external_id
+        return {"number": None, "user": user, "error": failure.error}
+    return {"number": failure.recipient.number, "error": failure.error}
 
 
 def _valid(recipients: list[Recipient], sent: Sent) -> list[tuple[str, Recipient]]:
@@ -83,13 +116,23 @@ def _valid(recipients: list[Recipient], sent: Sent) -> list[tuple[str, Recipient
     for recipient in recipients:
         if recipient.number is None:
             error = f"user {recipient.external_id} has no phone number"
-            sent.failed.append({"number": None, "user": recipient.external_id, "error": error})
+            sent.failed.append(Failure(recipient, error))
             continue
         try:
             valid.setdefault(normalize_phone(recipient.number), recipient)
         except ValueError as exc:
-            sent.failed.append({"number": recipient.number, "error": str(exc)})
+            sent.failed.append(Failure(recipient, str(exc)))
     return list(valid.items())
+
+
+def _all_failed(failed: list[Failure]) -> ValidationFailed:
+    details = [
+        ErrorDetail("/to_numbers", f"{f.recipient.number}: {f.error}")
+        if f.recipient.number is not None
+        else ErrorDetail("", f.error)  # a user without a phone: the request as a whole
+        for f in failed
+    ]
+    return ValidationFailed("No number can be sent to", details=details, code="invalid_numbers")
 
 
 async def send(
@@ -102,27 +145,30 @@ async def send(
     throttle: Throttle,
     bus: Bus,
 ) -> Sent:
-    """Accept one SMS per valid number: written, charged, and the workers woken."""
-    principal.require(SMS_SCOPE)
-    sender = await sender_of(session, account_id=principal.account_id, message=message)
-    sent = Sent()
+    """Accept one SMS per valid number: written, charged, and the workers woken.
+
+    A server credential needs ``notifications.sms.write``; a user token sends as its user.
+    """
+    if not principal.is_user:
+        principal.require(SMS_SCOPE)
+    sent = Sent(message, await origin_of(session, principal=principal, message=message))
     numbers = _valid(recipients, sent)
     if not numbers:
-        details = [ErrorDetail("/to_numbers", f"{f['number']}: {f['error']}") for f in sent.failed]
-        raise ValidationFailed("No number can be sent to", details=details, code="invalid_numbers")
-    await charge(session, throttle, principal, len(numbers))
+        raise _all_failed(sent.failed)
+    await refuse_over_cap(session, throttle, principal, len(numbers))
     notification = _notification(principal, message, targets)
     notification.recipients = len(numbers)
     session.add(notification)
     await session.flush()
-    rows = [_delivery(notification, message, sender, number, who) for number, who in numbers]
+    rows = [_delivery(notification, message, sent.origin, number, who) for number, who in numbers]
     session.add_all(rows)
     await session.flush()
     if not principal.test:
         charges = [(row.id, int((row.rendered or {})["segments"])) for row in rows]
         await allowance.reserve(session, account_id=principal.account_id, charges=charges)
     wake_workers(session, bus)
-    sent.messages = [_answered(row) for row in rows]
+    await charge(session, throttle, principal, len(numbers))
+    sent.deliveries = list(zip(rows, [who for _, who in numbers], strict=True))
     return sent
 
 
@@ -142,7 +188,7 @@ def _notification(
 def _delivery(
     notification: Notification,
     message: MessageBody,
-    sender: str | None,
+    origin: Origin,
     number: str,
     who: Recipient,
 ) -> Delivery:
@@ -155,8 +201,8 @@ def _delivery(
         status=DeliveryStatus.CREATED.value, due_at=notification.created_at, attempts=0,
         created_at=notification.created_at, updated_at=notification.created_at,
         rendered=sms_document(
-            to=number, body=message.body, sender=sender, endpoint=message.endpoint,
-            hidden=message.from_number_hidden,
+            to=number, body=message.body, sender=origin.sender, endpoint=origin.endpoint,
+            hidden=origin.hidden, employee=origin.employee.external_id if origin.employee else None,
         ),
     )  # fmt: skip
 
@@ -178,6 +224,8 @@ class MessageFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     endpoint: str | None = None
+    employee: str | None = None
+    """The external id of the user the messages were sent by or for."""
 
 
 async def list_messages(
@@ -200,6 +248,8 @@ async def list_messages(
         where.append(Delivery.created_at <= filters.created_to)
     if filters.endpoint:
         where.append(Delivery.rendered["endpoint"].as_string() == filters.endpoint)
+    if filters.employee:
+        where.append(Delivery.rendered["employee"].as_string() == filters.employee)
     total = await session.scalar(select(func.count()).select_from(Delivery).where(*where))
     if before is not None:
         where.append(Delivery.id < before)

@@ -1,8 +1,11 @@
 """The macro catalogue of a template: every variable it may use, named and described.
 
-Derived, never stored: from the payload schema of the type the template serves
-(``payload.*``), the recipient's fields (``user.*``), the account (``account.*``), and the
-personalisation fields the template's own parts read.
+Mostly derived: from the payload schema of the type the template serves (``payload.*``),
+the recipient's fields (``user.*``), the account (``account.*``), and the personalisation
+fields the template's own parts read. A system default may also declare macros of its own
+(``macros`` in its ``template.json``, never settable through the API, as seed 002 says);
+declared entries win. A macro whose description says it is "not always present" is
+optional: when its value is missing it renders empty instead of failing the render.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ ACCOUNT_MACROS = {
     "account.name": "The name of the sending account",
 }
 MESSAGE_MACRO = {"message": "The notification's message text"}
+NOT_ALWAYS_PRESENT = "not always present"
 
 
 def macro(name: str, description: str) -> dict[str, str]:
@@ -66,10 +70,30 @@ def payload_macros(schema: Mapping[str, Any] | None, prefix: str = "payload") ->
     return dict(sorted(found.items()))
 
 
+def declared_macros(body: Mapping[str, Any]) -> Macros:
+    """The macros a template body declares itself (a system default's ``macros``)."""
+    declared = body.get("macros") or {}
+    return {str(name): dict(entry) for name, entry in declared.items()}
+
+
+def optional_fields(macros: Mapping[str, Mapping[str, str]]) -> frozenset[str]:
+    """The dotted names of macros described as "not always present"."""
+    return frozenset(
+        name
+        for name, entry in macros.items()
+        if NOT_ALWAYS_PRESENT in str(entry.get("description", "")).lower()
+    )
+
+
 def template_macros(
-    sources: Iterable[str], *, schema: Mapping[str, Any] | None, has_message: bool
+    sources: Iterable[str],
+    *,
+    schema: Mapping[str, Any] | None,
+    has_message: bool,
+    declared: Macros | None = None,
 ) -> Macros:
-    """The whole catalogue of a template whose parts are ``sources``."""
+    """The whole catalogue of a template whose parts are ``sources``; ``declared`` entries
+    (the template's own) win over derived ones."""
     catalogue: Macros = payload_macros(schema)
     fixed = {**USER_MACROS, **ACCOUNT_MACROS, **(MESSAGE_MACRO if has_message else {})}
     catalogue.update((name, macro(name, text)) for name, text in fixed.items())
@@ -78,7 +102,8 @@ def template_macros(
         if name not in catalogue:
             kind = "An event" if name.split(".")[0] in RESERVED_ROOTS else "A personalisation"
             catalogue[name] = macro(name, f"{kind} field this template uses")
-    return catalogue
+    catalogue.update(declared or {})
+    return dict(sorted(catalogue.items()))
 
 
 def part_sources(channels: Mapping[str, Any]) -> list[str]:

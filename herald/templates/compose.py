@@ -9,7 +9,7 @@ no line break, each channel has the parts it needs.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import nh3
@@ -64,8 +64,13 @@ def context(
     user: Mapping[str, Any] | None,
     account: Mapping[str, str],
     message: str | None = None,
+    optional: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The render context; ``payload``, ``user`` and ``account`` win over personalisation."""
+    """The render context; ``payload``, ``user`` and ``account`` win over personalisation.
+
+    ``optional`` names fields (``user.first_name``) that render empty when missing: the
+    macros a template's catalogue says are not always present.
+    """
     values: dict[str, Any] = dict(personalisation)
     if message is not None:
         values.setdefault("message", message)
@@ -75,7 +80,24 @@ def context(
         values["user"] = fields
     else:
         values.pop("user", None)
+    for name in optional:
+        _fill_empty(values, name.split("."))
     return values
+
+
+def _fill_empty(values: dict[str, Any], path: list[str]) -> None:
+    """Set ``path`` to "" where it is missing, copying the mappings on the way (they may be
+    the request's own, shared by every recipient); a path through a non-mapping is left."""
+    node = values
+    for part in path[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = {}
+        elif not isinstance(child, Mapping):
+            return
+        node[part] = child = dict(child)
+        node = child
+    node.setdefault(path[-1], "")
 
 
 # Rendered channels: each a mapping of part name to value (API.md's preview shape).

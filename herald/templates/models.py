@@ -45,6 +45,9 @@ class Template(Base):
     version: Mapped[int] = mapped_column(default=1)
     body: Mapped[dict[str, Any]]
     deleted_at: Mapped[datetime | None]
+    customised_by: Mapped[str | None] = mapped_column(String(255))
+    """Who last changed this system default through the API (None: as shipped). The shipped
+    files no longer manage a customised default: ``herald migrate`` leaves it as it is."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

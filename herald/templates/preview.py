@@ -8,6 +8,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
+from herald.templates.catalogue import declared_macros, optional_fields
 from herald.templates.compose import account_fields, check_channels, context, render_channels
 from herald.templates.inheritance import localised, merge_channels
 from herald.templates.schemas import PreviewIn, PreviewOut
@@ -36,6 +37,7 @@ async def preview(
         user=request.user,
         account=account_fields(str(account.id), account.name, account.default_locale),
         message=request.message,
+        optional=optional_fields(declared_macros(row.body)),
     )
     # Compiled sources are cached only when they are exactly a stored version's.
     key = None if unsaved else (row.id, row.version, used or "")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 from herald.accounts.auth import Principal, server
 from herald.directory.contact import EXTERNAL_ID_PATTERN, Locale
 from herald.errors import NotAcceptable
+from herald.http.bounds import INT32_MAX
 from herald.http.deps import SessionDep
 from herald.http.openapi import raises
 from herald.http.pagination import Paging, page_body
@@ -158,7 +159,7 @@ async def list_versions(
 @router.get("/v1/templates/{template_id}/versions/{version}", response_model=VersionOut)
 async def get_version(
     template_id: TemplateIdPath,
-    version: Annotated[int, Path(ge=1)],
+    version: Annotated[int, Path(ge=1, le=INT32_MAX)],
     session: SessionDep,
     caller: Reader,
 ) -> VersionOut:

@@ -10,7 +10,7 @@ import codecs
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from herald.directory.contact import EXTERNAL_ID_PATTERN, Email, Locale
 
@@ -120,7 +120,7 @@ class TemplateIn(Strict):
     id: TemplateId | None = None
     friendly_name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     category: Annotated[str, Field(min_length=1, max_length=255)] | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     type: Annotated[str, Field(pattern=TYPE_PATTERN)] | None = None
     subType: Annotated[str, Field(pattern=SUB_TYPE_PATTERN)] | None = None
     channels: ChannelParts | None = None

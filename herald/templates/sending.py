@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.accounts.models import Account
+from herald.accounts.models import Account, ancestors_in
 from herald.errors import ErrorDetail, MissingPersonalisation, NotFound, ValidationFailed
+from herald.templates.catalogue import declared_macros, optional_fields
 from herald.templates.compose import Rendered, account_fields, context, render_channels
-from herald.templates.inheritance import localised
+from herald.templates.inheritance import localised, merge_channels
+from herald.templates.models import Template
 from herald.templates.service import get_template
 
 __all__ = [
@@ -27,8 +30,12 @@ __all__ = [
     "SendingTemplate",
     "TemplateRef",
     "check_personalisation",
+    "check_template",
     "load_for_sending",
+    "pinned_template",
+    "ref_for_type",
     "render_for_recipient",
+    "sending_template",
 ]
 
 
@@ -73,6 +80,20 @@ class SendingTemplate:
     ref: TemplateRef
     body: dict[str, Any]
     account: dict[str, str]
+    variant: Hashable = None
+    """Set when the sources are no longer exactly the stored version's (``with_parts``)."""
+
+    def with_parts(self, channels: Mapping[str, Any], *, variant: Hashable) -> SendingTemplate:
+        """This template with ``channels`` parts over its own, in every locale: the parts a
+        notification brings itself (a broadcast's inline document). ``variant`` tells the
+        compiled sources apart from the stored version's (the notification's id)."""
+        body = dict(self.body)
+        body["channels"] = merge_channels(body.get("channels") or {}, channels)
+        body["locales"] = {
+            tag: {"channels": merge_channels(locale.get("channels") or {}, channels)}
+            for tag, locale in (body.get("locales") or {}).items()
+        }
+        return replace(self, body=body, variant=variant)
 
     @property
     def enabled(self) -> bool:
@@ -102,8 +123,9 @@ class SendingTemplate:
             user=user,
             account=self.account,
             message=message,
+            optional=optional_fields(declared_macros(self.body)),
         )
-        key = (self.ref.row_id, self.ref.version, used or "")
+        key = (self.ref.row_id, self.ref.version, self.variant, used or "")
         rendered = render_channels(parts, ctx, wanted=channels, cache_key=key)
         return RenderedTemplate(self.ref, used, True, rendered)
 
@@ -116,10 +138,76 @@ async def load_for_sending(
         resolved = await get_template(session, account=account, template_id=template_id)
     except NotFound as exc:
         raise ValidationFailed.at("/template", f"No template {template_id}") from exc
-    row = resolved.row
-    ref = TemplateRef(row.template_id, row.id, row.version, row.account_id)
+    return sending_template(resolved.row, account)
+
+
+_PATHS: dict[uuid.UUID, str] = {}
+PATHS_KEPT = 10_000
+
+
+async def _path_of(session: AsyncSession, account_id: uuid.UUID) -> str | None:
+    """The account's materialised path, read once per process: it never changes once made."""
+    path = _PATHS.get(account_id)
+    if path is None:
+        path = await session.scalar(select(Account.path).where(Account.id == account_id))
+        if path is not None:
+            if len(_PATHS) >= PATHS_KEPT:
+                _PATHS.clear()
+            _PATHS[account_id] = path
+    return path
+
+
+async def ref_for_type(
+    session: AsyncSession, *, account_id: uuid.UUID, type_: str, sub_type: str
+) -> TemplateRef | None:
+    """The template version a notification of this type that names no template is sent with:
+    of the templates the account gets with this ``type``/``subType``, the first by id.
+
+    One query on the accept path: the candidate rows' ids and versions (no bodies), with the
+    account's path known. Rows are read for every id that has a row of this type anywhere in the
+    chain, so that an override which changed the type is seen as what it is.
+    """
+    path = await _path_of(session, account_id)
+    if path is None:
+        return None
+    chain: list[uuid.UUID | None] = [None, *ancestors_in(path), account_id]
+    owners = [owner for owner in chain if owner is not None]
+    visible = (
+        Template.deleted_at.is_(None),
+        or_(Template.account_id.is_(None), Template.account_id.in_(owners)),
+    )
+    kind = (Template.body["type"].as_string(), Template.body["subType"].as_string())
+    typed = select(Template.template_id).where(*visible, kind[0] == type_, kind[1] == sub_type)
+    found_rows = await session.execute(
+        select(
+            Template.template_id, Template.id, Template.version, Template.account_id, *kind
+        ).where(*visible, Template.template_id.in_(typed))
+    )
+    rows: list[tuple[Any, ...]] = [tuple(row) for row in found_rows]
+    rank = {owner: i for i, owner in enumerate(chain)}
+    nearest: dict[str, tuple[Any, ...]] = {}
+    for row in rows:
+        held = nearest.get(row[0])
+        if held is None or rank[row[3]] > rank[held[3]]:
+            nearest[row[0]] = row
+    for template_id in sorted(nearest):
+        found = nearest[template_id]
+        if (found[4], found[5]) == (type_, sub_type):
+            return TemplateRef(template_id, found[1], found[2], found[3])
+    return None
+
+
+def sending_template(row: Template, account: Account) -> SendingTemplate:
+    """A template row's current version, to render for ``account``'s recipients."""
+    return pinned_template(
+        TemplateRef(row.template_id, row.id, row.version, row.account_id), row.body, account
+    )
+
+
+def pinned_template(ref: TemplateRef, body: Mapping[str, Any], account: Account) -> SendingTemplate:
+    """One version of a template (``body`` as that version saved it), for ``account``."""
     fields = account_fields(str(account.id), account.name, account.default_locale)
-    return SendingTemplate(ref, dict(row.body), fields)
+    return SendingTemplate(ref, dict(body), fields)
 
 
 async def render_for_recipient(
@@ -162,6 +250,27 @@ async def check_personalisation(
     """At accept time: 400 naming every personalisation (or payload) field the template reads
     but the request lacks. Recipient fields (``user.*``) are checked per delivery."""
     template = await load_for_sending(session, account=account, template_id=template_id)
+    await check_template(
+        template,
+        locale=locale,
+        personalisation=personalisation,
+        payload=payload,
+        channels=channels,
+        message=message,
+    )
+    return template.ref
+
+
+async def check_template(
+    template: SendingTemplate,
+    *,
+    locale: str | None,
+    personalisation: Mapping[str, Any],
+    payload: Mapping[str, Any],
+    channels: set[str],
+    message: str | None = None,
+) -> None:
+    """``check_personalisation`` for a template already loaded (or given inline)."""
     try:
         await asyncio.to_thread(
             template.render,
@@ -177,7 +286,6 @@ async def check_personalisation(
         if details:
             names = ", ".join(d.path.lstrip("/").replace("/", ".") for d in details)
             raise MissingPersonalisation(f"Missing: {names}", details=details) from exc
-    return template.ref
 
 
 def _is_recipient_field(detail: ErrorDetail) -> bool:

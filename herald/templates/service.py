@@ -113,19 +113,35 @@ async def create_template(
 
 
 async def put_template(
-    session: AsyncSession, *, account: Account, template_id: str, body: TemplateIn, actor: str
+    session: AsyncSession,
+    *,
+    account: Account,
+    template_id: str,
+    body: TemplateIn,
+    actor: str,
+    system_only: bool = False,
+    over_own: bool = False,
 ) -> tuple[Resolved, bool]:
     """Override an inherited template, or replace the account's own; returns it and whether
-    the account's row was made. Parts not given come from the template overridden."""
+    the account's row was made. Parts not given come from the template overridden.
+
+    ``system_only`` (seed 002's PUT): only an id that a system default has may be written
+    (404 otherwise), even if an ancestor has a template of its own by that id.
+    ``over_own`` (seed 002's POST, an update): parts not given stay as the account's own
+    template has them, when it has one.
+    """
     if body.id is not None and body.id != template_id:
         raise ValidationFailed.at("/id", "must match the id in the path")
     rows = await visible_rows(session, account=account, template_id=template_id)
+    if system_only and not any(row.account_id is None for row in rows):
+        raise NotFound(f"No system template {template_id} to override")
     base = inherited(rows, chain_of(account))
     row = await _own_row(session, account=account, template_id=template_id)
     live = row is not None and row.deleted_at is None
     if base is None and not live:
         raise NotFound(f"No template {template_id} to override")
-    content = finished(merge_template(base.body if base else {}, body.given()))
+    under = row.body if over_own and live and row is not None else (base.body if base else {})
+    content = finished(merge_template(under, body.given()))
     saved = await _save(session, account, template_id, row, content, actor)
     return Resolved(saved, account.id), not live
 
@@ -170,10 +186,14 @@ async def get_version(
     return resolved, found
 
 
-def finished(body: dict[str, Any]) -> dict[str, Any]:
-    """A template body with its defaults, every part checked (422 naming each problem)."""
+def finished(body: dict[str, Any], *, complete: bool = True) -> dict[str, Any]:
+    """A template body with its defaults, every part checked (422 naming each problem).
+
+    ``complete`` also requires each channel's essential parts (an email's body); seed 002
+    creates a system default first and uploads its bodies after.
+    """
     content = {**BASE_FIELDS, **body}
-    details = channel_problems(content.get("channels") or {})
+    details = channel_problems(content.get("channels") or {}, complete=complete)
     for tag, variant in (content.get("locales") or {}).items():
         details += channel_problems(variant["channels"], prefix=f"/locales/{tag}", complete=False)
     if details:

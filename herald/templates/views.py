@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from herald.templates.catalogue import TypeCatalogue, part_sources, template_macros
+from herald.templates.catalogue import (
+    TypeCatalogue,
+    declared_macros,
+    part_sources,
+    template_macros,
+)
 from herald.templates.inheritance import Resolved
 from herald.templates.models import TemplateVersion
 from herald.templates.schemas import Macro, TemplateOut, VersionOut
@@ -22,6 +27,7 @@ def macros_of(body: dict[str, Any], types: TypeCatalogue) -> dict[str, Macro]:
         sources,
         schema=types.schema(type_, sub_type),
         has_message=types.has_message(type_, sub_type),
+        declared=declared_macros(body),
     )
     return {name: Macro(**entry) for name, entry in macros.items()}
 

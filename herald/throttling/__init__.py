@@ -1,1 +1,1 @@
-"""Request rate limits per key and daily message caps per account (the ``limits`` library)."""
+"""Request rate limits per key (the ``limits`` library) and daily message caps per account."""

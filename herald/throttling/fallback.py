@@ -70,10 +70,6 @@ class FallbackLimiter:
         """Count ``cost`` against ``item`` for ``identifiers``; False when over the limit."""
         return await self._either(lambda limiter: limiter.hit(item, *identifiers, cost=cost))
 
-    async def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
-        """Whether ``cost`` more would still be within the limit (counts nothing)."""
-        return await self._either(lambda limiter: limiter.test(item, *identifiers, cost=cost))
-
     async def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
         """When the window resets and how much of it is left."""
         return await self._either(lambda limiter: limiter.get_window_stats(item, *identifiers))

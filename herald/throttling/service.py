@@ -1,8 +1,10 @@
-"""Request rates per key and daily message caps per account, counted with ``limits``.
+"""Request rates per key, counted with ``limits``; the accounts' limits as stored.
 
 Counters live in memory (one process) or in Redis (``rate_limit_storage_url``, else a Redis
-``bus_url``) so that every API process shares them. A refused request raises a 429 whose
-headers say when to come back; an admitted one reports its quota in ``RateLimit-*`` headers.
+``bus_url``) so that every API process shares them. Daily message caps are counted in the
+database instead (``herald.throttling.daily``), atomically with the work they pay for. A
+refused request raises a 429 whose headers say when to come back; an admitted one reports its
+quota in ``RateLimit-*`` headers.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from limits import RateLimitItem, RateLimitItemPerDay, parse
+from limits import RateLimitItem, parse
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 from redis.asyncio import ConnectionPool
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
 from herald.config import Settings
-from herald.errors import DailyLimitReached, RateLimitReached
+from herald.errors import RateLimitReached
 from herald.throttling.fallback import FallbackLimiter
 
 REDIS_SCHEMES = ("redis://", "rediss://")
@@ -62,11 +63,6 @@ class Quota:
         }
 
 
-def _seconds_to_midnight(now: datetime) -> int:
-    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return max(1, math.ceil((tomorrow - now).total_seconds()))
-
-
 class Throttle:
     """The limiter of one process, built from settings."""
 
@@ -97,6 +93,16 @@ class Throttle:
             self.limiter = FallbackLimiter(shared, reset=self._pool.disconnect)
         self.default_rate = settings.rate_limit
         self.default_daily = settings.daily_limit
+        self._daily_used: dict[tuple[uuid.UUID, str], int] = {}
+
+    def daily_used(self, account_id: uuid.UUID, day: str) -> int:
+        """The least an account is known to have used on ``day`` (0 when nothing is known)."""
+        return self._daily_used.get((account_id, day), 0)
+
+    def note_daily_used(self, account_id: uuid.UUID, day: str, used: int) -> None:
+        """Remember a committed daily count (refusals say it); other days are forgotten."""
+        self._daily_used = {key: value for key, value in self._daily_used.items() if key[1] == day}
+        self._daily_used[(account_id, day)] = max(used, self.daily_used(account_id, day))
 
     @property
     def degraded(self) -> bool:
@@ -125,28 +131,6 @@ class Throttle:
                 headers=headers,
             )
         return quota
-
-    async def spend_daily(self, *, account_id: uuid.UUID, messages: int, limit: int | None) -> None:
-        """Count ``messages`` against the account's cap for this UTC day; 429 when it would exceed.
-
-        Test then hit: two concurrent requests may overshoot the cap by one request's messages.
-        """
-        if messages <= 0:
-            return
-        now = datetime.now(UTC)
-        cap = self.default_daily if limit is None else limit
-        item = RateLimitItemPerDay(max(cap, 1))
-        day = now.strftime("%Y-%m-%d")
-        if cap <= 0 or not await self.limiter.test(
-            item, "daily", str(account_id), day, cost=messages
-        ):
-            retry = str(_seconds_to_midnight(now))
-            raise DailyLimitReached(
-                f"The daily limit of {cap} messages is reached for this account",
-                limit=cap,
-                headers={"Retry-After": retry},
-            )
-        await self.limiter.hit(item, "daily", str(account_id), day, cost=messages)
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,82 @@ async def test_oauth_refuses_bad_clients_rfc6749_style(
     assert grant.json()["error"] == "unsupported_grant_type"
 
 
+def _basic(client_id: str, secret: str) -> dict[str, str]:
+    pair = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {pair}"}
+
+
+async def test_oauth_accepts_http_basic_client_authentication(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    form = {"grant_type": "client_credentials", "scope": "users.read"}
+    issued = await client.post(
+        "/oauth/token", data=form, headers=_basic(str(tenant.key_id), tenant.api_key)
+    )
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["scope"] == "users.read"
+    assert issued.headers["cache-control"] == "no-store"
+    token = issued.json()["access_token"]
+    assert (await client.get("/v1/users", headers=bearer(token))).status_code == 200
+    wrong = await client.post(
+        "/oauth/token", data=form, headers=_basic(str(tenant.key_id), "hk_live_wrong")
+    )
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    assert wrong.headers["www-authenticate"].startswith("Basic")
+    garbled = await client.post(
+        "/oauth/token", data=form, headers={"Authorization": "Basic not*base64"}
+    )
+    assert garbled.status_code == 401 and garbled.json()["error"] == "invalid_client"
+    both = await client.post(
+        "/oauth/token",
+        data={**form, "client_id": str(tenant.key_id), "client_secret": tenant.api_key},
+        headers=_basic(str(tenant.key_id), tenant.api_key),
+    )
+    assert both.status_code == 400 and both.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("form", "content_type"),
+    [
+        ({}, None),
+        ({"grant_type": "client_credentials"}, None),
+        ({"grant_type": "client_credentials", "client_id": "x"}, None),
+        ({"client_id": "x", "client_secret": "y"}, None),
+        ({"grant_type": "client_credentials"}, "multipart/form-data"),
+    ],
+)
+async def test_oauth_refuses_malformed_requests_as_invalid_request(
+    client: httpx.AsyncClient, form: dict[str, str], content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    answer = await client.post("/oauth/token", data=form, headers=headers)
+    assert answer.status_code == 400, answer.text
+    assert set(answer.json()) == {"error", "error_description"}
+    assert answer.json()["error"] == "invalid_request"
+
+
+async def test_oauth_narrows_an_all_scope_key_to_any_scope_it_grants(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    narrowed = await _oauth(
+        client, str(tenant.key_id), tenant.api_key, "notifications.telephony.write"
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    assert narrowed.json()["scope"] == "notifications.telephony.write"
+    token = bearer(narrowed.json()["access_token"])
+    await client.put("/v1/users/callee", json={}, headers=tenant.headers)
+    call = {"type": "telephony", "subType": "missedCall", "targets": {"users": ["callee"]},
+            "payload": {"id": "c1", "created": "2023-11-01T10:28:00", "callerId": "1",
+                        "destinationId": "2"}}  # fmt: skip
+    sent = await client.post("/v1/notifications", json=call, headers=token)
+    assert sent.status_code == 202, sent.text
+    custom = {"type": "custom", "subType": "message", "message": "m",
+              "targets": {"users": ["callee"]}}  # fmt: skip
+    assert (await client.post("/v1/notifications", json=custom, headers=token)).status_code == 403
+    unknown = await _oauth(client, str(tenant.key_id), tenant.api_key, "notifications.x.y")
+    assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_scope"
+
+
 async def test_oauth_token_of_revoked_key_stops_working(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:

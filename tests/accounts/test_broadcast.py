@@ -67,7 +67,8 @@ async def _tree(client: httpx.AsyncClient, make_tenant: MakeTenant) -> Tree:
     await _user(client, tree.a, "ann", first_name="Ann", email="ann@a.example")
     await _user(client, tree.b, "bea", admin=True, first_name="Bea", email="bea@b.example")
     await _user(client, tree.a1, "al", first_name="Al", email="al@a1.example")
-    made = await client.post("/v1/templates", json=UPDATE, headers=reseller.headers)
+    # The reseller's own version of the built-in customer_update.
+    made = await client.put("/v1/templates/customer_update", json=UPDATE, headers=reseller.headers)
     assert made.status_code == 201, made.text
     put = await client.put("/v1/templates/customer_update", json=B_OVERRIDE, headers=tree.b.headers)
     assert put.status_code in (200, 201), put.text
@@ -268,7 +269,7 @@ async def test_many_accounts_in_few_statements(
     client: httpx.AsyncClient, app: FastAPI, make_tenant: MakeTenant
 ) -> None:
     reseller = await make_tenant("big reseller")
-    made = await client.post("/v1/templates", json=UPDATE, headers=reseller.headers)
+    made = await client.put("/v1/templates/customer_update", json=UPDATE, headers=reseller.headers)
     assert made.status_code == 201
     for n in range(30):
         child = await make_tenant(f"child {n}", parent=reseller)
@@ -280,3 +281,30 @@ async def test_many_accounts_in_few_statements(
     assert len(statements) < 20, statements
     print(f"\n{len(statements)} statements for a broadcast to 30 accounts")
     assert statements.count("-- commit") == 1
+
+
+async def test_a_recipient_lacking_a_field_is_refused_before_anything_is_written(
+    client: httpx.AsyncClient, make_tenant: MakeTenant, db: Database
+) -> None:
+    tree = await _tree(client, make_tenant)
+    strict = {"channels": {"email": {"subject": "Hi", "text": "Dear {{ user.last_name }}"}}}
+    put = await client.put("/v1/templates/customer_update", json=strict, headers=tree.a.headers)
+    assert put.status_code == 201, put.text
+    # A's users (and A1's, inheriting A's version) have no last name: refused, naming them.
+    missing = await _broadcast(client, tree.reseller, tree.reseller, 400, user_type="all_users")
+    assert missing["error"]["code"] == "missing_personalisation"
+    [detail] = missing["error"]["details"]
+    assert detail["path"] == "/personalisation/user/last_name"
+    assert all(name in detail["message"] for name in ("boss", "ann", "al"))
+    async with db.sessions() as session:
+        written = await session.scalar(
+            select(func.count()).where(
+                Notification.account_id.in_([tree.a.account_id, tree.b.account_id])
+            )
+        )
+    assert written == 0
+    # B's version reads no such field: to B alone it goes.
+    only_b = await _broadcast(
+        client, tree.reseller, tree.reseller, recipient_id=str(tree.b.account_id)
+    )
+    assert (only_b["accounts"], only_b["recipients"]) == (1, 1)

@@ -38,6 +38,9 @@ async def test_builtin_types_are_listed(client: httpx.AsyncClient, tenant: Tenan
         "channels",
         "macros",
         "builtin",
+        "description",
+        "template",
+        "personalisation",
     }
 
 

@@ -50,6 +50,18 @@ async def test_read_one_read_all_and_unread_filter(
     }
 
 
+async def test_read_all_clears_unseen_too(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    await add_users(client, tenant, "u")
+    for text in ("one", "two"):
+        sent = await client.post("/v1/notifications", json=message(text), headers=tenant.headers)
+        assert sent.status_code == 202
+    me = await user_headers(client, tenant, "u")
+    count = "/v1/me/notifications/count"
+    assert (await client.get(count, headers=me)).json() == {"unread": 2, "unseen": 2}
+    assert (await client.put("/v1/me/notifications/read", headers=me)).status_code == 204
+    assert (await client.get(count, headers=me)).json() == {"unread": 0, "unseen": 0}
+
+
 async def test_pages_and_cursors(client: httpx.AsyncClient, tenant: Tenant) -> None:
     await add_users(client, tenant, "u")
     for n in range(5):

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from herald.compat.reapit import envelope_of
 from herald.db import Database, utcnow
-from herald.events.schemas import envelope_from
 from herald.notifications.idempotency import claim, fingerprint
 from herald.notifications.models import IdempotencyKey, Notification
 from tests.conftest import MakeTenant, Tenant
@@ -73,7 +73,7 @@ async def test_a_claim_lasts_as_long_as_its_transaction(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
     await add_users(client, tenant, "u")
-    digest = fingerprint(envelope_from(BODY).model_dump_json())
+    digest = fingerprint(envelope_of(BODY).model_dump_json())
     headers = {**tenant.headers, "Idempotency-Key": "busy"}
     async with db.sessions() as session:  # a concurrent request holds the key ...
         await session.begin()
@@ -102,7 +102,7 @@ async def test_an_unanswered_claim_of_an_earlier_version_is_taken_over(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
     await add_users(client, tenant, "u")
-    digest = fingerprint(envelope_from(BODY).model_dump_json())
+    digest = fingerprint(envelope_of(BODY).model_dump_json())
     now = utcnow()
     async with db.sessions() as session, session.begin():
         session.add(

@@ -92,7 +92,8 @@ async def test_filters(client: httpx.AsyncClient, tenant: Tenant) -> None:
     assert await ids("channel=in_app") == [mail_id, call_id]
     assert await ids("target=ADV") == [call_id]
     assert await ids("target=x@example.com") == [mail_id]
-    assert await ids("status=queued&created_at_gt_or_eq=2000-01-01T00:00:00Z") == [mail_id, call_id]
+    assert await ids("status=queued&created_at_gt_or_eq=2000-01-01T00:00:00Z") == [mail_id]
+    assert await ids("status=delivered") == [call_id]  # in-app only: delivered once written
     assert await ids("created_at_lt_or_eq=2000-01-01T00:00:00Z") == []
     paged = (await client.get("/v1/notifications?per_page=1", headers=tenant.headers)).json()
     cursor = paged["pagination"]["next_cursor"]

@@ -132,6 +132,16 @@ async def test_push_to_each_device_by_its_platform(
     assert rows["ok"].rendered is not None and rows["ok"].rendered["title"] == "acme"
     ios = {request.path: request.headers for request in apns.requests}
     assert ios["/3/device/ok"]["apns-collapse-id"] == "call-1"
+    # Beside "aps", seed 001's notification object: the notification itself, as no inbox
+    # item was written (a push-only notification).
+    payload = json.loads(next(r.body for r in apns.requests if r.path == "/3/device/ok"))
+    assert payload["aps"]["alert"] == {"title": "acme", "body": "Ann is calling"}
+    assert {key: payload[key] for key in ("id", "type", "subType", "notification_id")} == {
+        "id": notification, "type": "custom", "subType": "message", "notification_id": notification
+    }  # fmt: skip
+    assert (payload["message"], payload["read"]) == ("Ann is calling", False)
+    assert payload["read_at"] is None
+    assert payload["data"] == {} and payload["message_formatted"] is None
     assert json.loads(fcm_api.requests[0].body)["message"]["android"]["collapse_key"] == "call-1"
     assert await _tokens(db, tenant) == {"ok", "droid", "busy"}
     gone = await _attempts(db, rows["gone"].id)

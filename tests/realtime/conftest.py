@@ -72,9 +72,10 @@ async def serve(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         # herald api's protocols (herald/cli.py SERVER_OPTIONS), which test_garbage.py relies on.
         http=HttpProtocol,
         ws="websockets-sansio",
-        # The back-pressure test stalls a client on purpose: on a busy machine, filling its
-        # buffer can outlast uvicorn's default 20 s + 20 s ping, which would close it first.
-        ws_ping_interval=60,
+        # No protocol pings: the back-pressure test stalls a client on purpose, and on a busy
+        # machine filling its buffers outlasted even a 60 s ping, whose timeout then closed it
+        # (1011) before the hub's 4008. Herald's own keep-alive (realtime_keepalive) stays.
+        ws_ping_interval=None,
         timeout_graceful_shutdown=2,
         access_log=False,
     )

@@ -38,11 +38,9 @@ async def test_only_invalid_numbers_is_422(client: httpx.AsyncClient, tenant: Te
     assert answer.json()["error"]["code"] == "invalid_numbers"
 
 
-async def test_the_alias_and_the_seed_path_answer_the_same(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
+async def test_the_alias_answers_the_same(client: httpx.AsyncClient, tenant: Tenant) -> None:
     payload = {"message": {"body": LONG}, "to_numbers": [UK]}
-    for path in ("/v1/messages/sms", "/messages"):
+    for path in ("/v1/messages", "/v1/messages/sms"):
         answer = await client.post(path, json=payload, headers=tenant.headers)
         assert answer.status_code == 202, answer.text
         assert answer.json()["messages"][0]["segments"] == 2
@@ -63,16 +61,12 @@ async def test_user_and_team_messages(client: httpx.AsyncClient, tenant: Tenant)
     await client.put("/v1/teams/desk", json={"members": ["ann", "bob"]}, headers=h)
     one = await client.post("/v1/users/ann/message", json={"message": {"body": "Hi"}}, headers=h)
     assert one.status_code == 202 and one.json()["messages"][0]["to"] == UK
-    group = await client.post(
-        "/employee_groups/desk/message", json={"message": {"body": "Hi"}}, headers=h
-    )
+    group = await client.post("/v1/teams/desk/message", json={"message": {"body": "Hi"}}, headers=h)
     assert group.status_code == 202
     assert group.json()["sent"] == 1
     assert group.json()["failed_numbers"] == [
         {"number": None, "user": "bob", "error": "user bob has no phone number"}
     ]
-    seed = await client.post("/employees/ann/message", json={"message": {"body": "Hi"}}, headers=h)
-    assert seed.status_code == 202
     nobody = await client.post(
         "/v1/users/nobody/message", json={"message": {"body": "x"}}, headers=h
     )
@@ -128,6 +122,21 @@ async def test_sender_names_wait_for_an_ancestor(client: httpx.AsyncClient, fami
     assert (await client.post(rejected, headers=parent.headers)).json()["status"] == "rejected"
     missing = f"/v1/accounts/{child.account_id}/senders/Nope/approve"
     assert (await client.post(missing, headers=parent.headers)).status_code == 404
+
+
+async def test_an_ancestor_cannot_approve_a_brand_name(
+    client: httpx.AsyncClient, family: Family
+) -> None:
+    child, parent = family.child, family.parent
+    await client.put("/v1/senders/Pay Pal", headers=child.headers)
+    approve_it = f"/v1/accounts/{child.account_id}/senders/Pay Pal/approve"
+    refused = await client.post(approve_it, headers=parent.headers)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "brand_name_rejected"
+    listed = (await client.get("/v1/senders", headers=child.headers)).json()["data"]
+    assert [(s["name"], s["status"]) for s in listed] == [("Pay Pal", "rejected")]
+    sent = await text(client, child, "4571999999", endpoint="Pay Pal", from_number_hidden=True)
+    assert sent.status_code == 400
 
 
 async def test_unapproved_senders_and_hidden_numbers_are_refused(

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from herald.accounts.models import Account
 from herald.db import Database
 from herald.errors import ValidationFailed
+from herald.events.builtin import BUILTIN
 from herald.migrate import upgrade
+from herald.templates import system_edits
 from herald.templates.inheritance import (
     chain_of,
     effective,
@@ -22,6 +24,7 @@ from herald.templates.inheritance import (
     merge_template,
 )
 from herald.templates.models import Template, TemplateVersion
+from herald.templates.schemas import TemplateIn
 from herald.templates.system import load_default, load_defaults, sync_system_templates
 from tests.conftest import settings_for
 
@@ -107,12 +110,16 @@ def test_localised_uses_the_variant_then_the_default_then_the_base() -> None:
 
 def test_every_shipped_default_loads_and_serves_a_builtin_type() -> None:
     defaults = load_defaults()
-    assert set(defaults) == {
-        "incoming-call", "answered-call", "ended-call", "missed-call", "custom-message"
+    crm = {t.template for t in BUILTIN.values() if t.template}
+    assert len(crm) == 23
+    assert set(defaults) >= {
+        "incoming-call", "answered-call", "ended-call", "missed-call", "custom-message", *crm
     }  # fmt: skip
-    served = {(d["type"], d["subType"]) for d in defaults.values()}
+    typed = {tid: d for tid, d in defaults.items() if "type" in d}
+    served = {(d["type"], d["subType"]) for d in typed.values()}
+    assert {key for key, t in BUILTIN.items() if t.template} <= served
     assert ("telephony", "missedCall") in served and ("custom", "message") in served
-    for body in defaults.values():
+    for body in typed.values():
         assert {"email", "push", "in_app"} <= set(body["channels"])
         assert body["enabled"] is True and body["template_charset"] == "utf-8"
     assert "<style>" in defaults["missed-call"]["channels"]["email"]["html"]  # from email.html
@@ -151,3 +158,43 @@ async def test_sync_versions_changed_defaults_and_withdraws_removed_ones(tmp_pat
     assert rows["missed-call"].body["friendly_name"] == "Missed!"
     assert rows["ended-call"].deleted_at is not None
     assert rows["incoming-call"].version == 1
+
+
+def test_seed_002s_defaults_declare_their_macros() -> None:
+    defaults = load_defaults()
+    voicemail, update = defaults["voicemail_to_email"], defaults["customer_update"]
+    first = voicemail["macros"]["user.first_name"]
+    assert first["friendly_name"] == "First Name" and "Not always present" in first["description"]
+    assert "Not always present" not in update["macros"]["user.first_name"]["description"]
+    assert voicemail["channels"]["email"]["html"] and update["channels"]["email"]["text"]
+
+
+async def test_sync_leaves_a_default_an_operator_changed_alone(tmp_path: Path) -> None:
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}")
+    await upgrade(settings)
+    db = Database(settings)
+    edit = TemplateIn.model_validate({"friendly_name": "Ours"})
+    try:
+        async with db.sessions() as session, session.begin():
+            await system_edits.update_system_template(
+                session, template_id="missed-call", body=edit, actor="key:ops"
+            )
+            await system_edits.put_system_template(
+                session, template_id="ops-made", body=edit, actor="key:ops"
+            )
+            await system_edits.delete_system_template(
+                session, template_id="ended-call", actor="key:ops"
+            )
+        changed = load_defaults()
+        changed["missed-call"]["friendly_name"] = "Shipped"
+        async with db.sessions() as session, session.begin():
+            await sync_system_templates(session, defaults=changed)
+        async with db.sessions() as session:
+            rows = {r.template_id: r for r in await session.scalars(select(Template))}
+    finally:
+        await db.dispose()
+    # The operator's change, creation and removal all stand; the shipped file no longer rules.
+    assert rows["missed-call"].body["friendly_name"] == "Ours"
+    assert rows["ops-made"].deleted_at is None and rows["ops-made"].account_id is None
+    assert rows["ended-call"].deleted_at is not None
+    assert rows["missed-call"].customised_by == "key:ops"

@@ -162,3 +162,26 @@ async def test_a_new_version_renders_its_own_content(
                 message="m",
             )
         assert rendered.channels["push"]["body"] == text.replace("{{ n }}", "1")
+
+
+async def test_macros_not_always_present_render_empty_and_others_stay_required(
+    session: AsyncSession, tenant: Tenant
+) -> None:
+    template = await load_for_sending(
+        session, account=await account_of(session, tenant), template_id="voicemail_to_email"
+    )
+    values = {"call_id": "c1", "caller_id": {"name": "Ann", "number": "0123"}}
+    common: dict[str, Any] = {"locale": None, "payload": {}, "channels": {"email"}}
+    rendered = template.render(
+        personalisation={**values, "voicemail": {"vmbox_name": "Main"}},
+        user={"email": "x@example.com"},
+        **common,
+    )
+    # user.first_name and voicemail.length are "not always present": they render empty.
+    assert rendered.channels["email"]["text"].startswith("Hello,\n")
+    assert "long" not in rendered.channels["email"]["text"]
+    # voicemail.vmbox_name is not: its absence is still the 400 naming it.
+    with pytest.raises(MissingPersonalisation) as caught:
+        template.render(personalisation=values, user={"email": "x@example.com"}, **common)
+    assert [d.path for d in caught.value.details] == ["/personalisation/voicemail/vmbox_name"]
+    assert values == {"call_id": "c1", "caller_id": {"name": "Ann", "number": "0123"}}

@@ -177,7 +177,7 @@ def fcm_message(message: PushMessage) -> dict[str, Any]:
         "webpush": {"headers": {"Urgency": "high" if message.urgent else "normal"}},
     }
     if message.data:
-        fcm["data"] = dict(message.data)
+        fcm["data"] = {key: _text(value) for key, value in message.data.items()}
     if message.ttl is not None:
         fcm["android"]["ttl"] = f"{message.ttl}s"
         fcm["webpush"]["headers"]["TTL"] = str(message.ttl)
@@ -187,6 +187,11 @@ def fcm_message(message: PushMessage) -> dict[str, Any]:
     if collapse_id := collapse_key(message.correlation_id, max_length=COLLAPSE_ID_MAX):
         fcm["apns"]["headers"]["apns-collapse-id"] = collapse_id
     return fcm
+
+
+def _text(value: Any) -> str:
+    """A data value as FCM takes it: a string, else its JSON."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
 def _error_code(body: dict[str, Any]) -> str:

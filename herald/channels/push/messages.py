@@ -8,7 +8,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from herald.channels.base import OutboundMessage, PermanentDeliveryError
 
@@ -28,7 +28,8 @@ class PushMessage(OutboundMessage):
     channel: ClassVar[str] = "push"
     title: str
     body: str
-    data: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    """JSON values (FCM, whose data holds strings only, is sent the others JSON-encoded)."""
     urgent: bool = True
     ttl: int | None = None
     badge: int | None = None

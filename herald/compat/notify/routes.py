@@ -22,6 +22,7 @@ from herald.compat.notify.sending import (
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.templates.service import load_account
 
+PREFIX = "/v2/"
 router = APIRouter(tags=["GOV.UK Notify"], route_class=NotifyRoute)
 Body = Annotated[Any, Depends(json_body)]
 CREATED = status.HTTP_201_CREATED

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from herald.compat.notify import errors
 from herald.errors import HeraldError
@@ -24,6 +25,12 @@ log = get_logger(__name__)
 def error_response(error: errors.NotifyError) -> JSONResponse:
     """Notify's error body with its status and headers (``Retry-After`` on a 429)."""
     return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+
+
+def render_error(error: HeraldError, _status: int, _scope: Scope) -> Response:
+    """A Herald error met outside the routes (an unknown path, a body over the limit), as
+    Notify's error body: the renderer of ``/v2`` in ``herald.http.dialects``."""
+    return error_response(errors.from_herald(error))
 
 
 def _validation(exc: RequestValidationError) -> errors.NotifyError:

@@ -1,7 +1,7 @@
 """console sessions
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-23 09:00:00.000000
 
 The admin console's signed-in sessions, kept server side (docs/console.md): the browser holds
@@ -15,8 +15,8 @@ from alembic import op
 
 import herald.db
 
-revision = "0009"
-down_revision = "0008"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

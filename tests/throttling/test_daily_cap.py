@@ -1,0 +1,69 @@
+"""The daily cap is checked and counted atomically, in the database every process shares:
+concurrent requests against a cap of N, spread over two application instances, get exactly
+N messages accepted."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from herald.accounts.models import Account
+from herald.app import create_app
+from herald.db import Database
+from herald.notifications.models import Notification
+from herald.throttling.models import DailyUsage
+from tests.conftest import Tenant, settings_for
+from tests.notifications.helpers import add_users
+
+CAP = 6
+REQUESTS = 16
+
+
+@pytest.fixture
+async def second(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Another application on the same database, as another API process would be."""
+    app = create_app(settings_for(database_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://other.test") as http:
+            yield http
+
+
+async def test_concurrent_requests_take_exactly_the_cap(
+    client: httpx.AsyncClient, second: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            update(Account).where(Account.id == tenant.account_id).values(daily_limit=CAP)
+        )
+    # One user per request: a fan-out locks its users' sequence rows, which would queue
+    # requests to one user behind each other and hide a race.
+    users = [f"u{i}" for i in range(REQUESTS)]
+    await add_users(client, tenant, *users)
+    body = {"type": "custom", "subType": "message", "message": "hi", "channels": ["in_app"]}
+    answers = await asyncio.gather(
+        *(
+            (client, second)[i % 2].post(
+                "/v1/notifications", json={**body, "targets": {"users": [user]}},
+                headers=tenant.headers,
+            )
+            for i, user in enumerate(users)
+        )
+    )  # fmt: skip
+    codes = Counter(answer.status_code for answer in answers)
+    assert codes == {202: CAP, 429: REQUESTS - CAP}, [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.json()["error"]["code"] == "daily_limit_reached"
+    async with db.sessions() as session:
+        counted = await session.scalar(
+            select(DailyUsage.messages).where(DailyUsage.account_id == tenant.account_id)
+        )
+        written = await session.scalar(
+            select(func.count()).where(Notification.account_id == tenant.account_id)
+        )
+    assert (counted, written) == (CAP, CAP)
