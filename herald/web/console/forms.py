@@ -45,6 +45,12 @@ def identifier(form: FormData, name: str, *, label: str) -> str:
     return value
 
 
+def number(form: FormData, name: str) -> int | str | None:
+    """A whole-number field as an int; anything else as typed, for the model to refuse."""
+    value = text(form, name)
+    return int(value) if value is not None and value.isdigit() else value
+
+
 def checked(form: FormData, name: str) -> bool:
     """Whether a checkbox was ticked."""
     return form.get(name) is not None

@@ -168,7 +168,7 @@ async def test_another_tenants_objects_are_not_found(
             "targets": {"emails": ["a@example.com"]}, "channels": ["email"]}  # fmt: skip
     sent = (await client.post("/v1/notifications", json=body, headers=theirs.headers)).json()
     found = (await client.get(f"/v1/notifications/{sent['id']}", headers=theirs.headers)).json()
-    await client.put("/v1/senders/Theirs", headers=theirs.headers)
+    await client.put("/v1/senders/Bakery", headers=theirs.headers)
     console = await open_console(mine.api_key)
     for path in (
         f"/console/notifications/{sent['id']}",
@@ -177,7 +177,7 @@ async def test_another_tenants_objects_are_not_found(
     ):
         assert (await console.http.get(path)).status_code == 404, path
     for path in (
-        f"/console/accounts/{theirs.account_id}/senders/Theirs/approve",
+        f"/console/accounts/{theirs.account_id}/senders/Bakery/approve",
         f"/console/keys/{theirs.key_id}/revoke",
         f"/console/notifications/{sent['id']}/cancel",
     ):

@@ -18,7 +18,7 @@ from herald.accounts.schemas import AccountCreate, AccountPatch
 from herald.errors import HeraldError
 from herald.http.deps import SessionDep
 from herald.web.console.access import AnyKey, CheckedForm, Visit, console
-from herald.web.console.forms import attempt, model, problems, text
+from herald.web.console.forms import attempt, model, number, problems, text
 from herald.web.console.rendering import PAGE_HEADERS, page
 from herald.web.console.routing import ConsoleRoute
 
@@ -26,7 +26,6 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Writer = Annotated[Visit, Depends(console("accounts.write"))]
 PER_PAGE = 50
 NOTICES = {"created": "Child account created.", "saved": "Account saved."}
-LIMIT_FIELDS = ("rate", "daily", "sms_allowance")
 
 
 async def _account_page(
@@ -123,13 +122,18 @@ async def create_child(
 def _patch(form: FormData) -> AccountPatch:
     """The fields given; an empty field leaves its value as it is."""
     body: dict[str, Any] = {}
-    limits = {name: text(form, name) for name in LIMIT_FIELDS}
+    limits = {
+        "rate": text(form, "rate"),
+        **{n: number(form, n) for n in ("daily", "sms_allowance")},
+    }
     if any(value is not None for value in limits.values()):
         body["limits"] = {name: value for name, value in limits.items() if value is not None}
-    for name in ("name", "retention_days", "default_locale"):
-        value = text(form, name)
-        if value is not None:
-            body[name] = value
+    fields = {
+        "name": text(form, "name"),
+        "retention_days": number(form, "retention_days"),
+        "default_locale": text(form, "default_locale"),
+    }
+    body.update((name, value) for name, value in fields.items() if value is not None)
     return model(AccountPatch, body)
 
 
