@@ -319,6 +319,7 @@ async def test_a_delivery_shows_the_email_as_sent_and_the_smtp_servers_receipt(
     await expect(rows).to_have_count(3)
     row = rows.last  # newest first: the first one sent is the last row
     await expect(row).to_contain_text("email, in_app")
+    await expect(row.get_by_role("cell", name="delivered")).to_be_visible()
     await screenshot(page, "notifications")
     await row.get_by_role("link").click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text("custom/message")
