@@ -43,13 +43,19 @@ class DeliveryQuery(ListQuery):
 
 
 async def _page(
-    session: SessionDep, visit: Visit, query: DeliveryQuery, channel: str | None
+    session: SessionDep,
+    visit: Visit,
+    query: DeliveryQuery,
+    channel: str | None,
+    *,
+    attempted: bool = False,
 ) -> tuple[list[service.Logged], int]:
     filters = service.Filters(
         query.notification_id,
         channel,
         query.status.value if query.status else None,
         day_start(query.since),
+        attempted=attempted,
     )
     return await service.list_deliveries(
         session,
@@ -90,8 +96,9 @@ async def smtp_log(
     visit: Reader,
     query: Annotated[DeliveryQuery, Query()],
 ) -> Response:
-    """Every email and what the SMTP server answered: subject, sender, recipients, receipt."""
-    rows, total = await _page(session, visit, query, "email")
+    """Every email tried and what the SMTP server answered (seed 002's SMTP log): subject,
+    sender, recipients, receipt."""
+    rows, total = await _page(session, visit, query, "email", attempted=True)
     return page(
         request,
         "smtp_log.html",
