@@ -28,6 +28,7 @@ from herald.directory import routes as directory_routes
 from herald.endpoints import routes as endpoints_routes
 from herald.events import routes as events_routes
 from herald.http.boundary import ErrorBoundary
+from herald.http.cors import UserRouteCors
 from herald.http.dialects import DialectErrors
 from herald.http.handlers import install_error_handlers
 from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
@@ -46,6 +47,9 @@ from herald.templates import routes as templates_routes
 from herald.throttling.middleware import RateLimitHeaders
 from herald.throttling.service import Throttle
 from herald.web.console.router import router as console_router
+from herald.web.docs import routes as web_docs_routes
+from herald.web.pages import install_pages
+from herald.web.widget import routes as web_widget_routes
 
 log = get_logger(__name__)
 UNSERVED_HINTS = {
@@ -71,6 +75,8 @@ ROUTERS = (
     reapit.router,
     crm.router,
     relatel.router,
+    web_docs_routes.router,
+    web_widget_routes.router,
     console_router,
 )
 # Under these prefixes errors take the dialect's envelope, not API.md's.
@@ -175,12 +181,16 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         version="0.1.0",
         description="Self-hosted, multi-tenant notification service.",
         lifespan=lifespan,
+        docs_url=None,  # herald.web.docs serves /docs and /redoc with their assets
+        redoc_url=None,
     )
     install_error_handlers(app, DIALECT_ERRORS)
     for router in ROUTERS:
         app.include_router(router)
+    install_pages(app)
     install_openapi(app)
     app.add_middleware(RateLimitHeaders)
+    app.add_middleware(UserRouteCors, origins=settings.origins)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, dialects=DIALECT_ERRORS
     )

@@ -1,5 +1,6 @@
-"""The admin console in a real browser (Debian's Chromium, driven by Playwright) against a real
-``herald serve`` sending through a real SMTP server (aiosmtpd): one of each for the module.
+"""The admin console in a real browser (Debian's Chromium, driven by Playwright; the one the
+pages' tests share) against a real ``herald serve`` sending through a real SMTP server
+(aiosmtpd): one of each for the module.
 
 ``HERALD_SCREENSHOTS=1`` also writes the README's pictures into ``docs/images/``.
 """
@@ -8,20 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from herald.accounts import service as accounts
 from herald.db import Database, new_id, utcnow
@@ -30,19 +29,9 @@ from herald.migrate import upgrade
 from herald.notifications.models import Notification
 from tests.conftest import settings_for
 from tests.support.processes import Herald, free_port, herald
+from tests.web.conftest import screenshot as pages_screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
 WAIT_MS = 15_000
 expect.set_options(timeout=WAIT_MS)
 _queue_ids = itertools.count(1)
@@ -140,18 +129,10 @@ async def site(
         await database.dispose()
 
 
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium, headless, shared by the module's tests."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
-
-
 @pytest.fixture
 async def page(browser: Browser, site: Site) -> AsyncIterator[Page]:
-    """A fresh browser profile on Herald; a script error on any page fails the test."""
+    """A fresh profile of the pages' shared Chromium (tests/web/conftest.py) on this module's
+    Herald; a script error on any page fails the test."""
     context = await browser.new_context(
         base_url=site.url, viewport={"width": 1280, "height": 860}, locale="en-GB"
     )
@@ -166,9 +147,7 @@ async def page(browser: Browser, site: Site) -> AsyncIterator[Page]:
 
 async def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
     """Write ``docs/images/console-<name>.png`` when ``HERALD_SCREENSHOTS`` is set."""
-    if os.environ.get("HERALD_SCREENSHOTS"):
-        IMAGES.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=IMAGES / f"console-{name}.png", full_page=full_page)
+    await pages_screenshot(page, f"console-{name}", full_page=full_page)
 
 
 async def sign_in(page: Page, key: str, *, start: str = "/console") -> None:

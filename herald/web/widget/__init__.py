@@ -1,0 +1,1 @@
+"""The ``<herald-inbox>`` Web Component (``static/herald-inbox.js``) and its demo page."""
