@@ -34,7 +34,7 @@ from herald.channels.base import (
     RetryableDeliveryError,
 )
 from herald.channels.circuit import CircuitBreaker
-from herald.webhooks import ssrf
+from herald.http import ssrf
 
 # Apprise's e-mail plugin imports the standard library's imghdr, deprecated since Python
 # 3.11; importing it here first, quietly, keeps that warning (not ours) out of the logs

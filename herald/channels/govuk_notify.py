@@ -42,9 +42,9 @@ from herald.channels.base import (
 from herald.channels.http_answers import error_for_status, logged_body, request_error
 from herald.channels.http_provider import HttpProvider, HttpSettings
 from herald.channels.letter.messages import LetterMessage
+from herald.channels.outcome import Outcome
 from herald.channels.sms.messages import SmsMessage, SmsReceipt
-from herald.delivery.status import Outcome
-from herald.webhooks import ssrf
+from herald.http import ssrf
 
 _KEY = re.compile(r"^.+-(?P<service>[0-9a-f-]{36})-(?P<secret>[0-9a-f-]{36})$")
 MAX_ADDRESS_LINES = 7

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from herald.channels.base import MessageT, Provider
 from herald.channels.circuit import CircuitBreaker
-from herald.webhooks import ssrf
+from herald.http import ssrf
 
 
 class HttpSettings(BaseModel):

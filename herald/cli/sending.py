@@ -133,8 +133,8 @@ async def purge_now(settings: Settings) -> dict[str, Any]:
     """Apply retention now: ``herald.retention.service.purge``, the worker's hourly purge, run
     until nothing expired is left; what it deleted, by kind."""
     from herald.db import Database
+    from herald.delivery.composers.letter import documents
     from herald.delivery.gate import Gate
-    from herald.delivery.letter import documents
     from herald.retention.service import purge
 
     db = Database(settings)

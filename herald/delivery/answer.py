@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from herald.channels.base import DeliveryError, DeliveryResult, RetryableDeliveryError
-from herald.delivery.status import Outcome, outcome_of
+from herald.channels.outcome import Outcome
+from herald.delivery.status import outcome_of
 
 ACTION_FLAGS = ("invalid_token", "disable_endpoint")
 """Class attributes of provider errors that ask the pipeline to act (see ``effects``)."""

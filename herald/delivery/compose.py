@@ -10,83 +10,29 @@ A channel plugs in with a ``ChannelSupport`` in ``CHANNELS`` (see docs/adding-a-
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.accounts.models import Account
 from herald.channels.base import OutboundMessage, PermanentDeliveryError, TemplateUse
-from herald.config import Settings
 from herald.delivery.addresses import address_of, user_fields
-from herald.delivery.chat import CHAT_SOURCES, chat_message, compose_chat
-from herald.delivery.email import compose_email, email_message
-from herald.delivery.letter import compose_letter, letter_message, letter_pdf
+from herald.delivery.composers.base import ChannelSupport, Target
+from herald.delivery.composers.chat import CHAT_SOURCES, chat_message, compose_chat
+from herald.delivery.composers.email import compose_email, email_message
+from herald.delivery.composers.letter import compose_letter, letter_message, letter_pdf
+from herald.delivery.composers.push import compose_push, push_message, push_providers
+from herald.delivery.composers.sms import compose_sms, sms_message
+from herald.delivery.composers.webhook import compose_webhook, webhook_message, webhook_secret
 from herald.delivery.models import Delivery
-from herald.delivery.push import compose_push, push_message, push_providers
-from herald.delivery.sms import compose_sms, sms_message
 from herald.delivery.templating import TemplateCache
-from herald.delivery.webhook import compose_webhook, webhook_message, webhook_secret
-from herald.directory.models import User
 from herald.errors import HeraldError
 from herald.notifications.models import Notification
 
 
 class TemplateDisabled(Exception):
     """The account switched this template off: the delivery is cancelled, not failed."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Everything composing one delivery needs, loaded once."""
-
-    delivery: Delivery
-    notification: Notification
-    account: Account
-    user: User | None
-    settings: Settings
-
-
-@dataclass(frozen=True)
-class Keys:
-    """What loading a message's secrets may need: settings and the deployment's sealing key."""
-
-    settings: Settings
-    sealing_key: str
-
-
-Composer = Callable[[AsyncSession, Target, Mapping[str, Any]], Awaitable[dict[str, Any]]]
-"""(session, target, the template's rendered parts) → the log's ``rendered`` document."""
-MessageBuilder = Callable[[Delivery, Mapping[str, Any], Mapping[str, Any]], OutboundMessage]
-"""(delivery, its stored ``rendered``, what ``load`` gave) → the provider's message."""
-Loader = Callable[[AsyncSession, Delivery, Keys], Awaitable[dict[str, Any]]]
-"""(session, delivery, keys) → what the message needs but the log must not show (a
-webhook endpoint's secret, a letter's PDF); read at each attempt, never stored."""
-Router = Callable[[Mapping[str, Any]], frozenset[str]]
-"""(stored ``rendered``) → the names of the providers that can send it (push platforms)."""
-
-
-async def _nothing(_session: AsyncSession, _delivery: Delivery, _keys: Keys) -> dict[str, Any]:
-    return {}
-
-
-@dataclass(frozen=True)
-class ChannelSupport:
-    """How one channel composes a delivery and rebuilds its message for each attempt.
-
-    ``sources`` are the template channels whose parts it sends, the first present
-    winning (default: its own); ``route``, when set, narrows the providers to those
-    able to send one delivery.
-    """
-
-    compose: Composer
-    message: MessageBuilder
-    load: Loader = _nothing
-    sources: tuple[str, ...] = ()
-    route: Router | None = None
-    templated: bool = True
-    """False for a channel that sends the notification itself (webhooks): no template."""
 
 
 CHANNELS: dict[str, ChannelSupport] = {

@@ -8,14 +8,15 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
+from herald.channels.outcome import Outcome
 from herald.db import utcnow
-from herald.delivery import callbacks
 from herald.delivery.answer import Answer
+from herald.delivery.callbacks import service as callbacks
+from herald.delivery.callbacks.notify_receipt import receipt_for
 from herald.delivery.models import Delivery, DeliveryAttempt
-from herald.delivery.notify_receipt import receipt_for
 from herald.delivery.schemas import delivery_document
 from herald.delivery.service import attempts_of
-from herald.delivery.status import DeliveryStatus, Outcome
+from herald.delivery.status import DeliveryStatus
 from herald.directory.models import Device
 from herald.endpoints.models import WebhookEndpoint
 from herald.sms import allowance

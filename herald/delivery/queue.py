@@ -19,18 +19,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
+from herald.channels.outcome import Outcome
 from herald.db import on_commit, utcnow
 from herald.delivery.models import CallbackJob, Delivery
 from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
-from herald.delivery.status import (
-    RETRYABLE,
-    TERMINAL,
-    Decision,
-    DeliveryStatus,
-    Outcome,
-    claim,
-    transition,
-)
+from herald.delivery.status import RETRYABLE, TERMINAL, Decision, DeliveryStatus, claim, transition
 
 WAKE_CHANNEL = "deliveries"
 """The bus channel that wakes workers after a commit that made work due."""

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, st
 
 from herald.accounts.auth import Principal, server
 from herald.channels.registry import ProviderRegistry
-from herald.delivery import callbacks, notify_receipts_in, providers, service
-from herald.delivery.letter import documents
+from herald.delivery import notify_receipts_in, providers, service
+from herald.delivery.callbacks import service as callbacks
+from herald.delivery.composers.letter import documents
 from herald.delivery.schemas import (
     CallbackIn,
     DeliveryOut,

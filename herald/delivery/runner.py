@@ -24,20 +24,19 @@ from herald.accounts.models import Account
 from herald.bus import Bus
 from herald.channels.base import DeliveryError, PermanentDeliveryError
 from herald.channels.failover import send_with_failover
+from herald.channels.outcome import Outcome
 from herald.config import Settings
 from herald.db import utcnow
 from herald.delivery.answer import Answer
 from herald.delivery.compose import (
     TEMPLATE_USE,
-    ChannelSupport,
-    Keys,
-    Target,
     TemplateDisabled,
     compose,
     message_for,
     support_for,
     template_use,
 )
+from herald.delivery.composers.base import ChannelSupport, Keys, Target
 from herald.delivery.effects import after_answer, status_callback
 from herald.delivery.gate import Gate
 from herald.delivery.models import Delivery, DeliveryAttempt
@@ -46,7 +45,7 @@ from herald.delivery.providers import AnyProvider, ProviderPool
 from herald.delivery.queue import Claimed, finish, lock_all
 from herald.delivery.recorder import Recorder
 from herald.delivery.simulator import simulate
-from herald.delivery.status import TERMINAL, DeliveryStatus, Outcome
+from herald.delivery.status import TERMINAL, DeliveryStatus
 from herald.delivery.templating import TemplateCache
 from herald.directory.models import User
 from herald.logs import get_logger

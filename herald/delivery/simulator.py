@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 
+from herald.channels.outcome import Outcome
 from herald.delivery.answer import Answer
-from herald.delivery.status import Outcome
 
 PROVIDER = "simulator"
 RECEIPT = "simulated: not sent (test key)"

@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from herald.channels.base import DeliveryError, outcome_label
+from herald.channels.outcome import Outcome
 
 
 class DeliveryStatus(StrEnum):
@@ -28,21 +29,6 @@ class DeliveryStatus(StrEnum):
     PERMANENT_FAILURE = "permanent-failure"
     TECHNICAL_FAILURE = "technical-failure"
     CANCELLED = "cancelled"
-
-
-class Outcome(StrEnum):
-    """What happened to one attempt (or to the delivery as a whole, for ``cancelled``)."""
-
-    DELIVERED = "delivered"
-    TEMPORARY = "temporary"
-    """Retryable, on the recipient's side: mailbox full, SMTP 4xx."""
-    TECHNICAL = "technical"
-    """Retryable, on Herald's or the provider's side: connection refused, timeout."""
-    PERMANENT = "permanent"
-    CANCELLED = "cancelled"
-    SENT = "sent"
-    """A provider took it and will send a delivery receipt (SMS): it is ``sending`` until the
-    receipt comes, and ``delivered`` if none comes in time."""
 
 
 TERMINAL: frozenset[DeliveryStatus] = frozenset(

@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Message
 from herald.db import utcnow
-from herald.delivery.callback_runner import CallbackRunner
+from herald.delivery.callbacks.runner import CallbackRunner
+from herald.delivery.composers.letter import documents
 from herald.delivery.gate import Gate
-from herald.delivery.letter import documents
 from herald.delivery.models import CallbackJob, Delivery
 from herald.delivery.providers import ProviderPool
 from herald.delivery.queue import ACTIVE, WAKE_CHANNEL, Claimed, Job, claim_due, release, renew

@@ -16,8 +16,8 @@ from herald.db import utcnow
 from herald.delivery.sealing import seal
 from herald.endpoints.models import WebhookEndpoint
 from herald.errors import NotFound
+from herald.http.ssrf import check_url
 from herald.webhooks.signing import generate_secret
-from herald.webhooks.ssrf import check_url
 
 
 async def put_endpoint(

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
 from herald.db import utcnow
-from herald.delivery.callbacks import action_data, enqueue_callback
+from herald.delivery.callbacks.service import action_data, enqueue_callback
 from herald.directory.models import User
 from herald.errors import NotFound
 from herald.inbox import events as inbox_events

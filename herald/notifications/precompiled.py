@@ -17,7 +17,7 @@ from herald.bus import Bus
 from herald.channels.letter.messages import page_count
 from herald.config import Settings
 from herald.db import new_id, utcnow
-from herald.delivery.letter import documents
+from herald.delivery.composers.letter import documents
 from herald.delivery.models import Delivery
 from herald.delivery.queue import wake_workers
 from herald.delivery.status import DeliveryStatus

@@ -21,12 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
+from herald.channels.outcome import Outcome
 from herald.channels.sms.messages import SmsReceipt
 from herald.db import utcnow
 from herald.delivery.effects import status_callback
 from herald.delivery.gate import Gate
 from herald.delivery.models import Delivery
-from herald.delivery.status import DeliveryStatus, Outcome, transition
+from herald.delivery.status import DeliveryStatus, transition
 from herald.logs import get_logger
 from herald.notifications import progress
 from herald.sms import allowance

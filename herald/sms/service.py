@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald.accounts.auth import Principal
 from herald.bus import Bus
 from herald.db import new_id, utcnow
+from herald.delivery.composers.sms import sms_document
 from herald.delivery.models import Delivery
 from herald.delivery.queue import wake_workers
-from herald.delivery.sms import sms_document
 from herald.delivery.status import DeliveryStatus
 from herald.directory.contact import normalize_phone
 from herald.directory.models import User, team_members

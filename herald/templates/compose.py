@@ -14,13 +14,13 @@ from typing import Any
 
 import nh3
 
+from herald.channels.sms.segments import count_segments
 from herald.errors import ErrorDetail, MissingPersonalisation, ValidationFailed
 from herald.templates.headers import check_header
 from herald.templates.notify_format import email_html, email_text, letter_html, preheader
 from herald.templates.notify_layout import email_document, letter_document
 from herald.templates.notify_markdown import nice_typography, smart_quotes
 from herald.templates.rendering import CacheKey, Part, Renderer, TemplateError
-from herald.templates.segments import count_segments
 
 HTML_PARTS = frozenset({("email", "html"), ("in_app", "message_formatted"), ("letter", "html")})
 HEADER_PARTS = frozenset({("email", "subject"), ("email", "from"), ("email", "reply_to")})

@@ -1,1 +1,1 @@
-"""Outbound webhooks: Standard Webhooks signatures and SSRF-safe HTTP delivery."""
+"""Outbound webhooks: Standard Webhooks signatures."""

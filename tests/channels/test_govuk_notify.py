@@ -27,8 +27,8 @@ from herald.channels.govuk_notify import (
     parse_receipt,
 )
 from herald.channels.letter.messages import LetterMessage
+from herald.channels.outcome import Outcome
 from herald.channels.sms.messages import SmsMessage
-from herald.delivery.status import Outcome
 from tests.channels.servers.http import Reply, Request, serve
 
 SERVICE = str(uuid.uuid4())

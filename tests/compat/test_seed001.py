@@ -13,8 +13,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from tests.channels.push.test_fcm import EMAIL, KEY_PEM, Google
 from tests.channels.servers.http import Server, serve
-from tests.channels.test_fcm import EMAIL, KEY_PEM, Google
 from tests.compat.conftest import Seeded, eventually
 from tests.compat.seeds import as_meant, personalisation_for, seed001, seed001_samples, sub_type_of
 from tests.conftest import Tenant

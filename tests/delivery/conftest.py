@@ -28,7 +28,7 @@ from herald.delivery.worker import Worker, WorkerOptions
 from herald.notifications.models import Notification
 from tests.channels.conftest import Server, Sink
 from tests.conftest import Tenant, settings_for
-from tests.webhooks.conftest import Receiver, StartReceiver, start_receiver
+from tests.http.conftest import Receiver, StartReceiver, start_receiver
 
 __all__ = ["Receiver", "StartReceiver", "start_receiver"]
 FAST = WorkerOptions(concurrency=16, lease=timedelta(seconds=30), poll_interval=0.05)

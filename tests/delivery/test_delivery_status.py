@@ -9,15 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from herald.channels.base import PermanentDeliveryError, RetryableDeliveryError
-from herald.delivery.status import (
-    ALLOWED,
-    TERMINAL,
-    DeliveryStatus,
-    Outcome,
-    claim,
-    outcome_of,
-    transition,
-)
+from herald.channels.outcome import Outcome
+from herald.delivery.status import ALLOWED, TERMINAL, DeliveryStatus, claim, outcome_of, transition
 
 LATER = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
 

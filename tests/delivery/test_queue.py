@@ -12,11 +12,12 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from herald.channels.outcome import Outcome
 from herald.config import Settings
 from herald.db import Database
 from herald.delivery.models import Delivery
 from herald.delivery.queue import Claimed, claim_due, finish, lock, release, renew
-from herald.delivery.status import DeliveryStatus, Outcome
+from herald.delivery.status import DeliveryStatus
 from tests.conftest import Tenant
 from tests.delivery.conftest import deliveries_of, drop_notification, make_deliveries
 

@@ -8,11 +8,12 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+from herald.channels.outcome import Outcome
 from herald.delivery.answer import Answer
 from herald.delivery.gate import Gate
 from herald.delivery.queue import Claimed
 from herald.delivery.recorder import Recorder
-from herald.delivery.status import DeliveryStatus, Outcome
+from herald.delivery.status import DeliveryStatus
 
 
 class FakeGate:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from herald.channels.outcome import Outcome
 from herald.db import Database, utcnow
 from herald.delivery.simulator import outcome_for
-from herald.delivery.status import Outcome
 from tests.channels.conftest import Server
 from tests.conftest import Tenant, bearer, make_key
 from tests.delivery.conftest import (

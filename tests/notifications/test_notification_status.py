@@ -19,8 +19,8 @@ from tests.delivery.conftest import (
     wait_until,
     worker_settings,
 )
+from tests.http.conftest import Receiver, StartReceiver, start_receiver
 from tests.notifications.helpers import add_users
-from tests.webhooks.conftest import Receiver, StartReceiver, start_receiver
 
 __all__ = ["start_receiver"]  # the fixture, for this module
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.webhooks.conftest import start_receiver
+from tests.http.conftest import start_receiver
 
 __all__ = ["start_receiver"]

@@ -35,7 +35,7 @@ from herald.notifications.models import IdempotencyKey, Notification
 from herald.retention.service import purge
 from tests.conftest import Tenant, bearer, make_key
 from tests.delivery.conftest import running_worker, wait_until, worker_settings
-from tests.webhooks.conftest import Receiver, StartReceiver
+from tests.http.conftest import Receiver, StartReceiver
 
 pytestmark = pytest.mark.usefixtures("parked")
 

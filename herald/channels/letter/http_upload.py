@@ -25,7 +25,7 @@ from herald.channels.base import (
 from herald.channels.http_answers import error_for_status, logged_body, request_error
 from herald.channels.http_provider import HttpProvider, HttpSettings
 from herald.channels.letter.messages import LetterMessage, RenderedLetter, manifest, render
-from herald.webhooks import ssrf
+from herald.http import ssrf
 
 
 class UploadSettings(HttpSettings):

@@ -33,7 +33,7 @@ from herald.channels.base import (
 from herald.channels.circuit import CircuitBreaker
 from herald.channels.http_answers import error_for_status, logged_body, request_error
 from herald.channels.push.messages import InvalidDeviceToken, PushMessage, collapse_key
-from herald.webhooks import ssrf
+from herald.http import ssrf
 
 TOKEN_LIFETIME_SECONDS = 50 * 60
 INVALID_TOKEN_REASONS = frozenset({"BadDeviceToken", "DeviceTokenNotForTopic", "Unregistered"})

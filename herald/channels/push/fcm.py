@@ -32,7 +32,7 @@ from herald.channels.circuit import CircuitBreaker
 from herald.channels.http_answers import error_for_status, logged_body, request_error
 from herald.channels.http_provider import HttpProvider, HttpSettings
 from herald.channels.push.messages import InvalidDeviceToken, PushMessage, collapse_key
-from herald.webhooks import ssrf
+from herald.http import ssrf
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -1,7 +1,7 @@
 """Web Push (RFC 8030) to browser subscriptions, encrypted (RFC 8291) and signed with VAPID.
 
 pywebpush encrypts the payload (``aes128gcm``) and its VAPID class signs the
-``Authorization`` header; the request itself goes through ``herald.webhooks.ssrf.post``
+``Authorization`` header; the request itself goes through ``herald.http.ssrf.post``
 rather than pywebpush's own ``requests`` call, because the endpoint URL comes from a
 browser: it is checked and pinned at every send, and no redirect is followed.
 
@@ -33,7 +33,7 @@ from herald.channels.base import (
 from herald.channels.circuit import CircuitBreaker
 from herald.channels.http_answers import error_for_status, logged_body, request_error
 from herald.channels.push.messages import InvalidDeviceToken, WebPushMessage, collapse_key
-from herald.webhooks import ssrf
+from herald.http import ssrf
 
 CONTENT_ENCODING = "aes128gcm"
 TOPIC_MAX = 32
@@ -157,7 +157,7 @@ def _encrypt(message: WebPushMessage) -> bytes:
     return body
 
 
-def _result(answer: ssrf.WebhookResponse) -> DeliveryResult:
+def _result(answer: ssrf.PostResponse) -> DeliveryResult:
     status = answer.status_code
     response = {"status": status, "body": logged_body(answer.body)}
     if answer.is_success:

@@ -43,7 +43,7 @@ from herald.channels.sms.messages import (
     SmsReceipt,
     outcome_of_status,
 )
-from herald.webhooks import ssrf
+from herald.http import ssrf
 
 URL_PLACEHOLDERS = frozenset({"to", "sender", "delivery_id"})
 _CONTENT_TYPES = {"form": "application/x-www-form-urlencoded", "json": "application/json"}

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from herald.channels.base import OutboundMessage
-from herald.delivery.status import Outcome
-from herald.templates.segments import SegmentCount, count_segments
+from herald.channels.outcome import Outcome
+from herald.channels.sms.segments import SegmentCount, count_segments
 
 # E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")

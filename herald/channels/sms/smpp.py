@@ -1,6 +1,6 @@
 """SMS over SMPP 3.4: submit_sm on a bound transceiver session, delivery receipts by deliver_sm.
 
-Encoding follows the segment counter (``herald.templates.segments``): GSM 03.38 as
+Encoding follows the segment counter (``herald.channels.sms.segments``): GSM 03.38 as
 data_coding 0 (one septet per octet, as SMPP carries the default alphabet), otherwise
 UCS-2 as data_coding 8. A long message is split into concatenated parts with a user
 data header (IEI 0x00, one reference per message) on the counter's boundaries, so
@@ -45,9 +45,9 @@ from herald.channels.sms.messages import (
     SmsReceipt,
     outcome_of_status,
 )
+from herald.channels.sms.segments import GSM_PER_PART, UCS2_PER_PART
 from herald.channels.sms.smpp_session import BindRefused, SessionClosed, SmppSession, describe
 from herald.logs import get_logger
-from herald.templates.segments import GSM_PER_PART, UCS2_PER_PART
 
 _log = get_logger(__name__)
 

@@ -2,7 +2,7 @@
 
 Each request is signed with the endpoint's own secret (Standard Webhooks headers; the
 delivery id is the ``webhook-id``, the same on every retry so a receiver can drop
-repeats) and goes through ``herald.webhooks.ssrf.post``: the URL is checked again at
+repeats) and goes through ``herald.http.ssrf.post``: the URL is checked again at
 every attempt, the connection pinned to the checked address, no redirect followed.
 
 How the receiver's answers map to outcomes:
@@ -37,7 +37,7 @@ from herald.channels.base import (
 from herald.channels.circuit import CircuitBreaker
 from herald.channels.http_answers import is_retryable_status, logged_body, request_error
 from herald.channels.http_answers import retry_after as retry_after_of
-from herald.webhooks import ssrf
+from herald.http import ssrf
 from herald.webhooks.signing import sign
 
 GONE = 410
@@ -114,7 +114,7 @@ class StandardWebhookProvider(Provider[WebhookMessage, WebhookSettings]):
         return _result(answer)
 
 
-def _result(answer: ssrf.WebhookResponse) -> DeliveryResult:
+def _result(answer: ssrf.PostResponse) -> DeliveryResult:
     """The delivery result of a 2xx; the error any other answer means (module docstring)."""
     status = answer.status_code
     response = {"status": status, "body": logged_body(answer.body)}

@@ -14,7 +14,7 @@ from herald.compat.notify.auth import NotifyCaller
 from herald.compat.notify.shapes import STATUS_FILTERS, content_of, notification_document
 from herald.compat.notify.templates import find, render
 from herald.config import Settings
-from herald.delivery.letter import documents
+from herald.delivery.composers.letter import documents
 from herald.errors import HeraldError
 from herald.notifications.single import Single, SingleFilters, get_single, list_single
 from herald.templates.service import load_account

@@ -25,7 +25,7 @@ from tests.delivery.conftest import (
     wait_finished,
     worker_settings,
 )
-from tests.webhooks.conftest import Receiver, StartReceiver
+from tests.http.conftest import Receiver, StartReceiver
 
 pytestmark = pytest.mark.usefixtures("parked")
 

@@ -15,17 +15,18 @@ import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.channels.outcome import Outcome
 from herald.config import Settings
 from herald.delivery.answer import Answer
-from herald.delivery.callbacks import NOTIFY
+from herald.delivery.callbacks.service import NOTIFY
 from herald.delivery.gate import Gate
 from herald.delivery.models import CallbackEndpoint, CallbackJob
 from herald.delivery.policy import DEFAULT_POLICY, RetryPolicy
 from herald.delivery.queue import Claimed, finish, lock
 from herald.delivery.sealing import unseal
-from herald.delivery.status import TERMINAL, DeliveryStatus, Outcome
+from herald.delivery.status import TERMINAL, DeliveryStatus
+from herald.http.ssrf import PostResponse, UnresolvableUrl, UnsafeUrl, post
 from herald.webhooks.signing import sign
-from herald.webhooks.ssrf import UnresolvableUrl, UnsafeUrl, WebhookResponse, post
 
 _GONE = 410
 _KEPT_BODY = 500
@@ -121,7 +122,7 @@ def _technical(error: str, **response: Any) -> Answer:
     return Answer(Outcome.TECHNICAL, provider_response={"error": error, **response})
 
 
-def _answer_of(response: WebhookResponse) -> Answer:
+def _answer_of(response: PostResponse) -> Answer:
     """The outcome of the receiver's HTTP answer."""
     body = response.body[:_KEPT_BODY].decode(errors="replace")
     kept = {"status": response.status_code, "body": body}

@@ -97,7 +97,7 @@ class ResolvedTarget:
 
 
 @dataclass(frozen=True)
-class WebhookResponse:
+class PostResponse:
     """What a receiver answered; ``body`` holds at most ``MAX_RESPONSE_BYTES``."""
 
     status_code: int
@@ -155,7 +155,7 @@ async def post(
     headers: Mapping[str, str],
     allow_private: bool,
     time_limit: float = DEFAULT_TIMEOUT_SECONDS,
-) -> WebhookResponse:
+) -> PostResponse:
     """POST ``content`` to ``url`` after checking it again, within ``time_limit`` seconds in all.
 
     Raises ``UnsafeUrl`` (``UnresolvableUrl`` when DNS fails), ``TimeoutError``, or
@@ -169,7 +169,7 @@ async def post(
         client.stream("POST", url, content=content, headers=request_headers) as response,
     ):
         body = await _read_at_most(response, MAX_RESPONSE_BYTES)
-    return WebhookResponse(status_code=response.status_code, headers=response.headers, body=body)
+    return PostResponse(status_code=response.status_code, headers=response.headers, body=body)
 
 
 class PinnedTransport(httpx.AsyncBaseTransport):

@@ -8,22 +8,20 @@ direct messages (``herald.sms.service``), whose deliveries arrive already compos
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.channels.base import PermanentDeliveryError
 from herald.channels.sms.messages import SmsMessage
+from herald.channels.sms.segments import count_segments
 from herald.delivery.addresses import address_of
+from herald.delivery.composers.base import Target
 from herald.delivery.models import Delivery
 from herald.directory.contact import normalize_phone
 from herald.errors import HeraldError
 from herald.sms import allowance
 from herald.sms.senders import check_sender, is_number
-from herald.templates.segments import count_segments
-
-if TYPE_CHECKING:
-    from herald.delivery.compose import Target
 
 
 def sms_document(

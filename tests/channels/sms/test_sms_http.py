@@ -12,9 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from herald.channels.base import PermanentDeliveryError, RetryableDeliveryError
+from herald.channels.outcome import Outcome
 from herald.channels.sms.http import HttpSmsProvider, HttpSmsSettings, parse_receipt
 from herald.channels.sms.messages import SmsMessage
-from herald.delivery.status import Outcome
 from tests.channels.servers.http import Reply, Request, serve
 
 ACCOUNT, TOKEN = "AC123", "twilio-token"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from herald.db import Database, utcnow
-from herald.delivery.callbacks import ACTION_EVENT, action_data, enqueue_callback
+from herald.delivery.callbacks.service import ACTION_EVENT, action_data, enqueue_callback
 from herald.delivery.models import CallbackJob
 from herald.webhooks.signing import verify
 from tests.channels.conftest import Server

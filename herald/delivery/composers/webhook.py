@@ -9,21 +9,19 @@ unsealed at each attempt and never stored with the delivery.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.channels.base import PermanentDeliveryError
 from herald.channels.webhook.standard import WebhookMessage
 from herald.db import utcnow
+from herald.delivery.composers.base import Keys, Target
 from herald.delivery.models import Delivery
 from herald.delivery.sealing import unseal
 from herald.endpoints.models import WebhookEndpoint
 from herald.endpoints.service import find
 from herald.inbox.schemas import rfc3339
-
-if TYPE_CHECKING:
-    from herald.delivery.compose import Keys, Target
 
 
 async def compose_webhook(

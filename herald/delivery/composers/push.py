@@ -14,21 +14,19 @@ can mark it read by its ``id``), else the notification itself with the push's te
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.channels.base import PermanentDeliveryError
 from herald.channels.push.messages import PushMessage, WebPushMessage
+from herald.delivery.composers.base import Target
 from herald.delivery.models import Delivery
 from herald.directory.models import Device
 from herald.inbox.models import InboxItem, InboxItemHistory
 from herald.inbox.schemas import rfc3339
 from herald.notifications.models import Notification
-
-if TYPE_CHECKING:
-    from herald.delivery.compose import Target
 
 PLATFORM_PROVIDERS: dict[str, frozenset[str]] = {
     "iOS": frozenset({"apns"}),

@@ -22,12 +22,12 @@ from herald.db import Database
 from herald.delivery.models import Delivery, DeliveryAttempt
 from herald.delivery.worker import Worker
 from herald.directory.models import Device
+from tests.channels.push.test_apns import KEY_ID, KEY_PEM, TEAM_ID, TOPIC, apns_reply
+from tests.channels.push.test_fcm import EMAIL, Google
+from tests.channels.push.test_fcm import KEY_PEM as FCM_KEY
 from tests.channels.servers.h2 import serve_h2
 from tests.channels.servers.http import serve
 from tests.channels.servers.tls import self_signed
-from tests.channels.test_apns import KEY_ID, KEY_PEM, TEAM_ID, TOPIC, apns_reply
-from tests.channels.test_fcm import EMAIL, Google
-from tests.channels.test_fcm import KEY_PEM as FCM_KEY
 from tests.conftest import Tenant
 from tests.delivery.conftest import FAST, deliveries_of, send, wait_until, worker_settings
 

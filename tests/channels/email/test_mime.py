@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from herald.channels.base import EmailMessage, PermanentDeliveryError
 from herald.channels.email import mime
 from herald.channels.email.mime import mime_bytes
-from tests.channels.mime_reference import reference_bytes
+from tests.channels.email.mime_reference import reference_bytes
 
 NOW = datetime(2026, 11, 22, 8, 30, 15, tzinfo=UTC)
 LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"

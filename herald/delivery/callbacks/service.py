@@ -8,7 +8,7 @@ sent by the workers through the same queue, lease and retry policy as deliveries
 job's id is the ``webhook-id``, the same on every retry, so receivers can de-duplicate.
 
 An endpoint in the ``notify`` format gets each delivery status as Notify's delivery
-receipt (``herald.delivery.notify_receipt``), with ``Authorization: Bearer <its token>``;
+receipt (``herald.delivery.callbacks.notify_receipt``), with ``Authorization: Bearer <its token>``;
 it hears every final status unless it names its events (delivery events only).
 """
 
@@ -24,15 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.bus import Bus
 from herald.db import utcnow
+from herald.delivery.callbacks.notify_receipt import FINAL_EVENTS
 from herald.delivery.models import CallbackEndpoint, CallbackJob
-from herald.delivery.notify_receipt import FINAL_EVENTS
 from herald.delivery.queue import wake_workers
 from herald.delivery.sealing import seal
 from herald.delivery.status import DeliveryStatus
 from herald.errors import ErrorDetail, NotFound, ValidationFailed
+from herald.http.ssrf import check_url
 from herald.inbox.schemas import rfc3339
 from herald.webhooks.signing import generate_secret
-from herald.webhooks.ssrf import check_url
 
 ACTION_EVENT = "notification.action"
 DELIVERY_EVENTS = frozenset(f"delivery.{s.value}" for s in DeliveryStatus)

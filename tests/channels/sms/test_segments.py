@@ -5,7 +5,7 @@ from __future__ import annotations
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 import pytest
 
-from herald.templates.segments import GSM_BASIC, GSM_EXTENSION, SegmentCount, count_segments
+from herald.channels.sms.segments import GSM_BASIC, GSM_EXTENSION, SegmentCount, count_segments
 
 EMOJI = "\U0001f600"  # outside the BMP: a surrogate pair in UTF-16
 

@@ -8,18 +8,16 @@ admin users. ``to`` defaults to ``original``; ``from`` defaults to ``HERALD_EMAI
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.channels.base import EmailMessage, PermanentDeliveryError
 from herald.delivery.addresses import address_of
+from herald.delivery.composers.base import Target
 from herald.delivery.models import Delivery
 from herald.directory.models import User
-
-if TYPE_CHECKING:
-    from herald.delivery.compose import Target
 
 _ORIGINAL = {"type": "original"}
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from herald.errors import ValidationFailed
-from herald.webhooks import ssrf
+from herald.http import ssrf
+from herald.http.ssrf import UnresolvableUrl, UnsafeUrl, check_url, post, safe_client
 from herald.webhooks.signing import generate_secret, sign, verify
-from herald.webhooks.ssrf import UnresolvableUrl, UnsafeUrl, check_url, post, safe_client
 
 from .conftest import Certificate, FakeAnswers, Receiver, StartReceiver
 

@@ -4,15 +4,13 @@ to every Apprise URL the account configured (Slack, Teams, Telegram, Discord, ..
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.channels.apprise import ChatMessage
+from herald.delivery.composers.base import Target
 from herald.delivery.models import Delivery
-
-if TYPE_CHECKING:
-    from herald.delivery.compose import Target
 
 CHAT_SOURCES = ("push", "in_app")
 """The template channels a chat message is taken from, the first present winning."""

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,11 +20,9 @@ from herald.channels.letter.messages import LetterMessage, page_count
 from herald.channels.letter.pdf import render_letter_pdf
 from herald.channels.letter.store import DocumentNotFound, DocumentStore, FilesystemDocumentStore
 from herald.config import Settings
+from herald.delivery.composers.base import Keys, Target
 from herald.delivery.models import Delivery
 from herald.errors import ValidationFailed
-
-if TYPE_CHECKING:
-    from herald.delivery.compose import Keys, Target
 
 
 def documents(settings: Settings) -> DocumentStore:

@@ -10,9 +10,9 @@ import pytest
 from smpplib import consts
 
 from herald.channels.base import PermanentDeliveryError, RetryableDeliveryError
+from herald.channels.outcome import Outcome
 from herald.channels.sms.messages import SmsMessage, SmsReceipt
 from herald.channels.sms.smpp import SmppProvider, SmppSettings
-from herald.delivery.status import Outcome
 from tests.channels.servers.smpp import (
     ENQUIRE_LINK,
     TLV_MESSAGE_PAYLOAD,

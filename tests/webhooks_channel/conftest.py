@@ -1,7 +1,0 @@
-"""The local webhook receivers of the webhooks tests, for the webhook channel's tests."""
-
-from __future__ import annotations
-
-from tests.webhooks.conftest import start_receiver
-
-__all__ = ["start_receiver"]
