@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from herald.delivery import callbacks
+from herald.delivery.callbacks import service as callbacks
 from herald.delivery.schemas import CallbackIn
 from herald.endpoints import service as endpoints
 from herald.endpoints.schemas import NAME_PATTERN, EndpointIn

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from herald.delivery import service
-from herald.delivery.letter import documents
+from herald.delivery.composers.letter import documents
 from herald.delivery.status import DeliveryStatus
 from herald.errors import NotFound
 from herald.http.deps import RuntimeDep, SessionDep
