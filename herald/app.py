@@ -46,6 +46,7 @@ from herald.startup import once_up
 from herald.templates import routes as templates_routes
 from herald.throttling.middleware import RateLimitHeaders
 from herald.throttling.service import Throttle
+from herald.web.console.router import router as console_router
 from herald.web.docs import routes as web_docs_routes
 from herald.web.pages import install_pages
 from herald.web.widget import routes as web_widget_routes
@@ -76,6 +77,7 @@ ROUTERS = (
     relatel.router,
     web_docs_routes.router,
     web_widget_routes.router,
+    console_router,
 )
 # Under these prefixes errors take the dialect's envelope, not API.md's.
 DIALECT_ERRORS = DialectErrors(

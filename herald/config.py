@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     allow_private_urls: bool = False
     access_token_ttl_seconds: int = Field(default=3600, ge=60)
     user_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    console_session_ttl_seconds: int = Field(
+        default=8 * 3600, ge=60, description="How long a console sign-in lasts (docs/console.md)."
+    )
     smtp_url: SecretStr | None = None
     email_from: str = "Herald <noreply@herald.localhost>"
     public_url: str = "http://127.0.0.1:8000"

@@ -14,10 +14,12 @@ from herald.replyto import models as replyto_models
 from herald.sms import models as sms_models
 from herald.templates import models as templates_models
 from herald.throttling import models as throttling_models
+from herald.web.console import models as console_models
 
 metadata = Base.metadata
 __all__ = [
     "accounts_models",
+    "console_models",
     "delivery_models",
     "directory_models",
     "endpoints_models",

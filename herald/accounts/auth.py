@@ -221,3 +221,24 @@ async def get_user_principal(principal: PrincipalDep) -> Principal:
 
 
 UserDep = Annotated[Principal, Depends(get_user_principal)]
+
+
+async def key_principal(
+    connection: HTTPConnection,
+    *,
+    key_id: uuid.UUID,
+    account_id: uuid.UUID,
+    session: AsyncSession,
+    runtime: Runtime,
+) -> Principal:
+    """The live key a caller acts with by its id (the console's session names it), 401 once it
+    is revoked; the request counts against the key's rate limit like any other of that key."""
+    principal = await _live_key(session, key_id, account_id)
+    await throttle_request(
+        connection,
+        caller=f"key:{key_id}",
+        account_id=account_id,
+        session=session,
+        throttle=runtime.throttle,
+    )
+    return principal

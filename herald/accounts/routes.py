@@ -43,7 +43,6 @@ Admin = Annotated[Principal, Depends(server("admin"))]
 UserWriter = Annotated[Principal, Depends(server("users.write"))]
 ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=255)]
 envelope_for_errors(OAuthError, ErrorEnvelope(OAuthErrorOut, lambda error: error.body()))
-NOTIFY_KEY_NAME = "herald"
 """The name a Notify-format key gets when none is given (its first part)."""
 
 
@@ -230,22 +229,13 @@ async def create_key(
     With ``"notify": true`` a GOV.UK Notify-format key ``<name>-<service id>-<secret>`` of
     ``type`` live, team or test, for the ``/v2`` routes.
     """
-    scopes = body.scopes or sorted(caller.scopes)
-    for scope in scopes:
-        caller.require(scope)
-    if body.notify:
-        issued = await service.create_notify_key(
-            session,
-            account_id=caller.account_id,
-            key_type=body.type or "live",
-            name=body.name or NOTIFY_KEY_NAME,
-            sealing_key=runtime.secret,
-            scopes=scopes,
-        )
-    else:
-        issued = await service.create_key(
-            session, account_id=caller.account_id, scopes=scopes, test=body.test, name=body.name
-        )
+    issued = await service.issue_key(
+        session,
+        account_id=caller.account_id,
+        held=caller.scopes,
+        body=body,
+        sealing_key=runtime.secret,
+    )
     return NewKeyOut(
         key_id=issued.key.id,
         api_key=issued.plain,

@@ -14,7 +14,7 @@ from herald.accounts import tokens
 from herald.accounts.cache import forget_credentials
 from herald.accounts.models import Account, ApiKey
 from herald.accounts.oauth import TokenRequest, invalid_client
-from herald.accounts.schemas import AccountPatch
+from herald.accounts.schemas import AccountPatch, KeyCreate
 from herald.db import new_id, utcnow
 from herald.delivery.sealing import seal
 from herald.errors import Forbidden, NotFound, OAuthError, Unauthorized
@@ -126,6 +126,38 @@ async def create_key(
     session.add(key)
     await session.flush()
     return IssuedKey(key=key, plain=made.plain)
+
+
+NOTIFY_KEY_NAME = "herald"
+
+
+async def issue_key(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    held: frozenset[str],
+    body: KeyCreate,
+    sealing_key: str,
+) -> IssuedKey:
+    """A key as ``POST /v1/keys`` makes it for a caller holding ``held``: every scope it names
+    must be one the caller holds (403 otherwise; none named: the caller's own), a Herald key
+    or, with ``notify``, a GOV.UK Notify-format key of ``type``."""
+    scopes = body.scopes or sorted(held)
+    for scope in scopes:
+        if not scope_rules.grants(held, scope):
+            raise Forbidden(f"This credential lacks the scope {scope}")
+    if body.notify:
+        return await create_notify_key(
+            session,
+            account_id=account_id,
+            key_type=body.type or "live",
+            name=body.name or NOTIFY_KEY_NAME,
+            sealing_key=sealing_key,
+            scopes=scopes,
+        )
+    return await create_key(
+        session, account_id=account_id, scopes=scopes, test=body.test, name=body.name
+    )
 
 
 async def create_notify_key(

@@ -8,8 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 
 from herald.accounts.auth import Principal, server
-from herald.accounts.service import visible_account
-from herald.errors import Forbidden
 from herald.http.deps import SessionDep
 from herald.http.pagination import Paging, page_body
 from herald.sms import senders
@@ -40,10 +38,9 @@ async def list_senders(
 async def _decide(
     session: SessionDep, caller: Principal, account_id: uuid.UUID, name: str, status: SenderStatus
 ) -> dict[str, Any]:
-    account = await visible_account(session, caller_id=caller.account_id, account_id=account_id)
-    if account.id == caller.account_id:
-        raise Forbidden("Only an ancestor account may decide on an account's sender names")
-    sender = await senders.decide(session, account=account, name=name, status=status)
+    sender = await senders.decide_for(
+        session, caller_id=caller.account_id, account_id=account_id, name=name, status=status
+    )
     return sender_document(sender)
 
 

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account
+from herald.accounts.service import visible_account
 from herald.db import utcnow
-from herald.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from herald.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from herald.sms.models import SmsSender
 
 NAME = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
@@ -138,6 +139,23 @@ async def list_senders(session: AsyncSession, *, account_id: uuid.UUID) -> list[
     return list(rows)
 
 
+async def list_senders_below(
+    session: AsyncSession, *, account: Account, status: SenderStatus | None = None
+) -> list[tuple[SmsSender, Account]]:
+    """The sender names of every account below ``account`` (those it may decide on), with
+    their accounts: pending first, then by account and name."""
+    query = (
+        select(SmsSender, Account)
+        .join(Account, Account.id == SmsSender.account_id)
+        .where(Account.path.startswith(account.path), Account.id != account.id)
+        .order_by(SmsSender.status != SenderStatus.PENDING.value, Account.name, SmsSender.name)
+    )
+    if status is not None:
+        query = query.where(SmsSender.status == status.value)
+    rows = await session.execute(query)
+    return [(sender, owner) for sender, owner in rows]
+
+
 async def decide(
     session: AsyncSession, *, account: Account, name: str, status: SenderStatus
 ) -> SmsSender:
@@ -157,6 +175,22 @@ async def decide(
     sender.decided_at = utcnow()
     await session.flush()
     return sender
+
+
+async def decide_for(
+    session: AsyncSession,
+    *,
+    caller_id: uuid.UUID,
+    account_id: uuid.UUID,
+    name: str,
+    status: SenderStatus,
+) -> SmsSender:
+    """An ancestor's decision on a descendant's sender name: 404 for an account the caller does
+    not see, 403 for the caller's own names (an account cannot approve itself)."""
+    account = await visible_account(session, caller_id=caller_id, account_id=account_id)
+    if account.id == caller_id:
+        raise Forbidden("Only an ancestor account may decide on an account's sender names")
+    return await decide(session, account=account, name=name, status=status)
 
 
 async def check_sender(session: AsyncSession, *, account_id: uuid.UUID, name: str) -> None:
