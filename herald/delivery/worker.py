@@ -90,8 +90,10 @@ class _Flight:
 @dataclass
 class _Timers:
     renewed: float = field(default_factory=time.monotonic)
-    purged: float = 0.0
-    measured: float = 0.0
+    # Minus infinity, not 0: the monotonic clock counts from boot, so a worker started in a
+    # machine's first hour would otherwise wait for its first purge and its first measure.
+    purged: float = float("-inf")
+    measured: float = float("-inf")
 
 
 class Worker:
