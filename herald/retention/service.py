@@ -6,7 +6,9 @@ holds no lock for long and lets the worker's claims and the API's writes in betw
 
 1. events of the real-time log older than ``EVENT_WINDOW`` (what resuming needs), idempotency
    keys past their 24 hours, status callbacks that finished before their account's
-   retention, daily counts of days before yesterday;
+   retention, text messages received longer ago than their account's retention (Notify
+   keeps received texts for the service's retention too), daily counts of days before
+   yesterday;
 2. a batch of expired notifications (``herald.retention.notifications``): their deliveries
    and PDFs, then their inbox items, then the notifications themselves, each step only once
    the one before has nothing left for the batch.
@@ -34,6 +36,7 @@ from herald.delivery.status import TERMINAL
 from herald.inbox.models import InboxEvent
 from herald.notifications.models import IdempotencyKey
 from herald.retention import notifications as expiry
+from herald.sms.models import ReceivedMessage
 from herald.throttling import daily
 
 BATCH = 1000
@@ -57,6 +60,7 @@ class Purged:
     events: int = 0
     idempotency_keys: int = 0
     callbacks: int = 0
+    received_messages: int = 0
     daily_counts: int = 0
 
     def __add__(self, other: Purged) -> Purged:
@@ -105,11 +109,16 @@ async def purge_pass(
     callbacks = sum(
         [await _delete_callbacks(session, days=d, now=now, limit=batch) for d in periods]
     )
+    received = sum([await _delete_received(session, days=d, now=now, limit=batch) for d in periods])
     counts = await daily.forget_before(session, day=daily.day_of(now - timedelta(days=1)))
     housekeeping = Purged(
-        events=events, idempotency_keys=keys, callbacks=callbacks, daily_counts=counts
+        events=events,
+        idempotency_keys=keys,
+        callbacks=callbacks,
+        received_messages=received,
+        daily_counts=counts,
     )
-    more = max(events, keys, callbacks) >= batch
+    more = max(events, keys, callbacks, received) >= batch
     notified, left = await _purge_notifications(
         session, documents=documents, now=now, periods=periods, batch=batch
     )
@@ -159,4 +168,15 @@ async def _delete_callbacks(session: AsyncSession, *, days: int, now: datetime, 
         session, CallbackJob, (CallbackJob.id,),
         CallbackJob.account_id.in_(accounts), CallbackJob.created_at < now - timedelta(days=days),
         CallbackJob.status.in_(FINISHED), limit=limit,
+    )  # fmt: skip
+
+
+async def _delete_received(session: AsyncSession, *, days: int, now: datetime, limit: int) -> int:
+    """Text messages received by accounts keeping ``days``, older than that (a sender's
+    number and words are personal data)."""
+    accounts = select(Account.id).where(Account.retention_days == days)
+    return await _delete_batch(
+        session, ReceivedMessage, (ReceivedMessage.id,),
+        ReceivedMessage.account_id.in_(accounts),
+        ReceivedMessage.created_at < now - timedelta(days=days), limit=limit,
     )  # fmt: skip

@@ -24,6 +24,7 @@ from herald.inbox.models import InboxEvent, InboxItem, InboxItemHistory
 from herald.migrate import upgrade
 from herald.notifications.models import IdempotencyKey, Notification
 from herald.retention.service import Purged, purge, purge_pass
+from herald.sms.models import ReceivedMessage
 from herald.throttling.models import DailyUsage
 from tests.conftest import MakeTenant, Tenant, settings_for
 from tests.delivery.conftest import make_deliveries, running_worker, wait_until, worker_settings
@@ -206,6 +207,26 @@ async def test_events_keys_callbacks_and_daily_counts_go_when_their_time_is_up(
         ))  # fmt: skip
     assert left == seqs[2:] and keys == {"kept"} and callbacks == ["sending"]
     assert days == [now.strftime("%Y-%m-%d")]
+
+
+async def test_received_texts_go_after_their_accounts_retention(
+    tenant: Tenant, make_tenant: MakeTenant, db: Database, tmp_path: Path
+) -> None:
+    keeping = await make_tenant()  # keeps 30 days: its text of 8 days ago stays
+    now = utcnow()
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            update(Account).where(Account.id == keeping.account_id).values(retention_days=30)
+        )
+        for account, body, days in ((tenant, "old", 8), (tenant, "new", 1), (keeping, "kept", 8)):
+            session.add(ReceivedMessage(
+                account_id=account.account_id, provider="http", from_number="+447700900123",
+                to_number="07700900000", body=body, created_at=now - timedelta(days=days),
+            ))  # fmt: skip
+    total = await _run(db, tmp_path)
+    async with db.sessions() as session:
+        left = set(await session.scalars(select(ReceivedMessage.body)))
+    assert left == {"new", "kept"} and total.received_messages == 1
 
 
 @pytest.mark.usefixtures("parked")
