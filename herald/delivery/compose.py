@@ -83,6 +83,7 @@ async def compose(
             user=user_fields(delivery, target.user),
             channels=set(sources),
             message=notification.message,
+            sanitise=(notification.options or {}).get("sanitise") or (),
         )
     except HeraldError as exc:
         raise PermanentDeliveryError(f"the template cannot be rendered: {exc.message}") from exc

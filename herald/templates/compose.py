@@ -20,6 +20,7 @@ from herald.templates.headers import check_header
 from herald.templates.notify_format import email_html, email_text, letter_html, preheader
 from herald.templates.notify_layout import email_document, letter_document
 from herald.templates.notify_markdown import nice_typography, smart_quotes
+from herald.templates.notify_placeholders import sanitised
 from herald.templates.rendering import CacheKey, Part, Renderer, TemplateError
 
 HTML_PARTS = frozenset({("email", "html"), ("in_app", "message_formatted"), ("letter", "html")})
@@ -65,13 +66,18 @@ def context(
     account: Mapping[str, str],
     message: str | None = None,
     optional: Iterable[str] = (),
+    sanitise: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The render context; ``payload``, ``user`` and ``account`` win over personalisation.
 
     ``optional`` names fields (``user.first_name``) that render empty when missing: the
-    macros a template's catalogue says are not always present.
+    macros a template's catalogue says are not always present. ``sanitise`` names
+    personalisation keys whose values are untrusted text (``notify_placeholders.sanitised``).
     """
     values: dict[str, Any] = dict(personalisation)
+    for key in sanitise:
+        if key in values:
+            values[key] = sanitised(values[key])
     if message is not None:
         values.setdefault("message", message)
     values.update(payload=dict(payload), account=dict(account))

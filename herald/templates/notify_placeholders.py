@@ -14,7 +14,10 @@ As Notify reads them:
   (``yes``, ``y``, ``true``, ``t``, ``1``, ``include``, ``show``, any case, or ``True``)
   and nothing otherwise; the text may hold ``??`` itself;
 - a list value is written ``a, b and c``, or as a bulleted list in parts that are
-  Notify-formatted (an email's ``text`` without ``html``, a letter's ``body``).
+  Notify-formatted (an email's ``text`` without ``html``, a letter's ``body``);
+- a value the sender asked to sanitise (Notify's ``sanitise_content_for``) loses its URLs
+  everywhere and, in Notify-formatted parts, shows its Markdown as the characters typed
+  instead of formatting (so a name cannot add a link, a heading or a list to the email).
 
 Text inside ``{% raw %}`` is text too (Jinja's lexer gives no sign of it): a literal
 ``((x))`` is written ``{{ "((x))" }}``.
@@ -43,12 +46,38 @@ from jinja2.lexer import (
 from jinja2.runtime import Context
 
 from herald.templates.limits import current_state
+from herald.templates.notify_markdown import URL
 
 PLACEHOLDER = re.compile(r"\(\(([^()]+)\)\)")
 VALUE_FILTER = "notify_placeholder"
 FLAG_FILTER = "notify_condition"
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "include", "show"})
 _IGNORED_IN_NAMES = str.maketrans("", "", " _-")
+# CommonMark's backslash escapes take any ASCII punctuation; ``•`` (Notify's bullet) is not
+# ASCII, so it is written as its entity, which Notify's Markdown reads as text.
+_MARKDOWN_ESCAPES = str.maketrans(
+    {c: f"\\{c}" for c in "\\`*_{}[]()#+-.!^>|~=<&:"} | {"\u2022": "&bull;"}
+)
+
+
+class Sanitised(str):
+    """A value the sender asked to sanitise, its URLs already removed."""
+
+
+def sanitised(value: Any) -> Any:
+    """``value`` (a string, or a list's strings) as a Sanitised string without URLs."""
+    if isinstance(value, str):
+        return Sanitised(URL.sub("", value))
+    if isinstance(value, list | tuple):
+        return [sanitised(item) for item in value]
+    return value
+
+
+def _shown(value: Any, *, markdown: bool) -> Any:
+    """A value as a part writes it: a Sanitised one escaped where Markdown is read."""
+    if markdown and isinstance(value, Sanitised):
+        return value.translate(_MARKDOWN_ESCAPES)
+    return value
 
 
 def split_placeholder(body: str) -> tuple[str, str | None]:
@@ -155,7 +184,7 @@ def lookup(values: Mapping[str, Any], name: str) -> Any:
 
 def formatted_list(items: Iterable[Any], *, markdown: bool) -> str:
     """A list value as Notify writes it: ``a, b and c``, or a bulleted Markdown list."""
-    shown = [str(item).strip() for item in items if item is not None]
+    shown = [str(_shown(item, markdown=markdown)).strip() for item in items if item is not None]
     shown = [item for item in shown if item]
     if not shown:
         return ""
@@ -178,10 +207,11 @@ def _found(context: Context, name: str) -> Any:
 def placeholder_value(context: Context, name: str) -> Any:
     """The ``notify_placeholder`` filter: the value of ``((name))``."""
     value = _found(context, name)
+    state = current_state()
+    markdown = bool(state and state.markdown_lists)
     if isinstance(value, list | tuple):
-        state = current_state()
-        return formatted_list(value, markdown=bool(state and state.markdown_lists))
-    return value
+        return formatted_list(value, markdown=markdown)
+    return _shown(value, markdown=markdown)
 
 
 @pass_context

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -109,9 +109,11 @@ class SendingTemplate:
         user: Mapping[str, Any] | None,
         channels: set[str],
         message: str | None = None,
+        sanitise: Iterable[str] = (),
     ) -> RenderedTemplate:
         """Render the wanted channels for one recipient (MissingPersonalisation names every
-        missing field). ``locale`` is the recipient's; the account's default is the fallback."""
+        missing field). ``locale`` is the recipient's; the account's default is the fallback;
+        ``sanitise`` names the personalisation keys that are untrusted text."""
         parts, used = localised(
             self.body, locale=locale, default_locale=self.account["default_locale"]
         )
@@ -124,6 +126,7 @@ class SendingTemplate:
             account=self.account,
             message=message,
             optional=optional_fields(declared_macros(self.body)),
+            sanitise=sanitise,
         )
         key = (self.ref.row_id, self.ref.version, self.variant, used or "")
         rendered = render_channels(parts, ctx, wanted=channels, cache_key=key)

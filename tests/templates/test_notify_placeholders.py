@@ -12,6 +12,8 @@ import pytest
 
 from herald.errors import MissingPersonalisation
 from herald.templates.catalogue import template_macros
+from herald.templates.notify_format import email_html, email_text
+from herald.templates.notify_placeholders import sanitised
 from herald.templates.rendering import Part, Renderer
 from herald.templates.variables import variables_of
 
@@ -99,6 +101,20 @@ def test_values_are_escaped_in_html_parts() -> None:
     values = {"colour": "<script>alert('foo')</script>"}
     html = render("the quick ((colour)) fox", values, html=True)
     assert html == "the quick &lt;script&gt;alert(&#39;foo&#39;)&lt;/script&gt; fox"
+
+
+def test_a_sanitised_value_shows_its_markdown_as_typed_and_loses_its_urls() -> None:
+    typed = ["## Win", "• free", "^ note", "1. first", "see www.x.example or https://x.example/a"]
+    values = {"items": sanitised(typed), "line": sanitised("* [x](https://x.example) ***")}
+    parts = {"body": Part("((line))\n\n((items))", markdown=True)}
+    body = RENDERER.render_parts(parts, values)["body"]
+    text, html = email_text(body), email_html(body)
+    for shown in ("* [x]() ***", "## Win", "• free", "^ note", "1. first", "see www.x.example or"):
+        assert shown in text and shown in html
+    assert "https://" not in text + html and "<h2" not in html and "<hr" not in html
+    assert "<a " not in html and "<blockquote" not in html and html.count("<li") == 5
+    # Outside Notify's formatting (a subject, an SMS) only the URLs go.
+    assert render("((line))", values) == "* [x]() ***"
 
 
 def test_a_missing_value_names_every_missing_field_of_both_syntaxes() -> None:

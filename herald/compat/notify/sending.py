@@ -134,12 +134,14 @@ async def send_email(
     address = requests.email_address(form["email_address"])
     await _team_check(session, caller, email=address)
     reply = await _reply_to(session, caller, form.get("email_reply_to_id"))
+    sanitise = form.get("sanitise_content_for") or []
     rendered = await render(
         session, account=account, template=template,
         personalisation=form.get("personalisation") or {}, user={"email": address},
+        sanitise=sanitise,
     )  # fmt: skip
     unsubscribe = form.get("one_click_unsubscribe_url")
-    options = {"reply_to": reply, "unsubscribe_url": unsubscribe}
+    options = {"reply_to": reply, "unsubscribe_url": unsubscribe, "sanitise": sanitise}
     notification_id = await _accept(
         session, runtime, caller, kind="email", targets=Targets(emails=[address]), form=form,
         options=options,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +128,7 @@ async def render(
     template: NotifyTemplate,
     personalisation: Mapping[str, Any],
     user: Mapping[str, Any] | None,
+    sanitise: Iterable[str] = (),
 ) -> RenderedTemplate:
     """The template rendered as a send renders it (``Missing personalisation: ...`` 400)."""
     loaded: SendingTemplate = await load_for_sending(
@@ -140,4 +141,5 @@ async def render(
         payload={},
         user=user,
         channels={template.type},
+        sanitise=sanitise,
     )

@@ -78,6 +78,8 @@ TEMPLATES = {
     "sms": {"friendly_name": "Code", "channels": {"sms": {"body": "Your code is {{ code }}"}}},
     "letter": {"friendly_name": "Letter",
                "channels": {"letter": {"html": "<p>Dear {{ name }}, welcome.</p>"}}},
+    "welcome": {"friendly_name": "Welcome", "channels": {"email": {
+        "subject": "Welcome ((name))", "text": "Hello ((name)),\n\n((note))"}}},
 }  # fmt: skip
 
 

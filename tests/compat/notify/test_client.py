@@ -82,6 +82,30 @@ def test_live_key_sends_email_through_smtp_with_reply_to_and_one_click_unsubscri
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+def test_sanitise_content_for_keeps_a_value_from_formatting_or_linking(
+    service: Service,
+) -> None:
+    # ``name`` is sanitised, ``note`` (the same text) is not: it shows what sanitising stops.
+    hostile = "# Prize [claim it](https://evil.example/x) at https://evil.example/y"
+    sent = client(service, "live").send_email_notification(
+        email_address="sanitised@example.com",
+        template_id=service.templates["welcome"],
+        personalisation={"name": hostile, "note": hostile},
+        sanitise_content_for=["name"],
+    )
+    assert sent["content"]["subject"] == "Welcome # Prize [claim it]() at"
+    settled(client(service, "live"), sent["id"])
+    mail = next(r for r in service.sink.received if "sanitised@example.com" in r.rcpt_tos)
+    message = message_from_bytes(mail.content, policy=policy.default)
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert message["Subject"] == "Welcome # Prize [claim it]() at"
+    assert "Hello # Prize [claim it]() at," in html  # as typed: no heading, no link
+    assert "Hello # Prize [claim it]() at," in text and "\\" not in text
+    # The unsanitised copy of the same text became a heading and two links.
+    assert html.count('href="https://evil.example/') == 2 and "<h2" in html
+
+
 @pytest.mark.parametrize("kind", ["live", "test"])
 def test_every_read_method(service: Service, kind: str) -> None:
     api = client(service, kind)
