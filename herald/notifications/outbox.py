@@ -85,6 +85,7 @@ def plan(
         "template_id": None,
         "template_version": None,
         "template_row_id": None,
+        "own_provider": None,
     }
     return [
         {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}
@@ -109,6 +110,12 @@ def pin(rows: Iterable[dict[str, Any]], template: TemplateRef | None) -> None:
             row["template_id"] = template.template_id
             row["template_version"] = template.version
             row["template_row_id"] = template.row_id
+
+
+def choose_provider(rows: Iterable[dict[str, Any]], sealed: str) -> None:
+    """Send these rows through the provider their notification chose (sealed settings)."""
+    for row in rows:
+        row["own_provider"] = sealed
 
 
 async def insert_deliveries(
