@@ -95,6 +95,11 @@ class GovukNotifySettings(HttpSettings):
         return url.rstrip("/")
 
 
+def is_notify_key(value: str) -> bool:
+    """Whether ``value`` has the form of a Notify API key, ``<name>-<service id>-<secret>``."""
+    return _KEY.match(value) is not None
+
+
 def notify_token(api_key: str, *, now: float | None = None) -> str:
     """The bearer JWT Notify's clients send: HS256, ``iss`` the service id, ``iat`` now."""
     found = _KEY.match(api_key)

@@ -118,6 +118,12 @@ class Envelope(BaseModel):
     )
     targets: Targets
     channels: list[Channel] | None = Field(default=None, min_length=1)
+    userChannels: list[Channel] | None = Field(
+        default=None,
+        min_length=1,
+        description="The channels that reach the targeted users (default: every channel); "
+        "raw addresses are reached on their own channel",
+    )
     template: str | None = Field(default=None, max_length=255)
     personalisation: dict[str, Any] = Field(default_factory=dict)
     payload: dict[str, Any] = Field(default_factory=dict)

@@ -268,12 +268,13 @@ async def accept(
         due_at=envelope.scheduledAt or notification.created_at,
         now=notification.created_at,
         test=principal.test,
+        user_channels=envelope.userChannels,
     )
     if outbox.needs_template(rows) and not remote:
         outbox.pin(rows, await _external_template(session, envelope, template, account_id))
     if own is not None:
         outbox.choose_provider(rows, own.sealed)
-    in_app = "in_app" in channels
+    in_app = "in_app" in channels and "in_app" in (envelope.userChannels or channels)
     messages = len(rows) + in_app * len(recipients.users)
     await refuse_over_cap(session, throttle, principal, messages)
     notification.recipients = recipients.count
@@ -338,6 +339,21 @@ async def deliveries_of(session: AsyncSession, *, notification_id: uuid.UUID) ->
         select(Delivery).where(Delivery.notification_id == notification_id).order_by(Delivery.id)
     )
     return list(rows)
+
+
+async def deliveries_of_each(
+    session: AsyncSession, *, notification_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Delivery]]:
+    """The deliveries of each notification, oldest first (one statement)."""
+    found: dict[uuid.UUID, list[Delivery]] = {n: [] for n in notification_ids}
+    if not notification_ids:
+        return found
+    rows = await session.scalars(
+        select(Delivery).where(Delivery.notification_id.in_(notification_ids)).order_by(Delivery.id)
+    )
+    for row in rows:
+        found[row.notification_id].append(row)
+    return found
 
 
 @dataclass(frozen=True)
