@@ -59,7 +59,7 @@ class Council:
         return self.server.client(token or self.council.api_key)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def smtp_server() -> Iterator[Server]:
     """A real SMTP server that keeps what it received."""
     sink = Sink()
@@ -70,7 +70,7 @@ def smtp_server() -> Iterator[Server]:
     controller.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def peer() -> Iterator[HttpServer]:
     """The SMS provider, the print room and the callback receiver: records every request."""
     with serve(ACCEPTED) as server:
@@ -114,7 +114,7 @@ async def _notify_service(server: Seeded, smtp: Server) -> tuple[Tenant, str, st
     return service, str(key.json()["api_key"]), str(made.json()["id"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def council(
     tmp_path_factory: pytest.TempPathFactory, smtp_server: Server, peer: HttpServer
 ) -> AsyncIterator[Council]:
