@@ -153,6 +153,21 @@ class _GovukNotify(HttpProvider[MessageT, GovukNotifySettings]):
             raise request_error(exc) from exc
         return self._result(answer)
 
+    async def sent_message(self, notification_id: str) -> dict[str, Any] | None:
+        """Notify's own record of a message it took (``GET /v2/notifications/{id}``: its
+        status, body, subject, template); None when Notify cannot be asked or refuses."""
+        settings = self.settings
+        token = notify_token(settings.api_key.get_secret_value())
+        headers = {"authorization": f"Bearer {token}", "user-agent": "Herald govuk_notify"}
+        try:
+            answer = await self._client.get(
+                f"{settings.base_url}/v2/notifications/{notification_id}", headers=headers
+            )
+        except (ssrf.UnresolvableUrl, ssrf.UnsafeUrl, httpx.TransportError):
+            return None
+        body = _json(answer.content)
+        return body if answer.is_success and isinstance(body, dict) else None
+
     def _template(self, message: MessageT) -> str:
         """The Notify template that stands for the message's Herald template."""
         herald_id = message.template.template_id if message.template else None

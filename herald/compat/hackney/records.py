@@ -127,3 +127,28 @@ def message_status(
         "createdByName": notification.sent_by,
         "template": {"id": template_id, "path": path, "version": version} if template_id else None,
     }
+
+
+NOTIFY_FIELDS = {
+    "completedAt": "completed_at", "emailAddress": "email_address", "body": "body",
+    "subject": "subject", "phoneNumber": "phone_number", "postage": "postage",
+    "reference": "reference", "sentAt": "sent_at", "status": "status", "type": "type",
+    "createdByName": "created_by_name",
+}  # fmt: skip
+
+
+def notify_status(notify: Mapping[str, Any], delivery: Delivery) -> dict[str, Any]:
+    """The seed's message status from GOV.UK Notify's own notification (the seed's client
+    reads Notify's answer, its fields camel-cased): Notify's id, status and text."""
+    given = notify.get("template")
+    template: Mapping[str, Any] = given if isinstance(given, dict) else {}
+    return {
+        "id": notify.get("id") or str(delivery.id),
+        **{ours: notify.get(theirs) for ours, theirs in NOTIFY_FIELDS.items()},
+        **{f"line{n}": notify.get(f"line_{n}") for n in range(1, LINES + 1)},
+        "template": {
+            "id": template.get("id"),
+            "path": template.get("uri"),
+            "version": template.get("version"),
+        },
+    }

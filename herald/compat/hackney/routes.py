@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.auth import Principal, server
 from herald.compat.hackney import requests
-from herald.compat.hackney.records import SERVICES, message_status, record
+from herald.compat.hackney.records import SERVICES, message_status, notify_status, record
 from herald.delivery.composers.letter import documents
+from herald.delivery.provider_view import provider_record
 from herald.errors import BadRequest, Conflict, ErrorDetail, HeraldError, NotFound, ValidationFailed
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.openapi import raises
@@ -139,7 +140,8 @@ async def get_message_status(
     runtime: RuntimeDep,
     caller: Reader,
 ) -> OrjsonResponse:
-    """What was sent on one channel (``email``, ``text``, ``letter``), within retention."""
+    """What was sent on one channel (``email``, ``text``, ``letter``), within retention: as
+    GOV.UK Notify tells it when the message went through a Notify key given with it."""
     channel = SERVICES.get(service.lower())
     if channel is None:
         raise NotFound("The service is email, text or letter")
@@ -153,6 +155,12 @@ async def get_message_status(
         raise NotFound(f"Nothing was sent by {service} for this notification")
     if found.purged_at is not None or sent[0].purged_at is not None:
         raise NotFound("The message is past the account's retention period")
+    # Nothing more is read or written: end the transaction before asking another service, so
+    # that no lock (SQLite's one writer) is held while it answers.
+    await session.commit()
+    notify = await provider_record(sent[0], secret=runtime.secret, settings=runtime.settings)
+    if notify is not None:
+        return OrjsonResponse(notify_status(notify, sent[0]))
     base = runtime.settings.public_url.rstrip("/")
     return OrjsonResponse(message_status(found, sent[0], base_url=base))
 

@@ -248,7 +248,17 @@ async def test_sending_through_a_notify_service_with_its_key_and_template(counci
         [delivery] = await finished(http, record["id"])
         status = (await http.get(f"/hackney/message-status/email/{record['id']}")).json()
     assert (delivery["provider"], delivery["status"]) == ("govuk_notify", "delivered")
-    assert status["status"] == "delivered"
+    # The message status is the Notify service's own record of the message.
+    check_status(status)
+    notify_id = json.loads(delivery["attempts"][0]["provider_response"]["body"])["id"]
+    assert (status["id"], status["status"], status["type"]) == (notify_id, "delivered", "email")
+    assert (status["emailAddress"], status["subject"]) == (
+        "resident@example.com", "Payment reminder for Ann"
+    )  # fmt: skip
+    assert "Your service charge payment is overdue." in status["body"]
+    assert status["template"]["id"] == council.notify_template
+    assert status["template"]["path"].endswith(f"/v2/template/{council.notify_template}/version/1")
+    assert status["reference"] == delivery["id"]
     # The email reached SMTP from the Notify service, written by its template.
     [mail] = [r for r in council.smtp.sink.received if r.rcpt_tos == ["resident@example.com"]]
     message = message_from_bytes(mail.content, policy=policy.default)
