@@ -14,6 +14,7 @@ from herald.accounts.secrets import load_signing_key
 from herald.bus import create_bus
 from herald.channels.registry import installed_channels
 from herald.compat import crm, reapit, relatel
+from herald.compat.hackney import routes as hackney_routes
 from herald.compat.kazoo import PREFIX as KAZOO_PREFIX
 from herald.compat.kazoo import routes as kazoo_routes
 from herald.compat.kazoo.errors import render_error as kazoo_errors
@@ -72,6 +73,7 @@ ROUTERS = (
     replyto_routes.router,
     notify_routes.router,
     kazoo_routes.router,
+    hackney_routes.router,
     reapit.router,
     crm.router,
     relatel.router,

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     documents_dir: str = Field(
         default="./var/documents", description="Where letter PDFs are kept (the document store)."
     )
+    govuk_notify_url: str = Field(
+        default="https://api.notifications.service.gov.uk",
+        description="The GOV.UK Notify API a Notify key given with a request sends through.",
+    )
     log_level: str = "INFO"
     access_log: bool = Field(default=True, description="A log line per HTTP request.")
     worker_metrics_port: int | None = Field(

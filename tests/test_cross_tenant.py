@@ -66,6 +66,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/users/{external_id}/message"): {"message": {"body": "B"}},
     ("POST", "/v1/teams/{key}/message"): {"message": {"body": "B"}},
     ("POST", "/v1/receipts/sms/{provider_id}/{token}"): {"MessageSid": "x", "MessageStatus": "x"},
+    ("POST", "/v1/notifications/{notification_id}/actions"): ACTION,
+    ("PATCH", "/hackney/notifications/{id}"): ACTION,
     ("POST", "/kazoo/v2/notifications/{template_id}"): {
         "data": {"from": "b@example.com", "subject": "B", "to": {"type": "original"}}
     },
@@ -81,7 +83,9 @@ A_EMAIL = {"type": "custom", "subType": "message", "message": "A", "channels": [
            "targets": {"emails": ["a@example.com"]}}  # fmt: skip
 PARAM = re.compile(r"{([^}]+)}")
 # Path values that are names of things, not A's: "email", "smtp", "1" appear in anyone's lists.
-GENERIC_IDS = {"channel", "provider", "version", "type_", "sub_type", "provider_id", "name"}
+GENERIC_IDS = {
+    "channel", "provider", "version", "type_", "sub_type", "provider_id", "name", "service"
+}  # fmt: skip
 
 
 @dataclass
@@ -194,6 +198,11 @@ async def _world(isolated: Isolated) -> World:
     reply_to = (await client.post("/v1/email-reply-to", json=reply, headers=a.headers)).json()
     notify_template = {"id": str(uuid.uuid4()), "channels": {"sms": {"body": "A"}}}
     await client.post("/v1/templates", json=notify_template, headers=a.headers)
+    council = {"notificationType": "Screen,Email", "message": "A", "email": "a@example.com",
+               "templateId": "a-email", "targetId": "a-target"}  # fmt: skip
+    a_email = {"id": "a-email", "channels": {"email": {"subject": "A", "text": "A"}}}
+    await client.post("/v1/templates", json=a_email, headers=a.headers)
+    hackney = (await client.post("/hackney/notifications", json=council, headers=a.headers)).json()
     b_key = {"notify": True, "type": "live"}
     b_notify = (await client.post("/v1/keys", json=b_key, headers=b.headers)).json()["api_key"]
     ids = {
@@ -217,6 +226,9 @@ async def _world(isolated: Isolated) -> World:
         "reply_to_id": reply_to["id"],
         "notify_template_id": notify_template["id"],
         "smtplog_id": delivery["id"],
+        "id": hackney["id"],  # seed 003's record
+        "notificationId": hackney["id"],
+        "service": "email",
     }
     return World(
         a=a, b=b, ids=ids, b_user_token=token, a_other_user_token=other, b_notify_key=b_notify

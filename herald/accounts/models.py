@@ -27,6 +27,8 @@ class Account(Base):
     sms_allowance: Mapped[int | None]
     retention_days: Mapped[int] = mapped_column(default=7)
     default_locale: Mapped[str] = mapped_column(String(35), default="en")
+    default_region: Mapped[str | None] = mapped_column(String(2))
+    """Where national phone numbers (without a country code) are read (``GB``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

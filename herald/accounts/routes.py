@@ -57,6 +57,7 @@ def account_out(account: Account) -> AccountOut:
         ),
         retention_days=account.retention_days,
         default_locale=account.default_locale,
+        default_region=account.default_region,
         created_at=account.created_at,
     )
 

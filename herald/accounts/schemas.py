@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from herald.accounts import scopes as scope_rules
-from herald.directory.contact import EXTERNAL_ID_PATTERN, Locale
+from herald.directory.contact import EXTERNAL_ID_PATTERN, Locale, Region
 from herald.events.schemas import Channel
 from herald.http.bounds import INT32_MAX
 
@@ -55,6 +55,7 @@ class AccountPatch(BaseModel):
                     "limits": {"rate": "3000/minute", "daily": 250000, "sms_allowance": 1000},
                     "retention_days": 7,
                     "default_locale": "en",
+                    "default_region": "GB",
                 }
             ]
         },
@@ -64,6 +65,7 @@ class AccountPatch(BaseModel):
     limits: Limits | None = None
     retention_days: StrictInt | None = Field(default=None, ge=1, le=3650)
     default_locale: Locale | None = None
+    default_region: Region | None = None
 
 
 class AccountOut(BaseModel):
@@ -73,6 +75,9 @@ class AccountOut(BaseModel):
     limits: Limits
     retention_days: int
     default_locale: str
+    default_region: str | None = Field(
+        default=None, description="Where national phone numbers are read (ISO 3166 alpha-2)"
+    )
     created_at: datetime
 
 

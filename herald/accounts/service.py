@@ -101,6 +101,8 @@ def update_account(account: Account, patch: AccountPatch, *, by_ancestor: bool) 
         account.retention_days = patch.retention_days
     if patch.default_locale is not None:
         account.default_locale = patch.default_locale
+    if patch.default_region is not None:
+        account.default_region = patch.default_region
     return account
 
 

@@ -95,6 +95,11 @@ class GovukNotifySettings(HttpSettings):
         return url.rstrip("/")
 
 
+def is_notify_key(value: str) -> bool:
+    """Whether ``value`` has the form of a Notify API key, ``<name>-<service id>-<secret>``."""
+    return _KEY.match(value) is not None
+
+
 def notify_token(api_key: str, *, now: float | None = None) -> str:
     """The bearer JWT Notify's clients send: HS256, ``iss`` the service id, ``iat`` now."""
     found = _KEY.match(api_key)
@@ -147,6 +152,21 @@ class _GovukNotify(HttpProvider[MessageT, GovukNotifySettings]):
         except httpx.TransportError as exc:
             raise request_error(exc) from exc
         return self._result(answer)
+
+    async def sent_message(self, notification_id: str) -> dict[str, Any] | None:
+        """Notify's own record of a message it took (``GET /v2/notifications/{id}``: its
+        status, body, subject, template); None when Notify cannot be asked or refuses."""
+        settings = self.settings
+        token = notify_token(settings.api_key.get_secret_value())
+        headers = {"authorization": f"Bearer {token}", "user-agent": "Herald govuk_notify"}
+        try:
+            answer = await self._client.get(
+                f"{settings.base_url}/v2/notifications/{notification_id}", headers=headers
+            )
+        except (ssrf.UnresolvableUrl, ssrf.UnsafeUrl, httpx.TransportError):
+            return None
+        body = _json(answer.content)
+        return body if answer.is_success and isinstance(body, dict) else None
 
     def _template(self, message: MessageT) -> str:
         """The Notify template that stands for the message's Herald template."""

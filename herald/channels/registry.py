@@ -6,6 +6,7 @@ A third party adds a provider by installing a package that declares, for example
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -82,3 +83,9 @@ def _load(entry: EntryPoint) -> ProviderClass:
             f"entry point {entry.name} names {loaded.channel}.{loaded.name}; they must agree"
         )
     return loaded
+
+
+@functools.cache
+def installed_providers() -> ProviderRegistry:
+    """The providers installed in this process (entry points are read once)."""
+    return ProviderRegistry.from_entry_points()

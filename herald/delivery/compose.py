@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
+from html import escape
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,6 +67,8 @@ async def compose(
     support = CHANNELS.get(delivery.channel)
     if support is not None and not support.templated:
         return await support.compose(session, target, {})
+    if (notification.options or {}).get(REMOTE_TEMPLATE):
+        return await _channel_document(session, target, remote_parts(notification))
     template = await templates.for_delivery(
         session, account=target.account, notification=notification, delivery=delivery
     )
@@ -95,6 +98,17 @@ async def compose(
             f"template {template.ref.template_id} has no {delivery.channel} content"
         )
     return await _channel_document(session, target, parts)
+
+
+REMOTE_TEMPLATE = "remote_template"
+"""``Notification.options`` key: its provider renders its template (a Notify template)."""
+
+
+def remote_parts(notification: Notification) -> dict[str, Any]:
+    """What Herald keeps of a message its provider renders from its own template: the
+    notification's text, for the log (the provider sends the template and personalisation)."""
+    text = notification.message or ""
+    return {"subject": text, "text": text, "body": text, "html": f"<p>{escape(text)}</p>"}
 
 
 async def _channel_document(

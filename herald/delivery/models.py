@@ -74,6 +74,9 @@ class Delivery(Queued, Base):
     possible_duplicate: Mapped[bool] = mapped_column(default=False, server_default=false())
     document_id: Mapped[str | None] = mapped_column(String(64))
     """A letter's PDF in the document store (``GET /v1/deliveries/{id}/pdf``)."""
+    own_provider: Mapped[str | None] = mapped_column(Text)
+    """The provider its notification chose (``{"name", "settings"}`` as JSON), sealed like
+    an account's provider settings; None: the account's providers."""
     sent_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
 

@@ -15,6 +15,7 @@ import hmac
 import inspect
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ from herald.channels.email.log import SCHEME as LOG_SCHEME
 from herald.channels.registry import ProviderRegistry, UnknownProvider
 from herald.config import Settings
 from herald.db import utcnow
-from herald.delivery.models import AccountProvider
+from herald.delivery.models import AccountProvider, Delivery
 from herald.delivery.sealing import seal, unseal
 from herald.errors import ErrorDetail, NotFound, ValidationFailed, json_pointer
 
@@ -129,6 +130,48 @@ async def _find(
     return found
 
 
+@dataclass(frozen=True)
+class OwnProvider:
+    """A provider one notification chose, checked for each of its channels and sealed."""
+
+    sealed: str
+    remote_template: bool
+    """Its provider sends the notification's template itself (a Notify template id that the
+    settings map): Herald renders no template of its own for it."""
+
+
+def own_provider(
+    registry: ProviderRegistry,
+    *,
+    name: str,
+    config: Mapping[str, Any],
+    channels: list[str],
+    template_id: str | None,
+    secret: str,
+) -> OwnProvider:
+    """``config`` checked by the provider of each external channel; 422 at ``/provider``."""
+    remote = bool(template_id)
+    for channel in channels:
+        try:
+            cls = registry.get(channel, name)
+        except UnknownProvider:
+            raise ValidationFailed.at(
+                "/provider/name", f"No provider {channel}/{name} is installed"
+            ) from None
+        try:
+            checked = cls.Settings.model_validate(config)
+        except ValidationError as exc:
+            details = [
+                ErrorDetail(json_pointer(("provider", "settings", *e["loc"])), e["msg"])
+                for e in exc.errors()
+            ]
+            raise ValidationFailed("The provider's settings are invalid", details=details) from None
+        templates = getattr(checked, "templates", None)
+        remote = remote and cls.uses_templates and template_id in (templates or {})
+    document = {"name": name, "settings": dict(config)}
+    return OwnProvider(seal(secret, orjson.dumps(document).decode()), remote)
+
+
 def build(
     registry: ProviderRegistry,
     channel: str,
@@ -186,6 +229,8 @@ class ProviderPool:
         self._options = {"allow_private": settings.allow_private_urls, **(options or {})}
         self._defaults: dict[str, list[AnyProvider]] | None = None
         self._accounts: dict[uuid.UUID, tuple[datetime, AnyProvider]] = {}
+        # Providers notifications chose, by account, channel and settings (one per Notify key).
+        self._chosen: dict[str, AnyProvider] = {}
 
     async def for_channel(
         self, session: AsyncSession, *, account_id: uuid.UUID, channel: str
@@ -203,9 +248,28 @@ class ProviderPool:
         own = [await self._of_row(row) for row in rows]
         return own or self._default(channel)
 
+    def chosen(self, delivery: Delivery) -> AnyProvider:
+        """The provider the delivery's notification chose (``own_provider``), built once."""
+        plain = unseal(self._secret, delivery.own_provider or "")
+        # Each seal differs (a random IV): the same settings are known by their digest.
+        key = (
+            f"{delivery.account_id}:{delivery.channel}:{hashlib.sha256(plain.encode()).hexdigest()}"
+        )
+        found = self._chosen.get(key)
+        if found is None:
+            document = orjson.loads(plain)
+            options = self._for(delivery.account_id)
+            found = build(
+                self.registry, delivery.channel, document["name"], document["settings"], options
+            )
+            self._chosen[key] = found
+        return found
+
     async def aclose(self) -> None:
         """Close every provider's connections."""
         providers = [p for _, p in self._accounts.values()]
+        providers += list(self._chosen.values())
+        self._chosen.clear()
         providers += [p for group in (self._defaults or {}).values() for p in group]
         self._accounts.clear()
         self._defaults = None

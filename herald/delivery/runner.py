@@ -146,22 +146,24 @@ class DeliveryRunner:
             return Prepared(delivery, simulate(rendered_address(delivery.rendered)))
         if delivery.sent_at is not None:
             return Prepared(delivery, _no_receipt(delivery, self._policy))
-        key = (delivery.account_id, delivery.channel)
-        if key not in providers:
-            found = await self._providers.for_channel(
-                session, account_id=delivery.account_id, channel=delivery.channel
-            )
-            providers[key] = tuple(found)
+        if delivery.own_provider is not None:
+            chosen: tuple[AnyProvider, ...] = (self._providers.chosen(delivery),)
+        else:
+            key = (delivery.account_id, delivery.channel)
+            if key not in providers:
+                found = await self._providers.for_channel(
+                    session, account_id=delivery.account_id, channel=delivery.channel
+                )
+                providers[key] = tuple(found)
+            chosen = providers[key]
         try:
             support = support_for(delivery)
             loaded = await support.load(session, delivery, self._keys)
         except PermanentDeliveryError as exc:
             return Prepared(delivery, Answer.failed(exc))
-        if any(provider.uses_templates for provider in providers[key]):
+        if any(provider.uses_templates for provider in chosen):
             loaded = {**loaded, TEMPLATE_USE: await template_use(session, delivery)}
-        return Prepared(
-            delivery, providers=_routed(support, delivery, providers[key]), loaded=loaded
-        )
+        return Prepared(delivery, providers=_routed(support, delivery, chosen), loaded=loaded)
 
     async def _compose(self, session: AsyncSession, target: Target) -> Answer | None:
         """Render and store what the delivery sends; an answer when it can never be sent."""

@@ -19,19 +19,34 @@ LOCALE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 FICTIONAL_NUMBERS = re.compile(r"\+447700900\d{3}")
 
 
-def normalize_phone(value: str) -> str:
-    """A phone number with its country code, with or without ``+``, as E.164 (``+4571999999``)."""
+def normalize_phone(value: str, *, region: str | None = None) -> str:
+    """A phone number with its country code, with or without ``+``, as E.164 (``+4571999999``);
+    given a ``region`` (``GB``), a national number (``020 7946 0000``) is read there."""
     text = value.strip()
+    if region is not None and text.startswith("0") and not text.startswith("00"):
+        return _valid(value, text, region)
     if not text.startswith("+"):
         text = "+" + text.lstrip("0")
+    return _valid(value, text, None)
+
+
+def _valid(value: str, text: str, region: str | None) -> str:
     try:
-        number = phonenumbers.parse(text, None)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f"{value!r} is not a phone number with a country code") from exc
     formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if not phonenumbers.is_valid_number(number) and not FICTIONAL_NUMBERS.fullmatch(formatted):
         raise ValueError(f"{value!r} is not a valid phone number")
     return formatted
+
+
+def check_region(value: str) -> str:
+    """An ISO 3166 alpha-2 region phone numbers know (``GB``), upper-cased."""
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{value!r} is not a region code such as GB")
+    return region
 
 
 def normalize_email(value: str) -> str:
@@ -78,3 +93,4 @@ Phone = Annotated[str, AfterValidator(normalize_phone)]
 Email = Annotated[str, AfterValidator(normalize_email)]
 Timezone = Annotated[str, AfterValidator(check_timezone)]
 Locale = Annotated[str, AfterValidator(check_locale)]
+Region = Annotated[str, AfterValidator(check_region)]

@@ -69,6 +69,24 @@ class Action(BaseModel):
     url: Annotated[str, Field(max_length=2048), AfterValidator(_http_url)]
 
 
+class About(BaseModel):
+    """The business entity a notification is about (seed 003's ``targetId``/``targetType``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=255)
+    type: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class ProviderChoice(BaseModel):
+    """A provider this notification is sent through instead of the account's (a GOV.UK
+    Notify service's key given with the request): checked by the provider, stored sealed,
+    never answered back."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    name: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
 class Envelope(BaseModel):
     """``POST /v1/notifications``: the envelope (type, targets, channels) and its payload."""
 
@@ -100,6 +118,12 @@ class Envelope(BaseModel):
     )
     targets: Targets
     channels: list[Channel] | None = Field(default=None, min_length=1)
+    userChannels: list[Channel] | None = Field(
+        default=None,
+        min_length=1,
+        description="The channels that reach the targeted users (default: every channel); "
+        "raw addresses are reached on their own channel",
+    )
     template: str | None = Field(default=None, max_length=255)
     personalisation: dict[str, Any] = Field(default_factory=dict)
     payload: dict[str, Any] = Field(default_factory=dict)
@@ -113,6 +137,9 @@ class Envelope(BaseModel):
     requireAction: StrictBool = False
     actions: list[Action] = Field(default_factory=list, max_length=10)
     scheduledAt: Rfc3339 | None = None
+    about: About | None = None
+    sentBy: str | None = Field(default=None, min_length=1, max_length=320)
+    provider: ProviderChoice | None = None
 
     @property
     def correlation(self) -> str | None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from herald.http.pagination import Pagination
 from herald.inbox.models import InboxAudit, InboxItem
+from herald.notifications.models import NotificationAction
 
 ITEM_COLUMNS = tuple(c.key for c in InboxItem.__table__.columns)
 
@@ -127,7 +128,7 @@ def item_document(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def audit_document(entry: InboxAudit) -> dict[str, Any]:
+def audit_document(entry: InboxAudit | NotificationAction) -> dict[str, Any]:
     """One audit entry: who did what, when."""
     return {
         "actionType": entry.action_type,

@@ -22,6 +22,7 @@ class Notification(Base):
         Index("ix_notifications_account_id_id", "account_id", "id"),
         Index("ix_notifications_account_correlation", "account_id", "correlation_id"),
         Index("ix_notifications_account_reference", "account_id", "reference"),
+        Index("ix_notifications_account_about", "account_id", "about_id"),
         # Retention's next batch: only notifications not purged yet are in it.
         Index(
             "ix_notifications_unpurged_created_at",
@@ -56,6 +57,13 @@ class Notification(Base):
     scheduled_at: Mapped[datetime | None]
     reference: Mapped[str | None] = mapped_column(String(1000))
     """The sender's own reference for it (GOV.UK Notify's ``reference``), to find it by."""
+    about_id: Mapped[str | None] = mapped_column(String(255))
+    """The business entity the notification is about (seed 003's ``targetId``: a missed
+    payment, an estimate), to find its notifications by."""
+    about_type: Mapped[str | None] = mapped_column(String(255))
+    """What kind of entity ``about_id`` names (seed 003's ``targetType``)."""
+    sent_by: Mapped[str | None] = mapped_column(String(320))
+    """The person who sent it (seed 003's ``user``, an officer), as the sender names them."""
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """How its deliveries are sent, beyond the template: ``reply_to`` (an email address),
     ``sms_sender``, ``unsubscribe_url`` (RFC 8058 headers), ``postage``, ``precompiled``."""
@@ -85,3 +93,21 @@ class IdempotencyKey(Base):
     locked_until: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationAction(Base):
+    """An action on a notification as a whole (a server acting for its service, not one
+    recipient in their inbox): append-only, never updated."""
+
+    __tablename__ = "notification_actions"
+    __table_args__ = (Index("ix_notification_actions_notification_id_id", "notification_id", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    notification_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE")
+    )
+    action_type: Mapped[str] = mapped_column(String(16))
+    action_note: Mapped[str | None] = mapped_column(Text)
+    performed_by: Mapped[str] = mapped_column(String(300))
+    performed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -42,10 +42,10 @@ def channels_for(definition: TypeDef, envelope: Envelope) -> list[str]:
 
 
 def _recipients(
-    channel: str, recipients: Recipients
+    channel: str, recipients: Recipients, user_channels: Collection[str] | None
 ) -> list[tuple[uuid.UUID | None, dict[str, Any]]]:
     found: list[tuple[uuid.UUID | None, dict[str, Any]]] = []
-    if channel in USER_CHANNELS:
+    if channel in USER_CHANNELS and (user_channels is None or channel in user_channels):
         found += [(uid, {"user": ext}) for uid, ext in recipients.users.items()]
     if channel == "email":
         found += [(None, {"email": e}) for e in recipients.emails]
@@ -68,8 +68,10 @@ def plan(
     due_at: datetime,
     now: datetime,
     test: bool,
+    user_channels: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One pending delivery row per recipient per external channel."""
+    """One pending delivery row per recipient per external channel (users only on
+    ``user_channels`` when given)."""
     common = {
         "account_id": account_id,
         "notification_id": notification_id,
@@ -85,12 +87,13 @@ def plan(
         "template_id": None,
         "template_version": None,
         "template_row_id": None,
+        "own_provider": None,
     }
     return [
         {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}
         for channel in channels
         if channel != "in_app"
-        for uid, recipient in _recipients(channel, recipients)
+        for uid, recipient in _recipients(channel, recipients, user_channels)
     ]
 
 
@@ -109,6 +112,12 @@ def pin(rows: Iterable[dict[str, Any]], template: TemplateRef | None) -> None:
             row["template_id"] = template.template_id
             row["template_version"] = template.version
             row["template_row_id"] = template.row_id
+
+
+def choose_provider(rows: Iterable[dict[str, Any]], sealed: str) -> None:
+    """Send these rows through the provider their notification chose (sealed settings)."""
+    for row in rows:
+        row["own_provider"] = sealed
 
 
 async def insert_deliveries(

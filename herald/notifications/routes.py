@@ -17,7 +17,8 @@ from herald.http.openapi import raises
 from herald.http.pagination import Page, Paging, page_body
 from herald.http.responses import OrjsonResponse
 from herald.http.times import Rfc3339
-from herald.notifications import service
+from herald.inbox.schemas import ActionIn, AuditEntryOut, audit_document
+from herald.notifications import actions, service
 from herald.notifications.idempotency import Answer, fingerprint, run_once
 from herald.notifications.schemas import AcceptedOut, NotificationOut, notification_document
 
@@ -70,8 +71,9 @@ async def send_envelope(
 
     async def work() -> Answer:
         accepted = await service.accept(
-            session, principal=caller, envelope=envelope, throttle=runtime.throttle, bus=runtime.bus
-        )
+            session, principal=caller, envelope=envelope, throttle=runtime.throttle,
+            bus=runtime.bus, sending=service.Sending(sealing_key=runtime.secret),
+        )  # fmt: skip
         body = {"id": str(accepted.id), "queued": True, "recipients": accepted.recipients}
         return Answer(status.HTTP_202_ACCEPTED, orjson.dumps(body))
 
@@ -125,11 +127,14 @@ async def list_notifications(
     status: Annotated[str | None, Query(max_length=32)] = None,
     created_at_gt_or_eq: Rfc3339 | None = None,
     created_at_lt_or_eq: Rfc3339 | None = None,
+    about_id: Annotated[str | None, Query(max_length=255)] = None,
+    about_type: Annotated[str | None, Query(max_length=255)] = None,
 ) -> OrjsonResponse:
     """The account's notifications, newest first, filtered."""
     filters = service.Filters(
-        type, subType, channel, target, status, created_at_gt_or_eq, created_at_lt_or_eq
-    )
+        type, subType, channel, target, status, created_at_gt_or_eq, created_at_lt_or_eq,
+        about_id, about_type,
+    )  # fmt: skip
     rows, total = await service.list_notifications(
         session,
         account_id=caller.account_id,
@@ -153,3 +158,32 @@ async def cancel_notification(
         session, account_id=caller.account_id, notification_id=notification_id, bus=runtime.bus
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/v1/notifications/{notification_id}/actions", response_model=AuditEntryOut)
+async def act(
+    notification_id: uuid.UUID, action: ActionIn, session: SessionDep, runtime: RuntimeDep,
+    caller: Writer,
+) -> OrjsonResponse:  # fmt: skip
+    """Record an action on the notification as a whole; posted to the account's callbacks."""
+    await actions.act(
+        session, account_id=caller.account_id, notification_id=notification_id,
+        actor=caller.actor, action=action, bus=runtime.bus,
+    )  # fmt: skip
+    recorded = (await actions.actions_of(session, [notification_id]))[notification_id]
+    return OrjsonResponse(audit_document(recorded[-1]))
+
+
+@router.get("/v1/notifications/{notification_id}/actions", response_model=Page[AuditEntryOut])
+async def list_actions(
+    notification_id: uuid.UUID, request: Request, paging: Paging, session: SessionDep,
+    caller: Reader,
+) -> OrjsonResponse:  # fmt: skip
+    """The actions on the notification as a whole, oldest first."""
+    found = await service.get_notification(
+        session, account_id=caller.account_id, notification_id=notification_id
+    )
+    recorded = (await actions.actions_of(session, [found.id]))[found.id]
+    page = recorded[paging.offset : paging.offset + paging.per_page]
+    data = [audit_document(entry) for entry in page]
+    return OrjsonResponse(page_body(request, paging, data=data, total=len(recorded)))

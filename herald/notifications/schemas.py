@@ -51,6 +51,10 @@ class NotificationOut(BaseModel):
     test: bool
     scheduledAt: str | None = Field(description="RFC 3339")
     created_at: str = Field(description="RFC 3339")
+    about: dict[str, Any] | None = Field(
+        default=None, description="The business entity it is about: {id, type}"
+    )
+    sentBy: str | None = Field(default=None, description="Who sent it, as the sender named them")
     deliveries: list[DeliverySummaryOut] | None = None
 
 
@@ -63,6 +67,12 @@ def delivery_document(delivery: Delivery) -> dict[str, Any]:
         "status": delivery.status,
         "attempts": delivery.attempts,
     }
+
+
+def _about(notification: Notification) -> dict[str, Any] | None:
+    if notification.about_id is None:
+        return None
+    return {"id": notification.about_id, "type": notification.about_type}
 
 
 def notification_document(
@@ -87,6 +97,8 @@ def notification_document(
         "scheduledAt": rfc3339(notification.scheduled_at),
         "created_at": rfc3339(notification.created_at),
         "purged_at": rfc3339(notification.purged_at),
+        "about": _about(notification),
+        "sentBy": notification.sent_by,
     }
     if deliveries is not None:
         document["deliveries"] = [delivery_document(d) for d in deliveries]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,8 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald.accounts.auth import Principal
 from herald.accounts.scopes import type_scope
 from herald.bus import Bus
+from herald.channels.registry import installed_providers
 from herald.db import AfterCommit, new_id, on_commit, utcnow
+from herald.delivery.compose import REMOTE_TEMPLATE
 from herald.delivery.models import Delivery
+from herald.delivery.providers import OwnProvider, own_provider
 from herald.delivery.status import ALLOWED, DeliveryStatus
 from herald.directory.models import User
 from herald.errors import NotFound, ValidationFailed
@@ -75,6 +78,8 @@ class Sending:
 
     reference: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    sealing_key: str | None = None
+    """Seals a provider the envelope chooses (``provider``); without it one is refused."""
 
 
 def _record(
@@ -107,6 +112,9 @@ def _record(
         scheduled_at=envelope.scheduledAt,
         reference=sending.reference,
         options=dict(sending.options),
+        about_id=envelope.about.id if envelope.about else None,
+        about_type=envelope.about.type if envelope.about else None,
+        sent_by=envelope.sentBy,
     )
 
 
@@ -242,11 +250,16 @@ async def accept(
     claimed = await _claimer(session, definition, envelope, account_id)
     channels = outbox.channels_for(definition, envelope)
     template_id = template_for(definition, envelope)
-    template = await named_template(
+    sending = sending or Sending()
+    own = _own_provider(envelope, channels, template_id, sending)
+    remote = own is not None and own.remote_template
+    template = None if remote else await named_template(
         session, account_id=account_id, template_id=template_id, envelope=envelope,
         channels=channels,
     )  # fmt: skip
-    notification = _record(principal, envelope, channels, template_id, sending or Sending())
+    if remote:
+        sending = replace(sending, options={**sending.options, REMOTE_TEMPLATE: True})
+    notification = _record(principal, envelope, channels, template_id, sending)
     rows = outbox.plan(
         account_id=account_id,
         notification_id=notification.id,
@@ -255,10 +268,13 @@ async def accept(
         due_at=envelope.scheduledAt or notification.created_at,
         now=notification.created_at,
         test=principal.test,
+        user_channels=envelope.userChannels,
     )
-    if outbox.needs_template(rows):
+    if outbox.needs_template(rows) and not remote:
         outbox.pin(rows, await _external_template(session, envelope, template, account_id))
-    in_app = "in_app" in channels
+    if own is not None:
+        outbox.choose_provider(rows, own.sealed)
+    in_app = "in_app" in channels and "in_app" in (envelope.userChannels or channels)
     messages = len(rows) + in_app * len(recipients.users)
     await refuse_over_cap(session, throttle, principal, messages)
     notification.recipients = recipients.count
@@ -276,6 +292,22 @@ async def accept(
     await charge(session, throttle, principal, messages)
     on_commit(session, _counter(envelope.type))
     return Accepted(notification.id, notification.recipients)
+
+
+def _own_provider(
+    envelope: Envelope, channels: list[str], template_id: str | None, sending: Sending
+) -> OwnProvider | None:
+    """The provider the envelope chooses, checked for each external channel and sealed."""
+    choice = envelope.provider
+    if choice is None:
+        return None
+    if sending.sealing_key is None:
+        raise ValidationFailed.at("/provider", "A provider cannot be chosen here")
+    external = [channel for channel in channels if channel != "in_app"]
+    return own_provider(
+        installed_providers(), name=choice.name, config=choice.settings, channels=external,
+        template_id=template_id, secret=sending.sealing_key,
+    )  # fmt: skip
 
 
 def _counter(notification_type: str) -> AfterCommit:
@@ -309,6 +341,21 @@ async def deliveries_of(session: AsyncSession, *, notification_id: uuid.UUID) ->
     return list(rows)
 
 
+async def deliveries_of_each(
+    session: AsyncSession, *, notification_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Delivery]]:
+    """The deliveries of each notification, oldest first (one statement)."""
+    found: dict[uuid.UUID, list[Delivery]] = {n: [] for n in notification_ids}
+    if not notification_ids:
+        return found
+    rows = await session.scalars(
+        select(Delivery).where(Delivery.notification_id.in_(notification_ids)).order_by(Delivery.id)
+    )
+    for row in rows:
+        found[row.notification_id].append(row)
+    return found
+
+
 @dataclass(frozen=True)
 class Filters:
     """``GET /v1/notifications`` filters (API.md "Sending")."""
@@ -320,6 +367,8 @@ class Filters:
     status: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    about_id: str | None = None
+    about_type: str | None = None
 
 
 def _has_channel(session: AsyncSession, channel: str) -> ColumnElement[bool]:
@@ -361,6 +410,8 @@ def _conditions(
         (Notification.type, filters.type),
         (Notification.sub_type, filters.sub_type),
         (Notification.status, filters.status),
+        (Notification.about_id, filters.about_id),
+        (Notification.about_type, filters.about_type),
     ]
     where += [column == value for column, value in simple if value is not None]
     if filters.created_from:

@@ -122,7 +122,7 @@ async def purge_deliveries(
     await session.execute(
         update(Delivery)
         .where(Delivery.id.in_(ids))
-        .values(rendered=None, recipient={}, document_id=None, purged_at=now)
+        .values(rendered=None, recipient={}, document_id=None, own_provider=None, purged_at=now)
         .execution_options(synchronize_session=False)
     )
     return len(ids), len(pdfs)
@@ -181,6 +181,7 @@ async def empty_notifications(
             personalisation={},
             actions=[],
             correlation_id=None,
+            sent_by=None,
             purged_at=now,
         )
         .execution_options(synchronize_session=False)

@@ -143,18 +143,19 @@ async def enqueue_callback(
 def action_data(
     *,
     notification_id: uuid.UUID,
-    item_id: uuid.UUID,
-    recipient: str,
+    item_id: uuid.UUID | None,
+    recipient: str | None,
     action_type: str,
     action_note: str | None,
     performed_by: str,
     performed_at: datetime,
 ) -> dict[str, Any]:
     """The ``data`` of a ``notification.action`` callback (API.md); ``recipient`` is the
-    user's external id."""
+    user's external id (``item_id`` and ``recipient`` are null for an action on the
+    notification as a whole)."""
     return {
         "notification_id": str(notification_id),
-        "item_id": str(item_id),
+        "item_id": str(item_id) if item_id else None,
         "recipient": recipient,
         "actionType": action_type,
         "actionNote": action_note,
