@@ -12,6 +12,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -31,12 +33,25 @@ def _http_url(value: str) -> str:
     return value
 
 
+FEWEST_ADDRESS_LINES = "fewest_address_lines"
+"""Validation context key: how many lines besides the postcode an address needs (3 unless a
+dialect says otherwise: GOV.UK Notify's clients send as few as 2, three lines in all)."""
+
+
 class Address(BaseModel):
     """A postal address: at least three lines and a postcode (seed 003)."""
 
     model_config = ConfigDict(extra="forbid")
-    lines: list[Line] = Field(min_length=3, max_length=7)
+    lines: list[Line] = Field(min_length=2, max_length=7)
     postcode: str = Field(min_length=1, max_length=16)
+
+    @field_validator("lines")
+    @classmethod
+    def _enough_lines(cls, lines: list[str], info: ValidationInfo) -> list[str]:
+        fewest = int((info.context or {}).get(FEWEST_ADDRESS_LINES, 3))
+        if len(lines) < fewest:
+            raise ValueError(f"an address needs at least {fewest} lines besides the postcode")
+        return lines
 
 
 class Targets(BaseModel):

@@ -16,7 +16,7 @@ from weasyprint.urls import URLFetcher
 
 from herald.errors import ValidationFailed
 
-MIN_ADDRESS_LINES = 3
+MIN_ADDRESS_LINES = 2
 MAX_ADDRESS_LINES = 6
 
 # DIN 5008 form B address field (45 mm from the top, 20 mm from the left, 85 x 45 mm),
@@ -64,7 +64,8 @@ def check_address(
 ) -> list[str]:
     """The address's non-blank lines, stripped; ``ValidationFailed`` (at ``pointer``) if unusable.
 
-    A postal address needs three to six lines besides a postcode to fit the envelope window.
+    A postal address needs two to six lines besides a postcode to fit the envelope window
+    (``/v1`` asks for three; GOV.UK Notify's letters may have two).
     """
     lines = [line.strip() for line in address_lines if line.strip()]
     if not MIN_ADDRESS_LINES <= len(lines) <= MAX_ADDRESS_LINES:

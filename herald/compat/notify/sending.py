@@ -22,7 +22,7 @@ from herald.compat.notify.auth import NotifyCaller
 from herald.compat.notify.shapes import content_of
 from herald.compat.notify.templates import NotifyTemplate, for_sending, render
 from herald.directory.service import reaches_team
-from herald.events.schemas import Address, Envelope, Targets
+from herald.events.schemas import FEWEST_ADDRESS_LINES, Address, Envelope, Targets
 from herald.notifications import service as notifications
 from herald.notifications.precompiled import PrecompiledLetter, accept_precompiled
 from herald.replyto import service as reply_to
@@ -35,6 +35,8 @@ from herald.templates.service import load_account
 TEAM_ONLY = "Can\u2019t send to this recipient using a team-only API key"
 TEAM_LETTERS = "Cannot send letters with a team api key"
 ADDRESS_LINES = tuple(f"address_line_{n}" for n in range(1, 8))
+# Notify's rule: three to seven lines in all, the last the postcode (or a country).
+NOTIFY_FEWEST_LINES, NOTIFY_MOST_LINES = 3, 7
 
 
 @dataclass(frozen=True)
@@ -183,9 +185,12 @@ def _address(personalisation: Mapping[str, Any]) -> Address:
     if personalisation.get("postcode"):
         lines.append(str(personalisation["postcode"]).strip())
     lines = [line for line in lines if line]
-    if len(lines) < 4:
-        raise errors.validation(["Address must be at least 3 lines besides the postcode"])
-    return Address(lines=lines[:-1], postcode=lines[-1])
+    if len(lines) < NOTIFY_FEWEST_LINES:
+        raise errors.validation([f"Address must be at least {NOTIFY_FEWEST_LINES} lines"])
+    if len(lines) > NOTIFY_MOST_LINES:
+        raise errors.validation([f"Address must be no more than {NOTIFY_MOST_LINES} lines"])
+    address = {"lines": lines[:-1], "postcode": lines[-1]}
+    return Address.model_validate(address, context={FEWEST_ADDRESS_LINES: NOTIFY_FEWEST_LINES - 1})
 
 
 async def send_letter(

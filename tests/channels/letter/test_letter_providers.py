@@ -83,10 +83,10 @@ async def test_a_retry_replaces_the_drop_and_pages_are_counted(tmp_path: Path) -
     assert "Page two" in pdf_text(pdf)
 
 
-async def test_an_address_of_two_lines_is_permanent(tmp_path: Path) -> None:
+async def test_an_address_of_one_line_is_permanent(tmp_path: Path) -> None:
     provider = FolderPrintProvider(FolderSettings(folder=str(tmp_path)))
-    with pytest.raises(PermanentDeliveryError, match="3 to 6 lines"):
-        await provider.send(letter(address_lines=("Ann", "Aarhus")))
+    with pytest.raises(PermanentDeliveryError, match="2 to 6 lines"):
+        await provider.send(letter(address_lines=("Ann Aarhus",)))
     assert listing(tmp_path) == []
 
 

@@ -168,6 +168,23 @@ async def test_a_letters_pdf_is_not_ready_until_rendered(
     )
     assert sent.status_code == 201, sent.text
     schemas.assert_shape(sent.json(), schemas.POST_LETTER_RESPONSE)
+    # Notify's rule on the address: three to seven lines in all, the last the postcode.
+    three = {"address_line_1": "A Person", "address_line_2": "1 Road", "postcode": "SW1A 1AA"}
+    assert (await client.post(
+        "/v2/notifications/letter", json={"template_id": letter_id, "personalisation": three},
+        headers=token(key),
+    )).status_code == 201  # fmt: skip
+    two = {"address_line_1": "A Person", "address_line_2": "SW1A 1AA"}
+    eight = {**{f"address_line_{n}": f"Line {n}" for n in range(1, 8)}, "postcode": "SW1A 1AA"}
+    for short_or_long, message in (
+        (two, "Address must be at least 3 lines"),
+        (eight, "Address must be no more than 7 lines"),
+    ):
+        refused(await client.post(
+            "/v2/notifications/letter",
+            json={"template_id": letter_id, "personalisation": short_or_long},
+            headers=token(key),
+        ), 400, "ValidationError", message)  # fmt: skip
     pdf = await client.get(f"/v2/notifications/{sent.json()['id']}/pdf", headers=token(key))
     refused(pdf, 400, "PDFNotReadyError", "PDF not available yet, try again later")
 
