@@ -110,7 +110,9 @@ def _migrate_and_say(settings: Settings) -> None:
 def _say_listening(what: str, settings: Settings, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     console.print(f"{what} is listening on [bold]{base}[/bold]")
-    console.print(f"  API docs: {base}/docs  ·  OpenAPI: {base}/openapi.json")
+    console.print(
+        f"  Console: {base}/console  ·  API docs: {base}/docs  ·  OpenAPI: {base}/openapi.json"
+    )
     smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else ""
     if smtp.startswith("log://"):
         console.print("  Mail: HERALD_SMTP_URL=log:// — emails are written to this log")
