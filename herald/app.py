@@ -39,6 +39,7 @@ from herald.notifications import routes as notifications_routes
 from herald.realtime import routes as realtime_routes
 from herald.realtime.hub import start_hub
 from herald.replyto import routes as replyto_routes
+from herald.rules import routes as rules_routes
 from herald.runtime import Runtime
 from herald.sms import routes as sms_routes
 from herald.sms import sender_routes
@@ -70,6 +71,7 @@ ROUTERS = (
     sender_routes.router,
     realtime_routes.router,
     replyto_routes.router,
+    rules_routes.router,
     notify_routes.router,
     kazoo_routes.router,
     reapit.router,

@@ -45,6 +45,8 @@ class Delivery(Queued, Base):
         Index("ix_deliveries_status_due_at", "status", "due_at"),
         # A notification's deliveries, and which statuses they have (one probe each).
         Index("ix_deliveries_notification_status", "notification_id", "status"),
+        # Frequency caps count a recipient's recent deliveries of one category.
+        Index("ix_deliveries_user_category_created", "user_id", "category", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -76,6 +78,10 @@ class Delivery(Queued, Base):
     """A letter's PDF in the document store (``GET /v1/deliveries/{id}/pdf``)."""
     sent_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
+    category: Mapped[str | None] = mapped_column(String(255))
+    """The notification's category (its template's ``category``, else its type), for rules."""
+    reason: Mapped[str | None] = mapped_column(String(32))
+    """Why a ``skipped`` delivery was not sent (``herald.rules``)."""
 
 
 class DeliveryAttempt(Base):

@@ -17,6 +17,7 @@ from pydantic import (
 
 from herald.directory.contact import Email, ExternalId, Phone
 from herald.http.times import Rfc3339
+from herald.rules.schemas import FrequencyCap
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -113,6 +114,8 @@ class Envelope(BaseModel):
     requireAction: StrictBool = False
     actions: list[Action] = Field(default_factory=list, max_length=10)
     scheduledAt: Rfc3339 | None = None
+    urgent: StrictBool = False
+    """Sent at once, whatever the recipients' quiet hours (``herald.rules``)."""
 
     @property
     def correlation(self) -> str | None:
@@ -146,6 +149,13 @@ class TypeIn(BaseModel):
     realtime: StrictBool = True
     channels: list[Channel] = Field(default=["in_app"], min_length=1)
     macros: dict[str, Annotated[str, Field(max_length=2000)]] = Field(default_factory=dict)
+    mandatory: StrictBool = False
+    """Sent whatever the recipients' preferences say (security notices, receipts)."""
+    frequency_cap: FrequencyCap | None = None
+
+    def rules(self) -> dict[str, Any]:
+        """The delivery rules given, as stored (``herald.rules``)."""
+        return self.model_dump(include={"mandatory", "frequency_cap"}, exclude_defaults=True)
 
 
 class TypeOut(BaseModel):
@@ -164,3 +174,5 @@ class TypeOut(BaseModel):
     """The template writing the type's text when the sender gives none."""
     personalisation: dict[str, str] = Field(default_factory=dict)
     """What that text reads beside the payload (all optional), with a description."""
+    mandatory: bool = False
+    frequency_cap: dict[str, Any] | None = None

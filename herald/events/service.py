@@ -29,6 +29,7 @@ def _from_row(row: NotificationType) -> TypeDef:
         realtime=row.realtime,
         channels=tuple(row.channels),
         macros=dict(row.macros),
+        rules=dict(row.rules or {}),
     )
 
 
@@ -101,6 +102,7 @@ async def put_type(
     row.realtime = body.realtime
     row.channels = list(body.channels)
     row.macros = dict(body.macros)
+    row.rules = body.rules()
     await session.flush()
     return _from_row(row)
 

@@ -85,6 +85,10 @@ def plan(
         "template_id": None,
         "template_version": None,
         "template_row_id": None,
+        # Set by ``herald.rules.decide`` (a skipped row's reason and completion time).
+        "category": None,
+        "reason": None,
+        "completed_at": None,
     }
     return [
         {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}

@@ -36,6 +36,7 @@ from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.content import render_in_app
 from herald.notifications.models import Notification
 from herald.notifications.templated import InAppTemplate, Shared, named_template, template_for
+from herald.rules import decide as rules
 from herald.templates.sending import SendingTemplate, TemplateRef, ref_for_type
 from herald.throttling.service import Throttle
 
@@ -258,6 +259,9 @@ async def accept(
     )
     if outbox.needs_template(rows):
         outbox.pin(rows, await _external_template(session, envelope, template, account_id))
+    await rules.decide(
+        session, rows, _facts(definition, envelope, template), now=notification.created_at
+    )
     in_app = "in_app" in channels
     messages = len(rows) + in_app * len(recipients.users)
     await refuse_over_cap(session, throttle, principal, messages)
@@ -276,6 +280,18 @@ async def accept(
     await charge(session, throttle, principal, messages)
     on_commit(session, _counter(envelope.type))
     return Accepted(notification.id, notification.recipients)
+
+
+def _facts(
+    definition: TypeDef, envelope: Envelope, template: SendingTemplate | None
+) -> rules.Facts:
+    return rules.facts_of(
+        type_=envelope.type,
+        type_rules=definition.rules,
+        template_body=template.body if template is not None else None,
+        require_action=envelope.requireAction,
+        urgent=envelope.urgent,
+    )
 
 
 def _counter(notification_type: str) -> AfterCommit:

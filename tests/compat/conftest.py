@@ -79,13 +79,14 @@ async def _up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"herald serve at {url} did not come up: {_tail(log)}")
 
 
-async def _serve(database_url: str, log: Path) -> AsyncIterator[Seeded]:
+async def serve_herald(database_url: str, log: Path, **settings: str) -> AsyncIterator[Seeded]:
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("HERALD_")}
     env |= {
         "HERALD_DATABASE_URL": database_url,
         "HERALD_ALLOW_PRIVATE_URLS": "true",  # the local push service of seed 001's test
         "HERALD_LOG_LEVEL": "WARNING",
+        **{f"HERALD_{name}": value for name, value in settings.items()},
     }
     argv = [HERALD, "serve", "--port", str(port)]
     process = _start(argv, env, log)
@@ -109,7 +110,7 @@ async def seeded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Seed
     """``herald serve`` on a SQLite file (it migrates the file itself)."""
     folder = tmp_path_factory.mktemp("seeds")
     url = f"sqlite+aiosqlite:///{folder / 'herald.db'}"
-    async for server in _serve(url, folder / "serve.log"):
+    async for server in serve_herald(url, folder / "serve.log"):
         yield server
 
 
