@@ -90,6 +90,8 @@ def plan(
         "reason": None,
         "completed_at": None,
         "mandatory": False,
+        "digest_key": None,
+        "digest_id": None,
     }
     return [
         {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}

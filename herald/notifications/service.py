@@ -291,6 +291,8 @@ def _facts(
         template_body=template.body if template is not None else None,
         require_action=envelope.requireAction,
         urgent=envelope.urgent,
+        scope=template.ref.template_id if template else f"{envelope.type}/{envelope.subType}",
+        payload=envelope.payload,
     )
 
 

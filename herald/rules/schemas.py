@@ -30,6 +30,16 @@ class FrequencyCap(BaseModel):
     per: Duration
 
 
+class Digest(BaseModel):
+    """Gather one recipient's events with the same ``key`` (a payload field) within ``window``
+    into one delivery per external channel, of at most ``max`` events."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=255)
+    window: Duration
+    max: int = Field(default=50, ge=2, le=1000)
+
+
 class PreferencesIn(BaseModel):
     """``PUT`` of a preferences document: the fields given replace the stored ones."""
 
