@@ -87,6 +87,9 @@ class Delivery(Queued, Base):
     digest_key: Mapped[str | None] = mapped_column(String(512))
     """Set on a digest's delivery (the first event's): what gathers the later events."""
     digest_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    escalation: Mapped[str | None] = mapped_column(String(16))
+    """An escalation's condition (``read``, ``seen``, ``actioned``): when the worker claims the
+    delivery and the in-app item meets it, the delivery ends ``skipped``."""
     """On an event folded into a digest (``skipped``, ``digested``): the digest's delivery."""
 
 

@@ -36,6 +36,7 @@ def type_out(definition: TypeDef) -> TypeOut:
         mandatory=bool(definition.rules.get("mandatory")),
         frequency_cap=definition.rules.get("frequency_cap"),
         digest=definition.rules.get("digest"),
+        escalation=definition.rules.get("escalation"),
     )
 
 

@@ -92,6 +92,7 @@ def plan(
         "mandatory": False,
         "digest_key": None,
         "digest_id": None,
+        "escalation": None,
     }
     return [
         {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}

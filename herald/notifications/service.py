@@ -293,6 +293,9 @@ def _facts(
         urgent=envelope.urgent,
         scope=template.ref.template_id if template else f"{envelope.type}/{envelope.subType}",
         payload=envelope.payload,
+        escalation=(
+            [step.model_dump() for step in envelope.escalation] if envelope.escalation else None
+        ),
     )
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import distinct, func, select
@@ -27,6 +27,7 @@ from herald.metrics import DELIVERIES_SKIPPED
 from herald.rules import store
 from herald.rules.digests import DIGESTED, DigestRule, fold, rule_of
 from herald.rules.durations import parse_duration
+from herald.rules.escalation import escalate, steps_of
 from herald.rules.quiet import clock, window_end, zone
 
 CHUNK = 5000
@@ -49,6 +50,8 @@ class Facts:
     """The type's or template's cap (else the account defaults' applies)."""
     digest: DigestRule | None = None
     """The digest the notification's events gather in, if its type or template has one."""
+    escalation: Mapping[str, tuple[timedelta, str]] = field(default_factory=dict)
+    """channel → (after, unless): channels sent only if the in-app item was not read."""
 
 
 def facts_of(
@@ -60,6 +63,7 @@ def facts_of(
     urgent: bool = False,
     scope: str = "",
     payload: Mapping[str, Any] | None = None,
+    escalation: Iterable[Mapping[str, Any]] | None = None,
 ) -> Facts:
     """The facts of a notification of ``type_`` (its rules) sent with a template's body;
     ``scope`` (the template or type/subType) and ``payload`` make its digest's key."""
@@ -72,6 +76,7 @@ def facts_of(
         urgent=urgent,
         frequency_cap=body.get("frequency_cap") or rules.get("frequency_cap"),
         digest=rule_of(digest, scope=scope or type_, payload=payload or {}),
+        escalation=steps_of(escalation if escalation is not None else rules.get("escalation")),
     )
 
 
@@ -128,6 +133,8 @@ async def decide(
             live.append(Live(row, document, row_facts, cap))
     live = await _apply_caps(session, live, now=now, skipped=skipped)
     live = await _apply_digests(session, live, now=now, skipped=skipped)
+    for one in live:
+        escalate(one.row, one.facts.escalation)
     await _apply_quiet_hours(session, [one for one in live if not one.facts.urgent])
     if skipped:
         on_commit(session, _count(dict(skipped)))

@@ -40,6 +40,18 @@ class Digest(BaseModel):
     max: int = Field(default=50, ge=2, le=1000)
 
 
+class EscalationStep(BaseModel):
+    """Send ``channel`` only if the in-app item was not read / seen / actioned within ``after``."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: Literal["email", "sms", "push", "webhook", "letter", "chat"]
+    after: Duration
+    unless: Literal["read", "seen", "actioned"] = "read"
+
+
+Escalation = Annotated[list[EscalationStep], Field(min_length=1, max_length=10)]
+
+
 class PreferencesIn(BaseModel):
     """``PUT`` of a preferences document: the fields given replace the stored ones."""
 
