@@ -1,10 +1,12 @@
 """The delivery rules, decided once for a notification's planned deliveries, in bulk.
 
 ``decide`` runs in the accepting transaction on the rows ``outbox.plan`` made, before they are
-written: a row a rule rules out is written ``skipped`` with its ``reason`` (never dropped); a
-row inside the recipient's quiet hours stays ``created`` with ``due_at`` at the window's end.
-Every lookup is one statement per 5000 recipients (preferences, timezones, recent counts),
-never one per recipient.
+written, in this order: preferences (opted out → ``skipped``, ``preference``), frequency caps
+(``frequency_cap``), digests (a later event → ``skipped``, ``digested``; the first is due when
+the window ends), escalation (due at ``after``, checked again by the worker that claims it) and
+quiet hours (``created``, due when the window ends). A row a rule rules out is written with its
+``reason``, never dropped. Every lookup is one statement per 5000 recipients (preferences,
+timezones, recent counts, open digests), never one per recipient.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from herald.rules.quiet import clock, window_end, zone
 CHUNK = 5000
 QUIET_CHANNELS = frozenset({"email", "sms", "push"})
 """Channels that wait out quiet hours (in-app items, webhooks and letters do not)."""
-PREFERENCE, QUIET_HOURS, FREQUENCY_CAP = "preference", "quiet_hours", "frequency_cap"
+PREFERENCE, FREQUENCY_CAP = "preference", "frequency_cap"
 NOTHING: Mapping[str, Any] = {}
 
 
