@@ -40,6 +40,7 @@ from herald.notifications import routes as notifications_routes
 from herald.realtime import routes as realtime_routes
 from herald.realtime.hub import start_hub
 from herald.replyto import routes as replyto_routes
+from herald.rules import routes as rules_routes
 from herald.runtime import Runtime
 from herald.sms import routes as sms_routes
 from herald.sms import sender_routes
@@ -50,6 +51,7 @@ from herald.throttling.service import Throttle
 from herald.web.console.router import router as console_router
 from herald.web.docs import routes as web_docs_routes
 from herald.web.pages import install_pages
+from herald.web.unsubscribe import routes as web_unsubscribe_routes
 from herald.web.widget import routes as web_widget_routes
 
 log = get_logger(__name__)
@@ -71,6 +73,7 @@ ROUTERS = (
     sender_routes.router,
     realtime_routes.router,
     replyto_routes.router,
+    rules_routes.router,
     notify_routes.router,
     kazoo_routes.router,
     hackney_routes.router,
@@ -79,6 +82,7 @@ ROUTERS = (
     relatel.router,
     web_docs_routes.router,
     web_widget_routes.router,
+    web_unsubscribe_routes.router,
     console_router,
 )
 # Under these prefixes errors take the dialect's envelope, not API.md's.

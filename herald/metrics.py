@@ -42,3 +42,8 @@ DELIVERIES_WAITING = Gauge(
     "read from the database at each scrape",
     ["channel", "status"],
 )
+DELIVERIES_SKIPPED = Counter(
+    "herald_deliveries_skipped_total",
+    "Deliveries a delivery rule ruled out (written skipped), by reason",
+    ["reason"],
+)

@@ -11,6 +11,7 @@ from herald.events import models as events_models
 from herald.inbox import models as inbox_models
 from herald.notifications import models as notifications_models
 from herald.replyto import models as replyto_models
+from herald.rules import models as rules_models
 from herald.sms import models as sms_models
 from herald.templates import models as templates_models
 from herald.throttling import models as throttling_models
@@ -28,6 +29,7 @@ __all__ = [
     "metadata",
     "notifications_models",
     "replyto_models",
+    "rules_models",
     "sms_models",
     "templates_models",
     "throttling_models",

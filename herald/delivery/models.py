@@ -45,6 +45,8 @@ class Delivery(Queued, Base):
         Index("ix_deliveries_status_due_at", "status", "due_at"),
         # A notification's deliveries, and which statuses they have (one probe each).
         Index("ix_deliveries_notification_status", "notification_id", "status"),
+        # Frequency caps count a recipient's recent deliveries of one category.
+        Index("ix_deliveries_user_category_created", "user_id", "category", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -79,6 +81,19 @@ class Delivery(Queued, Base):
     an account's provider settings; None: the account's providers."""
     sent_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
+    category: Mapped[str | None] = mapped_column(String(255))
+    """The notification's category (its template's ``category``, else its type), for rules."""
+    reason: Mapped[str | None] = mapped_column(String(32))
+    """Why a ``skipped`` delivery was not sent (``herald.rules``)."""
+    mandatory: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Sent whatever preferences say; such an email carries no unsubscribe link."""
+    digest_key: Mapped[str | None] = mapped_column(String(512))
+    """Set on a digest's delivery (the first event's): what gathers the later events."""
+    digest_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    escalation: Mapped[str | None] = mapped_column(String(16))
+    """An escalation's condition (``read``, ``seen``, ``actioned``): when the worker claims the
+    delivery and the in-app item meets it, the delivery ends ``skipped``."""
+    """On an event folded into a digest (``skipped``, ``digested``): the digest's delivery."""
 
 
 class DeliveryAttempt(Base):

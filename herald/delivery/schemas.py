@@ -76,8 +76,14 @@ class DeliveryOut(BaseModel):
     provider: str | None
     status: str = Field(
         description="created, sending, delivered, temporary-failure, permanent-failure, "
-        "technical-failure or cancelled"
+        "technical-failure, cancelled or skipped"
     )
+    reason: str | None = Field(
+        default=None,
+        description="Why a skipped delivery was not made: preference, quiet_hours, "
+        "frequency_cap, digested or escalation_not_needed",
+    )
+    due_at: str | None = Field(default=None, description="When a waiting delivery is due")
     attempts: list[AttemptOut]
     receipt: str | None
     template_id: str | None
@@ -113,6 +119,8 @@ def delivery_document(
         "channel": delivery.channel,
         "provider": delivery.provider,
         "status": delivery.status,
+        "reason": delivery.reason,
+        "due_at": rfc3339(delivery.due_at),
         "attempts": [attempt_document(a) for a in attempts],
         "receipt": delivery.receipt,
         "template_id": delivery.template_id,

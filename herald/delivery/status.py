@@ -3,7 +3,8 @@
     created ──▶ sending ──▶ delivered | temporary-failure | permanent-failure
        │          │ ▲           | technical-failure | cancelled
        │          └─┘ (retry scheduled, or sent and awaiting its delivery receipt)
-       └──▶ any terminal status (e.g. cancelled before it was claimed)
+       └──▶ any terminal status (e.g. cancelled before it was claimed, or skipped: a
+            delivery rule ruled it out when it was planned or when the worker claimed it)
 
 A terminal status never changes: an outcome that arrives after one (a duplicate, a
 late answer from a worker that lost its lease) is ignored and reported as such.
@@ -29,6 +30,8 @@ class DeliveryStatus(StrEnum):
     PERMANENT_FAILURE = "permanent-failure"
     TECHNICAL_FAILURE = "technical-failure"
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+    """Ruled out on purpose by the recipient's delivery rules (``reason`` says which)."""
 
 
 TERMINAL: frozenset[DeliveryStatus] = frozenset(
@@ -38,6 +41,7 @@ TERMINAL: frozenset[DeliveryStatus] = frozenset(
         DeliveryStatus.PERMANENT_FAILURE,
         DeliveryStatus.TECHNICAL_FAILURE,
         DeliveryStatus.CANCELLED,
+        DeliveryStatus.SKIPPED,
     }
 )
 
@@ -55,6 +59,7 @@ _FINAL: dict[Outcome, DeliveryStatus] = {
     Outcome.TEMPORARY: DeliveryStatus.TEMPORARY_FAILURE,
     Outcome.TECHNICAL: DeliveryStatus.TECHNICAL_FAILURE,
     Outcome.SENT: DeliveryStatus.DELIVERED,
+    Outcome.SKIPPED: DeliveryStatus.SKIPPED,
 }
 
 RETRYABLE: frozenset[Outcome] = frozenset({Outcome.TEMPORARY, Outcome.TECHNICAL})

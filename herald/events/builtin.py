@@ -36,6 +36,8 @@ class TypeDef:
     template: str | None = None
     personalisation: dict[str, str] = field(default_factory=dict)
     description: str | None = None
+    rules: dict[str, Any] = field(default_factory=dict)
+    """Delivery rules of the type: ``mandatory``, ``frequency_cap`` (``herald.rules``)."""
 
 
 def _call_schema(*, answered: bool) -> dict[str, Any]:

@@ -28,5 +28,7 @@ class NotificationType(Base):
     realtime: Mapped[bool] = mapped_column(default=True)
     channels: Mapped[list[str]] = mapped_column(JSONType)
     macros: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rules: Mapped[dict[str, Any] | None]
+    """Delivery rules of the type (``mandatory``, ``frequency_cap``; ``herald.rules``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -33,6 +33,10 @@ def type_out(definition: TypeDef) -> TypeOut:
         description=definition.description,
         template=definition.template,
         personalisation=definition.personalisation,
+        mandatory=bool(definition.rules.get("mandatory")),
+        frequency_cap=definition.rules.get("frequency_cap"),
+        digest=definition.rules.get("digest"),
+        escalation=definition.rules.get("escalation"),
     )
 
 

@@ -19,6 +19,7 @@ from pydantic import (
 
 from herald.directory.contact import Email, ExternalId, Phone
 from herald.http.times import Rfc3339
+from herald.rules.schemas import Digest, Escalation, FrequencyCap
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -155,6 +156,10 @@ class Envelope(BaseModel):
     about: About | None = None
     sentBy: str | None = Field(default=None, min_length=1, max_length=320)
     provider: ProviderChoice | None = None
+    urgent: StrictBool = False
+    """Sent at once, whatever the recipients' quiet hours (``herald.rules``)."""
+    escalation: Escalation | None = None
+    """Later channels sent only if the in-app item was not read in time (``herald.rules``)."""
 
     @property
     def correlation(self) -> str | None:
@@ -188,6 +193,16 @@ class TypeIn(BaseModel):
     realtime: StrictBool = True
     channels: list[Channel] = Field(default=["in_app"], min_length=1)
     macros: dict[str, Annotated[str, Field(max_length=2000)]] = Field(default_factory=dict)
+    mandatory: StrictBool = False
+    """Sent whatever the recipients' preferences say (security notices, receipts)."""
+    frequency_cap: FrequencyCap | None = None
+    digest: Digest | None = None
+    escalation: Escalation | None = None
+
+    def rules(self) -> dict[str, Any]:
+        """The delivery rules given, as stored (``herald.rules``)."""
+        rules = {"mandatory", "frequency_cap", "digest", "escalation"}
+        return self.model_dump(include=rules, exclude_defaults=True)
 
 
 class TypeOut(BaseModel):
@@ -206,3 +221,7 @@ class TypeOut(BaseModel):
     """The template writing the type's text when the sender gives none."""
     personalisation: dict[str, str] = Field(default_factory=dict)
     """What that text reads beside the payload (all optional), with a description."""
+    mandatory: bool = False
+    frequency_cap: dict[str, Any] | None = None
+    digest: dict[str, Any] | None = None
+    escalation: list[dict[str, Any]] | None = None

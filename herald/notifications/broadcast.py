@@ -60,6 +60,7 @@ from herald.notifications.templated import (
     check_recipients,
     recipient_of,
 )
+from herald.rules import decide as rules
 from herald.templates.compose import account_fields, check_channels
 from herald.templates.inheritance import chain_of, nearest
 from herald.templates.models import Template
@@ -253,7 +254,8 @@ def _notification(
     )
 
 
-def _deliveries(
+async def _deliveries(
+    session: AsyncSession,
     targets: Sequence[_Target],
     notifications: Sequence[Notification],
     request: BroadcastRequest,
@@ -261,8 +263,10 @@ def _deliveries(
     test: bool,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """The pending delivery rows of every notification, per user and external channel."""
+    """The pending delivery rows of every notification, per user and external channel, with
+    each target account's delivery rules applied."""
     rows: list[dict[str, Any]] = []
+    facts: dict[uuid.UUID, rules.Facts] = {}
     for target, notification in zip(targets, notifications, strict=True):
         planned = outbox.plan(
             account_id=target.account.id,
@@ -274,7 +278,10 @@ def _deliveries(
             test=test,
         )
         outbox.pin(planned, target.template.ref)
+        body = target.template.body
+        facts[target.account.id] = rules.facts_of(type_=TYPE, type_rules=None, template_body=body)
         rows += planned
+    await rules.decide(session, rows, facts, now=now)
     return rows
 
 
@@ -323,7 +330,7 @@ async def broadcast(
     await _check_fields(targets, request)
     now = utcnow()
     notifications = [_notification(t, principal, request, now) for t in targets]
-    rows = _deliveries(targets, notifications, request, test=principal.test, now=now)
+    rows = await _deliveries(session, targets, notifications, request, test=principal.test, now=now)
     recipients = sum(len(t.users) for t in targets)
     in_app = "in_app" in request.channels
     messages = len(rows) + in_app * recipients

@@ -88,6 +88,14 @@ def plan(
         "template_version": None,
         "template_row_id": None,
         "own_provider": None,
+        # Set by ``herald.rules.decide`` (a skipped row's reason and completion time).
+        "category": None,
+        "reason": None,
+        "completed_at": None,
+        "mandatory": False,
+        "digest_key": None,
+        "digest_id": None,
+        "escalation": None,
     }
     return [
         {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}

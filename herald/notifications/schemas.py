@@ -27,6 +27,7 @@ class DeliverySummaryOut(BaseModel):
     recipient: dict[str, Any]
     channel: str
     status: str
+    reason: str | None = Field(default=None, description="Why a skipped delivery was not made")
     attempts: int
 
 
@@ -65,6 +66,7 @@ def delivery_document(delivery: Delivery) -> dict[str, Any]:
         "recipient": delivery.recipient,
         "channel": delivery.channel,
         "status": delivery.status,
+        "reason": delivery.reason,
         "attempts": delivery.attempts,
     }
 

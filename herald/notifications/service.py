@@ -39,6 +39,7 @@ from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.content import render_in_app
 from herald.notifications.models import Notification
 from herald.notifications.templated import InAppTemplate, Shared, named_template, template_for
+from herald.rules import decide as rules
 from herald.templates.sending import SendingTemplate, TemplateRef, ref_for_type
 from herald.throttling.service import Throttle
 
@@ -274,6 +275,9 @@ async def accept(
         outbox.pin(rows, await _external_template(session, envelope, template, account_id))
     if own is not None:
         outbox.choose_provider(rows, own.sealed)
+    await rules.decide(
+        session, rows, _facts(definition, envelope, template), now=notification.created_at
+    )
     in_app = "in_app" in channels and "in_app" in (envelope.userChannels or channels)
     messages = len(rows) + in_app * len(recipients.users)
     await refuse_over_cap(session, throttle, principal, messages)
@@ -308,6 +312,21 @@ def _own_provider(
         installed_providers(), name=choice.name, config=choice.settings, channels=external,
         template_id=template_id, secret=sending.sealing_key,
     )  # fmt: skip
+def _facts(
+    definition: TypeDef, envelope: Envelope, template: SendingTemplate | None
+) -> rules.Facts:
+    return rules.facts_of(
+        type_=envelope.type,
+        type_rules=definition.rules,
+        template_body=template.body if template is not None else None,
+        require_action=envelope.requireAction,
+        urgent=envelope.urgent,
+        scope=template.ref.template_id if template else f"{envelope.type}/{envelope.subType}",
+        payload=envelope.payload,
+        escalation=(
+            [step.model_dump() for step in envelope.escalation] if envelope.escalation else None
+        ),
+    )
 
 
 def _counter(notification_type: str) -> AfterCommit:

@@ -31,6 +31,7 @@ SETTLED = {
     DeliveryStatus.PERMANENT_FAILURE: RELEASED,
     DeliveryStatus.TECHNICAL_FAILURE: RELEASED,
     DeliveryStatus.CANCELLED: RELEASED,
+    DeliveryStatus.SKIPPED: RELEASED,
 }
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from herald.directory.contact import EXTERNAL_ID_PATTERN, Email, Locale
+from herald.rules.schemas import Digest, FrequencyCap
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -126,6 +127,10 @@ class TemplateIn(Strict):
     channels: ChannelParts | None = None
     locales: dict[Locale, LocaleVariant | None] | None = Field(default=None, max_length=100)
     template_charset: Annotated[str, AfterValidator(_known_charset)] | None = None
+    mandatory: StrictBool | None = None
+    """Sent whatever the recipients' preferences say, and without an unsubscribe link."""
+    frequency_cap: FrequencyCap | None = None
+    digest: Digest | None = None
 
     def given(self) -> dict[str, Any]:
         """The fields the request set (``null`` included), as stored: ``from`` by its name."""
@@ -162,6 +167,9 @@ class TemplateOut(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    mandatory: bool = False
+    frequency_cap: dict[str, Any] | None = None
+    digest: dict[str, Any] | None = None
 
 
 class VersionOut(BaseModel):

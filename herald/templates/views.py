@@ -53,6 +53,9 @@ def template_view(resolved: Resolved, types: TypeCatalogue) -> TemplateOut:
         templates=email_lengths(body),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        mandatory=bool(body.get("mandatory")),
+        frequency_cap=body.get("frequency_cap"),
+        digest=body.get("digest"),
     )
 
 

@@ -80,9 +80,14 @@ async def _up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 async def serve_herald(
-    database_url: str, log: Path, *, env_for: Callable[[str], dict[str, str]] | None = None
+    database_url: str,
+    log: Path,
+    *,
+    env_for: Callable[[str], dict[str, str]] | None = None,
+    **settings: str,
 ) -> AsyncIterator[Seeded]:
-    """``herald serve`` on a free port; ``env_for(its URL)`` adds to its environment."""
+    """``herald serve`` on a free port; ``env_for(its URL)`` and ``settings`` (``HERALD_``
+    names without the prefix) add to its environment."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("HERALD_")}
     env |= {
@@ -90,6 +95,7 @@ async def serve_herald(
         "HERALD_ALLOW_PRIVATE_URLS": "true",  # the local push service of seed 001's test
         "HERALD_LOG_LEVEL": "WARNING",
         **(env_for(f"http://127.0.0.1:{port}") if env_for else {}),
+        **{f"HERALD_{name}": value for name, value in settings.items()},
     }
     argv = [HERALD, "serve", "--port", str(port)]
     process = _start(argv, env, log)

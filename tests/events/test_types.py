@@ -41,6 +41,9 @@ async def test_builtin_types_are_listed(client: httpx.AsyncClient, tenant: Tenan
         "description",
         "template",
         "personalisation",
+        "mandatory",
+        "frequency_cap",
+        "digest",
     }
 
 
