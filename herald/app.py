@@ -51,6 +51,7 @@ from herald.throttling.service import Throttle
 from herald.web.console.router import router as console_router
 from herald.web.docs import routes as web_docs_routes
 from herald.web.pages import install_pages
+from herald.web.unsubscribe import routes as web_unsubscribe_routes
 from herald.web.widget import routes as web_widget_routes
 
 log = get_logger(__name__)
@@ -81,6 +82,7 @@ ROUTERS = (
     relatel.router,
     web_docs_routes.router,
     web_widget_routes.router,
+    web_unsubscribe_routes.router,
     console_router,
 )
 # Under these prefixes errors take the dialect's envelope, not API.md's.

@@ -82,6 +82,8 @@ class Delivery(Queued, Base):
     """The notification's category (its template's ``category``, else its type), for rules."""
     reason: Mapped[str | None] = mapped_column(String(32))
     """Why a ``skipped`` delivery was not sent (``herald.rules``)."""
+    mandatory: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Sent whatever preferences say; such an email carries no unsubscribe link."""
 
 
 class DeliveryAttempt(Base):

@@ -188,7 +188,7 @@ class DeliveryRunner:
         notification = targets.notifications[delivery.notification_id]
         account = targets.accounts[delivery.account_id]  # foreign keys, cascading
         user = targets.users[delivery.user_id] if delivery.user_id else None
-        return Target(delivery, notification, account, user, self._settings)
+        return Target(delivery, notification, account, user, self._settings, self._keys.sealing_key)
 
     async def _send(self, prepared: Prepared) -> Answer:
         try:

@@ -20,7 +20,8 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 FORM_PATHS = frozenset({"/oauth/token"})
 # SMS providers post delivery receipts as forms (Twilio's StatusCallback), and the
 # messages people send them (Twilio's incoming-message webhook).
-FORM_PREFIXES = ("/v1/receipts/", "/console/")  # the console's pages post HTML forms
+# The console's pages post HTML forms; mail clients post RFC 8058 one-click unsubscribes.
+FORM_PREFIXES = ("/v1/receipts/", "/console/", "/unsubscribe/")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 INBOUND = ("/v1/providers/", "/inbound")
 

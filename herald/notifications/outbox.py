@@ -89,6 +89,7 @@ def plan(
         "category": None,
         "reason": None,
         "completed_at": None,
+        "mandatory": False,
     }
     return [
         {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}

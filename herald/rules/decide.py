@@ -91,6 +91,7 @@ async def decide(
     for row in rows:
         own_facts = facts_of_account(row["account_id"])
         row["category"] = own_facts.category
+        row["mandatory"] = own_facts.mandatory
         if row["user_id"] is not None:
             people.append((row, own_facts))
     if not people:

@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from herald.delivery.models import Delivery
+from herald.delivery.status import TERMINAL
 from tests.bus.conftest import free_port
 from tests.channels.conftest import Sink
 from tests.compat.conftest import Seeded, serve_herald
@@ -68,6 +69,7 @@ async def rig(
 
 
 Check = Callable[[], Awaitable[bool]]
+FINAL = {s.value for s in TERMINAL}
 
 
 async def eventually(check: Check, *, what: str, within: float = 15.0) -> None:
@@ -118,3 +120,16 @@ async def send(rig: Rig, tenant: Tenant, **body: Any) -> str:
     assert answer.status_code == 202, answer.text
     notification_id: str = answer.json()["id"]
     return notification_id
+
+
+async def finished(rig: Rig, notification_id: str) -> list[Delivery]:
+    """The notification's deliveries once every one has a final status (the worker's)."""
+    done: list[Delivery] = []
+
+    async def settled() -> bool:
+        nonlocal done
+        done = await rig.deliveries(notification_id)
+        return bool(done) and all(d.status in FINAL for d in done)
+
+    await eventually(settled, what=f"the deliveries of {notification_id} to finish")
+    return done

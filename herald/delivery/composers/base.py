@@ -30,6 +30,8 @@ class Target:
     account: Account
     user: User | None
     settings: Settings
+    secret: str
+    """The deployment's secret (it signs the unsubscribe links of emails)."""
 
 
 @dataclass(frozen=True)

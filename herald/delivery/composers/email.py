@@ -18,6 +18,7 @@ from herald.delivery.addresses import address_of
 from herald.delivery.composers.base import Target
 from herald.delivery.models import Delivery
 from herald.directory.models import User
+from herald.rules.unsubscribe import Unsubscribe, make_token, unsubscribe_url
 
 _ORIGINAL = {"type": "original"}
 
@@ -49,11 +50,23 @@ async def compose_email(
             "bcc": await _addresses(parts.get("bcc"), address, admins),
         },
     }
-    if options.get("unsubscribe_url"):
-        document["headers"] = one_click_unsubscribe(str(options["unsubscribe_url"]))
+    unsubscribe = options.get("unsubscribe_url") or _own_unsubscribe_url(target)
+    if unsubscribe:
+        document["headers"] = one_click_unsubscribe(str(unsubscribe))
     if parts.get("body") is not None:  # a Notify-formatted email's text, values filled in
         document["body"] = parts["body"]
     return document
+
+
+def _own_unsubscribe_url(target: Target) -> str | None:
+    """Herald's own one-click link for a directory user's email that is not mandatory (the
+    category's email off for that user); None for raw addresses and mandatory mail."""
+    delivery = target.delivery
+    if delivery.mandatory or delivery.user_id is None or not delivery.category:
+        return None
+    wanted = Unsubscribe(delivery.account_id, delivery.user_id, delivery.category)
+    token = make_token(target.secret, wanted)
+    return unsubscribe_url(target.settings.public_url, token)
 
 
 def one_click_unsubscribe(url: str) -> dict[str, str]:

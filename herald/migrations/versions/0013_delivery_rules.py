@@ -46,6 +46,9 @@ def upgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("category", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("reason", sa.String(length=32), nullable=True))
+        batch_op.add_column(
+            sa.Column("mandatory", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
         batch_op.create_index(
             "ix_deliveries_user_category_created",
             ["user_id", "category", "created_at"],
@@ -60,6 +63,7 @@ def downgrade() -> None:
         batch_op.drop_column("rules")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_user_category_created")
+        batch_op.drop_column("mandatory")
         batch_op.drop_column("reason")
         batch_op.drop_column("category")
     op.drop_table("preferences")
