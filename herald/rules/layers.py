@@ -39,10 +39,13 @@ class Layer:
 
 @dataclass(frozen=True)
 class CategoryChoice:
-    """A category a recipient sees; ``mandatory`` when every type and template of it is."""
+    """A category a recipient sees; ``mandatory`` when every type and template of it is;
+    ``builtin`` when only Herald's built-in types carry it (no type or template of the
+    account's: pages list those apart, most accounts send few of them)."""
 
     name: str
     mandatory: bool
+    builtin: bool = False
 
 
 async def account_layers(session: AsyncSession, account: Account) -> list[Layer]:
@@ -102,6 +105,7 @@ async def categories(session: AsyncSession, account: Account) -> list[CategoryCh
     sources: dict[str, list[bool]] = {}
     for (builtin_type, _sub_type), definition in BUILTIN.items():
         sources.setdefault(builtin_type, []).append(bool(definition.rules.get("mandatory")))
+    own: set[str] = set()  # carried by a type or template of the account's tree
     types = await session.execute(
         select(NotificationType.type, NotificationType.rules).where(
             NotificationType.account_id.in_(chain)
@@ -109,16 +113,27 @@ async def categories(session: AsyncSession, account: Account) -> list[CategoryCh
     )
     for type_, rules in types:
         sources.setdefault(type_, []).append(bool((rules or {}).get("mandatory")))
-    bodies = await session.scalars(
-        select(Template.body).where(
+        own.add(type_)
+    templates = await session.execute(
+        select(Template.account_id, Template.body).where(
             or_(Template.account_id.in_(chain), Template.account_id.is_(None)),
             Template.deleted_at.is_(None),
         )
     )
-    for body in bodies:
+    for owner, body in templates:
         if body.get("category"):
-            sources.setdefault(str(body["category"]), []).append(bool(body.get("mandatory")))
-    return [CategoryChoice(name, all(flags)) for name, flags in sorted(sources.items())]
+            category = str(body["category"])
+            sources.setdefault(category, []).append(bool(body.get("mandatory")))
+            if owner is not None:  # Herald's default templates are built in, as its types
+                own.add(category)
+    return [
+        CategoryChoice(name, all(flags), name not in own) for name, flags in sorted(sources.items())
+    ]
+
+
+def named_in(chain: list[Layer], category: str) -> bool:
+    """Whether any layer makes a choice for ``category``."""
+    return any(category in (layer.document.get("categories") or {}) for layer in chain)
 
 
 async def replace_account_defaults(

@@ -30,6 +30,7 @@ class CategoryOption(BaseModel):
 
     name: str
     mandatory: bool
+    builtin: bool = Field(description="Carried only by Herald's built-in types")
 
 
 class PreferenceOptions(BaseModel):
@@ -56,7 +57,7 @@ async def get_my_preference_options(session: SessionDep, caller: UserDep) -> Pre
     return PreferenceOptions(
         channels=list(layers.RECIPIENT_CHANNELS),
         categories=[
-            CategoryOption(name=c.name, mandatory=c.mandatory)
+            CategoryOption(name=c.name, mandatory=c.mandatory, builtin=c.builtin)
             for c in await layers.categories(session, account)
         ],
         timezone=user.timezone,

@@ -47,6 +47,10 @@ async def test_options_keep_the_inherited_defaults_apart_from_the_users_own(
     by_name = {c["name"]: c["mandatory"] for c in options["categories"]}
     assert by_name["security"] is True and by_name["billing"] is False
     assert by_name["custom"] is False  # a built-in type
+    builtin = {c["name"]: c["builtin"] for c in options["categories"]}
+    assert (
+        builtin["custom"] is True and builtin["billing"] is False and builtin["security"] is False
+    )
     assert options["timezone"] == "Europe/Copenhagen"
     assert options["inherited"]["channels"] == {"email": False}
     assert options["inherited"]["quiet_hours"] == {"start": "22:00", "end": "07:00"}

@@ -22,7 +22,7 @@ from herald.errors import HeraldError
 from herald.http.deps import SessionDep
 from herald.rules import layers
 from herald.rules.decide import allowed
-from herald.rules.layers import Layer
+from herald.rules.layers import CategoryChoice, Layer
 from herald.rules.schemas import PreferencesIn
 from herald.web.console.access import CheckedForm, Visit, console
 from herald.web.console.forms import attempt, model, number, problems, text
@@ -56,6 +56,12 @@ def _choice(chain: list[Layer], category: str | None, channel: str) -> Choice:
     return Choice(on, layers.source_of(chain, category, channel))
 
 
+def _listed(chain: list[Layer], categories: list[CategoryChoice]) -> list[CategoryChoice]:
+    """The categories a page lists first: the account's own, and built-in ones someone chose
+    for; the other built-in ones are listed apart, folded."""
+    return [c for c in categories if not c.builtin or layers.named_in(chain, c.name)]
+
+
 def _own_value(value: Any) -> str:
     return INHERIT if value is None else (ON if value else OFF)
 
@@ -80,6 +86,7 @@ async def _defaults_page(
         read_only=not visit.can("users.write"),
         channels=CHANNELS,
         categories=categories,
+        listed=_listed(chain, categories),
         inherited={
             (c.name if c else None, ch): _choice(inherited, c.name if c else None, ch)
             for c in [None, *categories]
@@ -188,6 +195,7 @@ async def user_preferences(
         user=user,
         channels=CHANNELS,
         categories=categories,
+        listed=_listed(chain, categories),
         effective={
             (c.name if c else None, ch): _choice(chain, c.name if c else None, ch)
             for c in [None, *categories]

@@ -304,9 +304,12 @@ export class PreferencesView {
     }
   }
 
-  categoriesShown() {
+  /** The `categories` attribute's, else the account's own and any built-in one with a choice
+   * in effect (Herald's built-in types are many; an app sends few of them). */
+  categoriesShown(effective) {
     const all = this.options?.categories || [];
-    return this.only ? all.filter((c) => this.only.includes(c.name)) : all;
+    if (this.only) return all.filter((c) => this.only.includes(c.name));
+    return all.filter((c) => !c.builtin || c.name in effective.categories);
   }
 
   render() {
@@ -324,7 +327,9 @@ export class PreferencesView {
       }),
     );
     const head = el("tr", {}, el("th", { scope: "col" }, this.t.category), ...channels.map((c) => el("th", { scope: "col" }, this.t.short[c] || c)));
-    const rows = this.categoriesShown().map((category) => {
+    const shown = this.categoriesShown(effective);
+    this.categoryTable.closest("fieldset").hidden = shown.length === 0;
+    const rows = shown.map((category) => {
       const label = categoryLabel(category.name);
       const name = el("th", { scope: "row" }, label);
       if (category.mandatory) {
