@@ -16,6 +16,9 @@ class Outcome(StrEnum):
     """Retryable, on Herald's or the provider's side: connection refused, timeout."""
     PERMANENT = "permanent"
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+    """A delivery rule found, when the delivery was claimed, that it is not needed (an
+    escalation whose in-app item was read in time): no provider was asked."""
     SENT = "sent"
     """A provider took it and will send a delivery receipt (SMS): it is ``sending`` until the
     receipt comes, and ``delivered`` if none comes in time."""

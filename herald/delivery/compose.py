@@ -29,6 +29,7 @@ from herald.delivery.models import Delivery
 from herald.delivery.templating import TemplateCache
 from herald.errors import HeraldError
 from herald.notifications.models import Notification
+from herald.rules.digests import digested
 
 
 class TemplateDisabled(Exception):
@@ -78,7 +79,7 @@ async def compose(
         result = await asyncio.to_thread(
             template.render,
             locale=target.user.locale if target.user else None,
-            personalisation=notification.personalisation,
+            personalisation=await digested(session, delivery, notification.personalisation),
             payload=notification.payload,
             user=user_fields(delivery, target.user),
             channels=set(sources),

@@ -84,6 +84,13 @@ class Delivery(Queued, Base):
     """Why a ``skipped`` delivery was not sent (``herald.rules``)."""
     mandatory: Mapped[bool] = mapped_column(default=False, server_default=false())
     """Sent whatever preferences say; such an email carries no unsubscribe link."""
+    digest_key: Mapped[str | None] = mapped_column(String(512))
+    """Set on a digest's delivery (the first event's): what gathers the later events."""
+    digest_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    escalation: Mapped[str | None] = mapped_column(String(16))
+    """An escalation's condition (``read``, ``seen``, ``actioned``): when the worker claims the
+    delivery and the in-app item meets it, the delivery ends ``skipped``."""
+    """On an event folded into a digest (``skipped``, ``digested``): the digest's delivery."""
 
 
 class DeliveryAttempt(Base):

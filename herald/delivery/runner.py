@@ -52,6 +52,8 @@ from herald.logs import get_logger
 from herald.metrics import DELIVERIES_COMPLETED, DELIVERY_ATTEMPTS
 from herald.notifications import progress
 from herald.notifications.models import Notification
+from herald.rules.escalation import NOT_NEEDED as ESCALATION_NOT_NEEDED
+from herald.rules.escalation import not_needed as escalation_not_needed
 
 _log = get_logger(__name__)
 FINISHED = frozenset(s.value for s in TERMINAL)
@@ -66,6 +68,12 @@ class Prepared:
     providers: tuple[AnyProvider, ...] = ()
     loaded: Mapping[str, Any] = field(default_factory=dict)
     """What the message needs but the delivery does not store (a secret, a PDF)."""
+
+
+NOT_NEEDED = Answer(
+    Outcome.SKIPPED, provider_response={"reason": ESCALATION_NOT_NEEDED}, final=True
+)
+"""The answer of an escalation whose in-app item was read (seen, actioned) in time."""
 
 
 class DeliveryRunner:
@@ -106,8 +114,13 @@ class DeliveryRunner:
         )
         providers: dict[tuple[uuid.UUID, str], tuple[AnyProvider, ...]] = {}
         first: list[uuid.UUID] = []
+        needless = await escalation_not_needed(session, rows.values())
         for job in jobs:
             delivery = rows[job.id]  # claim_due locked it in this transaction
+            if job.id in needless:
+                delivery.reason = ESCALATION_NOT_NEEDED
+                self._prepared[job.id] = Prepared(delivery, NOT_NEEDED)
+                continue
             if job.previous is DeliveryStatus.CREATED:
                 first.append(delivery.notification_id)
                 await status_callback(session, delivery, bus=self._bus, attempts=[])
@@ -271,7 +284,7 @@ def _observe(row: Delivery, answer: Answer, *, completed: bool) -> None:
     DELIVERY_ATTEMPTS.labels(row.channel, answer.outcome.value).inc()
     if completed:
         DELIVERIES_COMPLETED.labels(row.channel, row.status).inc()
-    if answer.outcome in (Outcome.DELIVERED, Outcome.SENT, Outcome.CANCELLED):
+    if answer.outcome in (Outcome.DELIVERED, Outcome.SENT, Outcome.CANCELLED, Outcome.SKIPPED):
         return
     retrying = row.status == DeliveryStatus.SENDING.value
     _log.warning(

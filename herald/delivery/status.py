@@ -59,6 +59,7 @@ _FINAL: dict[Outcome, DeliveryStatus] = {
     Outcome.TEMPORARY: DeliveryStatus.TEMPORARY_FAILURE,
     Outcome.TECHNICAL: DeliveryStatus.TECHNICAL_FAILURE,
     Outcome.SENT: DeliveryStatus.DELIVERED,
+    Outcome.SKIPPED: DeliveryStatus.SKIPPED,
 }
 
 RETRYABLE: frozenset[Outcome] = frozenset({Outcome.TEMPORARY, Outcome.TECHNICAL})

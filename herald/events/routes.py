@@ -35,6 +35,8 @@ def type_out(definition: TypeDef) -> TypeOut:
         personalisation=definition.personalisation,
         mandatory=bool(definition.rules.get("mandatory")),
         frequency_cap=definition.rules.get("frequency_cap"),
+        digest=definition.rules.get("digest"),
+        escalation=definition.rules.get("escalation"),
     )
 
 

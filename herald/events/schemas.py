@@ -17,7 +17,7 @@ from pydantic import (
 
 from herald.directory.contact import Email, ExternalId, Phone
 from herald.http.times import Rfc3339
-from herald.rules.schemas import FrequencyCap
+from herald.rules.schemas import Digest, Escalation, FrequencyCap
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -116,6 +116,8 @@ class Envelope(BaseModel):
     scheduledAt: Rfc3339 | None = None
     urgent: StrictBool = False
     """Sent at once, whatever the recipients' quiet hours (``herald.rules``)."""
+    escalation: Escalation | None = None
+    """Later channels sent only if the in-app item was not read in time (``herald.rules``)."""
 
     @property
     def correlation(self) -> str | None:
@@ -152,10 +154,13 @@ class TypeIn(BaseModel):
     mandatory: StrictBool = False
     """Sent whatever the recipients' preferences say (security notices, receipts)."""
     frequency_cap: FrequencyCap | None = None
+    digest: Digest | None = None
+    escalation: Escalation | None = None
 
     def rules(self) -> dict[str, Any]:
         """The delivery rules given, as stored (``herald.rules``)."""
-        return self.model_dump(include={"mandatory", "frequency_cap"}, exclude_defaults=True)
+        rules = {"mandatory", "frequency_cap", "digest", "escalation"}
+        return self.model_dump(include=rules, exclude_defaults=True)
 
 
 class TypeOut(BaseModel):
@@ -176,3 +181,5 @@ class TypeOut(BaseModel):
     """What that text reads beside the payload (all optional), with a description."""
     mandatory: bool = False
     frequency_cap: dict[str, Any] | None = None
+    digest: dict[str, Any] | None = None
+    escalation: list[dict[str, Any]] | None = None

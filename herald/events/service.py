@@ -66,6 +66,14 @@ async def list_types(session: AsyncSession, *, account_id: uuid.UUID) -> list[Ty
     return [*BUILTIN.values(), *(_from_row(r) for r in rows)]
 
 
+def _check_digest_key(body: TypeIn) -> None:
+    """A digest gathers events by a payload field: 422 when the schema lists its fields and
+    the key is none of them."""
+    properties = body.schema_.get("properties")
+    if body.digest and isinstance(properties, dict) and body.digest.key not in properties:
+        raise ValidationFailed.at("/digest/key", f"The payload has no field {body.digest.key}")
+
+
 def check_schema(schema: dict[str, Any]) -> None:
     """Refuse a schema that is not valid JSON Schema Draft 2020-12 (422 under ``/schema``),
     or that holds an integer past 64 bits: stored, it would fail every later send of its type."""
@@ -88,6 +96,7 @@ async def put_type(
     if (type_, sub_type) in BUILTIN:
         raise Conflict(f"{type_}/{sub_type} is built in and cannot be redefined")
     check_schema(body.schema_)
+    _check_digest_key(body)
     row = await session.scalar(
         select(NotificationType).where(
             NotificationType.account_id == account_id,

@@ -35,7 +35,8 @@ def error_response(error: HeraldError) -> JSONResponse:
 
 
 def _pointer(loc: tuple[int | str, ...]) -> str:
-    where, *rest = loc or ("body",)
+    # Pydantic names a refused mapping key ``[key]`` after the key: the key is the pointer.
+    where, *rest = [part for part in loc if part != "[key]"] or ["body"]
     if where == "body":
         return json_pointer(rest)
     return json_pointer([str(where), *rest])

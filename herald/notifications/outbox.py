@@ -90,6 +90,9 @@ def plan(
         "reason": None,
         "completed_at": None,
         "mandatory": False,
+        "digest_key": None,
+        "digest_id": None,
+        "escalation": None,
     }
     return [
         {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}

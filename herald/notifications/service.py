@@ -291,6 +291,11 @@ def _facts(
         template_body=template.body if template is not None else None,
         require_action=envelope.requireAction,
         urgent=envelope.urgent,
+        scope=template.ref.template_id if template else f"{envelope.type}/{envelope.subType}",
+        payload=envelope.payload,
+        escalation=(
+            [step.model_dump() for step in envelope.escalation] if envelope.escalation else None
+        ),
     )
 
 

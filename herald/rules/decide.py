@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import distinct, func, select
@@ -25,7 +25,9 @@ from herald.delivery.status import DeliveryStatus
 from herald.directory.models import User
 from herald.metrics import DELIVERIES_SKIPPED
 from herald.rules import store
+from herald.rules.digests import DIGESTED, DigestRule, fold, rule_of
 from herald.rules.durations import parse_duration
+from herald.rules.escalation import escalate, steps_of
 from herald.rules.quiet import clock, window_end, zone
 
 CHUNK = 5000
@@ -46,6 +48,10 @@ class Facts:
     """``urgent: true`` on the envelope: quiet hours do not apply."""
     frequency_cap: Mapping[str, Any] | None = None
     """The type's or template's cap (else the account defaults' applies)."""
+    digest: DigestRule | None = None
+    """The digest the notification's events gather in, if its type or template has one."""
+    escalation: Mapping[str, tuple[timedelta, str]] = field(default_factory=dict)
+    """channel → (after, unless): channels sent only if the in-app item was not read."""
 
 
 def facts_of(
@@ -55,15 +61,22 @@ def facts_of(
     template_body: Mapping[str, Any] | None,
     require_action: bool = False,
     urgent: bool = False,
+    scope: str = "",
+    payload: Mapping[str, Any] | None = None,
+    escalation: Iterable[Mapping[str, Any]] | None = None,
 ) -> Facts:
-    """The facts of a notification of ``type_`` (its rules) sent with a template's body."""
+    """The facts of a notification of ``type_`` (its rules) sent with a template's body;
+    ``scope`` (the template or type/subType) and ``payload`` make its digest's key."""
     body = template_body or {}
     rules = type_rules or {}
+    digest = body.get("digest") or rules.get("digest")
     return Facts(
         category=str(body.get("category") or type_),
         mandatory=bool(body.get("mandatory") or rules.get("mandatory") or require_action),
         urgent=urgent,
         frequency_cap=body.get("frequency_cap") or rules.get("frequency_cap"),
+        digest=rule_of(digest, scope=scope or type_, payload=payload or {}),
+        escalation=steps_of(escalation if escalation is not None else rules.get("escalation")),
     )
 
 
@@ -110,13 +123,18 @@ async def decide(
         if not row_facts.mandatory and not allowed(document, row_facts.category, row["channel"]):
             _skip(row, PREFERENCE, now, skipped)
         else:
+            # A digest already gathers what a cap would hold back ("join the next digest").
+            uncapped = row_facts.mandatory or row_facts.digest is not None
             cap = (
                 None
-                if row_facts.mandatory
+                if uncapped
                 else (row_facts.frequency_cap or account_defaults.get("frequency_cap"))
             )
             live.append(Live(row, document, row_facts, cap))
     live = await _apply_caps(session, live, now=now, skipped=skipped)
+    live = await _apply_digests(session, live, now=now, skipped=skipped)
+    for one in live:
+        escalate(one.row, one.facts.escalation)
     await _apply_quiet_hours(session, [one for one in live if not one.facts.urgent])
     if skipped:
         on_commit(session, _count(dict(skipped)))
@@ -182,6 +200,27 @@ async def _recent(
         )
         counts.update({uid: int(n) for uid, n in found if uid is not None})
     return counts
+
+
+async def _apply_digests(
+    session: AsyncSession, live: list[Live], *, now: datetime, skipped: dict[str, int]
+) -> list[Live]:
+    """Fold rows into their recipients' open digests (``herald.rules.digests``)."""
+    groups: dict[DigestRule, list[Live]] = defaultdict(list)
+    for one in live:
+        if one.facts.digest is not None:
+            groups[one.facts.digest].append(one)
+    folded: set[int] = set()
+    for rule, members in groups.items():
+        joined = await fold(session, [one.row for one in members], rule, now=now)
+        folded.update(id(row) for row in joined)
+    kept = []
+    for one in live:
+        if id(one.row) in folded:
+            _skip(one.row, DIGESTED, now, skipped)
+        else:
+            kept.append(one)
+    return kept
 
 
 async def _apply_quiet_hours(session: AsyncSession, live: list[Live]) -> None:

@@ -30,6 +30,28 @@ class FrequencyCap(BaseModel):
     per: Duration
 
 
+class Digest(BaseModel):
+    """Gather one recipient's events with the same ``key`` (a payload field) within ``window``
+    into one delivery per external channel, of at most ``max`` events."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=255)
+    window: Duration
+    max: int = Field(default=50, ge=2, le=1000)
+
+
+class EscalationStep(BaseModel):
+    """Send ``channel`` only if the in-app item was not read / seen / actioned within ``after``."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: Literal["email", "sms", "push", "webhook", "letter", "chat"]
+    after: Duration
+    unless: Literal["read", "seen", "actioned"] = "read"
+
+
+Escalation = Annotated[list[EscalationStep], Field(min_length=1, max_length=10)]
+
+
 class PreferencesIn(BaseModel):
     """``PUT`` of a preferences document: the fields given replace the stored ones."""
 

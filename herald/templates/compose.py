@@ -74,6 +74,10 @@ def context(
     values: dict[str, Any] = dict(personalisation)
     if message is not None:
         values.setdefault("message", message)
+    # Every message is a digest of one unless a digest's delivery gives its events, so one
+    # template serves both (docs/rules.md, "Digests").
+    values.setdefault("events", [{"payload": dict(payload), "message": message}])
+    values.setdefault("count", len(values["events"]))
     values.update(payload=dict(payload), account=dict(account))
     fields = user_fields(user)
     if fields is not None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from herald.directory.contact import EXTERNAL_ID_PATTERN, Email, Locale
-from herald.rules.schemas import FrequencyCap
+from herald.rules.schemas import Digest, FrequencyCap
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -130,6 +130,7 @@ class TemplateIn(Strict):
     mandatory: StrictBool | None = None
     """Sent whatever the recipients' preferences say, and without an unsubscribe link."""
     frequency_cap: FrequencyCap | None = None
+    digest: Digest | None = None
 
     def given(self) -> dict[str, Any]:
         """The fields the request set (``null`` included), as stored: ``from`` by its name."""
@@ -168,6 +169,7 @@ class TemplateOut(BaseModel):
     updated_at: datetime
     mandatory: bool = False
     frequency_cap: dict[str, Any] | None = None
+    digest: dict[str, Any] | None = None
 
 
 class VersionOut(BaseModel):

@@ -55,6 +55,7 @@ def template_view(resolved: Resolved, types: TypeCatalogue) -> TemplateOut:
         updated_at=row.updated_at,
         mandatory=bool(body.get("mandatory")),
         frequency_cap=body.get("frequency_cap"),
+        digest=body.get("digest"),
     )
 
 

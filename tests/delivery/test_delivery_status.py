@@ -73,6 +73,7 @@ def test_statuses_are_the_api_names() -> None:
         "permanent-failure",
         "technical-failure",
         "cancelled",
+        "skipped",  # API.md "Preferences and delivery rules"
     }
     assert set(ALLOWED) == set(DeliveryStatus)
 

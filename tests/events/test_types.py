@@ -43,6 +43,7 @@ async def test_builtin_types_are_listed(client: httpx.AsyncClient, tenant: Tenan
         "personalisation",
         "mandatory",
         "frequency_cap",
+        "digest",
     }
 
 

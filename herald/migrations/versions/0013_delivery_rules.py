@@ -49,6 +49,10 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("mandatory", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
+        batch_op.add_column(sa.Column("digest_key", sa.String(length=512), nullable=True))
+        batch_op.add_column(sa.Column("digest_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("escalation", sa.String(length=16), nullable=True))
+        batch_op.create_index(batch_op.f("ix_deliveries_digest_id"), ["digest_id"], unique=False)
         batch_op.create_index(
             "ix_deliveries_user_category_created",
             ["user_id", "category", "created_at"],
@@ -63,6 +67,10 @@ def downgrade() -> None:
         batch_op.drop_column("rules")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_user_category_created")
+        batch_op.drop_index(batch_op.f("ix_deliveries_digest_id"))
+        batch_op.drop_column("escalation")
+        batch_op.drop_column("digest_id")
+        batch_op.drop_column("digest_key")
         batch_op.drop_column("mandatory")
         batch_op.drop_column("reason")
         batch_op.drop_column("category")
