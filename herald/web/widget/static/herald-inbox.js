@@ -758,6 +758,7 @@ export class HeraldInbox extends HTMLElement {
       return;
     }
     // Another token may be another user: start again from nothing.
+    this.showList({ focus: false });
     this.stop();
     this.items.clear();
     this.reset();

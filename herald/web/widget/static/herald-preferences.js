@@ -150,7 +150,7 @@ export const PREFERENCE_STYLES = `
 }
 [part~="switch"]::after {
   content: ""; position: absolute; top: 0.1rem; inset-inline-start: 0.1rem; width: 0.95rem; height: 0.95rem;
-  border-radius: 50%; background: var(--_background); box-shadow: 0 1px 2px rgba(31, 35, 40, 0.3); transition: inset-inline-start 0.12s;
+  border-radius: 50%; background: var(--herald-switch-thumb, #ffffff); box-shadow: 0 1px 2px rgba(31, 35, 40, 0.3); transition: inset-inline-start 0.12s;
 }
 [part~="switch"][aria-checked="true"] { background: var(--_accent); border-color: var(--_accent); }
 [part~="switch"][aria-checked="true"]::after { inset-inline-start: 1.1rem; }
@@ -261,7 +261,8 @@ export class PreferencesView {
       this.error,
       el("div", { class: "pref-actions" }, this.saved, this.saveButton),
     );
-    this.root = el("div", { part: "preferences", id: id("view"), hidden: true }, this.form);
+    this.loadError = el("p", { class: "error", role: "alert" });
+    this.root = el("div", { part: "preferences", id: id("view"), hidden: true }, this.loadError, this.form);
     this.form.addEventListener("click", (event) => this.onClick(event));
     this.form.addEventListener("submit", (event) => this.onSave(event));
     this.form.addEventListener("input", (event) => this.onInput(event));
@@ -291,13 +292,16 @@ export class PreferencesView {
   /** Read the options and both layers again (each time the view opens: another tab may have saved). */
   async load() {
     this.loading = true;
-    this.error.textContent = "";
+    this.error.textContent = this.loadError.textContent = "";
     this.saved.textContent = "";
     try {
       this.options = await this.api.call("GET", "/v1/me/preferences/options");
       this.own = clone(this.options.own);
+      this.changed.clear();
+      this.quietChanged = false;
     } catch (error) {
-      if (error?.status !== 401) this.error.textContent = this.t.loadFailed;
+      this.options = null;
+      if (error?.status !== 401) this.loadError.textContent = this.t.loadFailed;
     } finally {
       this.loading = false;
       this.render();
