@@ -40,6 +40,7 @@ from herald.notifications import routes as notifications_routes
 from herald.realtime import routes as realtime_routes
 from herald.realtime.hub import start_hub
 from herald.replyto import routes as replyto_routes
+from herald.rules import options_routes as rules_options_routes
 from herald.rules import routes as rules_routes
 from herald.runtime import Runtime
 from herald.sms import routes as sms_routes
@@ -74,6 +75,7 @@ ROUTERS = (
     realtime_routes.router,
     replyto_routes.router,
     rules_routes.router,
+    rules_options_routes.router,
     notify_routes.router,
     kazoo_routes.router,
     hackney_routes.router,

@@ -59,6 +59,7 @@ SECTIONS = (
     Section("/console/stats", "Stats", "deliveries.read"),
     Section("/console/templates", "Templates", "templates.read"),
     Section("/console/users", "Users and teams", "users.read"),
+    Section("/console/preferences", "Preferences", "users.read"),
     Section("/console/keys", "Keys", "admin"),
     Section("/console/providers", "Providers", "admin"),
     Section("/console/senders", "Senders", "admin"),

@@ -28,7 +28,11 @@ Text = Annotated[str | None, Query(max_length=MAX_PARAMETER)]
 
 @router.get("/widget/demo", response_class=HTMLResponse)
 async def demo(
-    request: Request, token: Text = None, product: Text = None, locale: Text = None
+    request: Request,
+    token: Text = None,
+    product: Text = None,
+    locale: Text = None,
+    categories: Text = None,
 ) -> HTMLResponse:
     """A page that shows the widget for a user token (a form asks for one when absent)."""
     root = request.scope.get("root_path", "")
@@ -36,6 +40,7 @@ async def demo(
         "token": token,
         "product": product,
         "locale": locale,
+        "categories": categories,
         "module": f"{root}/widget/herald-inbox.js",
         "styles": f"{root}/widget/demo.css",
         "origin": str(request.base_url).rstrip("/"),

@@ -113,6 +113,7 @@ SCOPED = [
     ("/console/smtp-log", "/v1/deliveries", "deliveries.read"),
     ("/console/templates", "/v1/templates", "templates.read"),
     ("/console/users", "/v1/users", "users.read"),
+    ("/console/preferences", "/v1/preferences", "users.read"),
     ("/console/keys", "/v1/keys", "admin"),
     ("/console/providers", "/v1/providers", "admin"),
     ("/console/senders", "/v1/senders", "admin"),

@@ -487,3 +487,85 @@ async def _historic_deliveries(
                         )
                         for _ in range(count)
                     )
+
+
+async def test_an_account_default_set_in_the_console_reaches_a_child_and_its_users(
+    page: Page, site: Site
+) -> None:
+    parent, parent_key = await site.tenant("Northwind Group")
+    _child, child_key = await site.tenant("Northwind Lettings", parent=parent)
+    async with site.api(child_key) as api:
+        user = {"name": "Lena Berg", "email": "lena@northwind.example", "timezone": "Europe/Oslo"}
+        assert (await api.put("/v1/users/lena", json=user)).status_code == 201
+        for template_id, category, mandatory in (
+            ("offers", "offers", False),
+            ("security-notice", "security", True),
+        ):
+            template = {
+                "id": template_id,
+                "category": category,
+                "mandatory": mandatory,
+                "channels": {
+                    "email": {"subject": "This week", "text": "This week's offers."},
+                    "in_app": {"message": "This week's offers are in"},
+                },
+            }
+            assert (await api.post("/v1/templates", json=template)).status_code == 201
+
+    # The parent turns email off for everything below it.
+    await sign_in(page, parent_key, start="/console/preferences")
+    await page.locator('select[name="channel.email"]').select_option("off")
+    await page.get_by_role("button", name="Save defaults").click()
+    await expect(page.get_by_role("status")).to_have_text("Preferences defaults saved.")
+    await expect(page.locator('tr[data-channel="email"] .effective')).to_contain_text("off")
+    await page.get_by_role("button", name="Sign out").click()
+
+    # The child inherits it, and overrides push for its offers and sets quiet hours.
+    await sign_in(page, child_key, start="/console/preferences")
+    email = page.locator('select[name="channel.email"]')
+    await expect(email.locator("option:checked")).to_have_text("Inherit: off (Northwind Group)")
+    await expect(page.locator('tr[data-channel="email"] .effective')).to_contain_text(
+        "off Northwind Group"
+    )
+    await page.locator('select[name="category.offers.push"]').select_option("off")
+    await page.locator('select[name="quiet"]').select_option("set")
+    await page.get_by_role("button", name="Save defaults").click()
+    await expect(page.get_by_role("status")).to_have_text("Preferences defaults saved.")
+    offers = page.locator('tr[data-category="offers"]')
+    await expect(offers.locator('select[name="category.offers.push"]')).to_have_class("override")
+    await expect(offers.locator(".effective")).to_contain_text("Email off")
+    await expect(page.locator('tr[data-category="security"]')).to_contain_text("mandatory")
+    await page.mouse.move(0, 0)
+    await screenshot(page, "preferences")
+
+    async with site.api(child_key) as api:
+        body = {
+            "type": "custom",
+            "subType": "message",
+            "message": "This week's offers are in",
+            "template": "offers",
+            "targets": {"users": ["lena"]},
+            "channels": ["email", "in_app"],
+        }
+        sent = await api.post("/v1/notifications", json=body)
+        assert sent.status_code == 202, sent.text
+        notification = await delivered(api, sent.json()["id"])
+        inbox = (await api.get("/v1/users/lena/notifications")).json()["data"]
+    [email_delivery] = [d for d in notification["deliveries"] if d["channel"] == "email"]
+    assert (email_delivery["status"], email_delivery["reason"]) == ("skipped", "preference")
+    assert [item["notification_id"] for item in inbox] == [sent.json()["id"]]
+    assert all("lena@northwind.example" not in to for to, _ in site.mailbox.received)
+
+    await page.goto(f"/console/notifications/{sent.json()['id']}")
+    heading = page.get_by_role("heading", name=re.compile("email to lena"))
+    await expect(heading).to_contain_text("skipped")
+    await expect(heading).to_contain_text("preference")
+
+    await page.goto("/console/users")
+    await page.get_by_role("link", name="Preferences of lena").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Preferences of lena")
+    await expect(page.locator('tr[data-channel="email"]')).to_contain_text("off")
+    await expect(page.locator('tr[data-channel="email"]')).to_contain_text("Northwind Group")
+    await expect(page.locator('tr[data-category="offers"]')).to_contain_text("this account")
+    await expect(page.locator("main")).to_contain_text("Europe/Oslo")
+    await expect(page.locator("main")).to_contain_text("22:00\u201307:00")

@@ -10,7 +10,10 @@
  * REST (/v1/me/notifications...) for lists and changes; live events over the WebSocket
  * /v1/realtime, resumed from the last seq after a drop, or over SSE /v1/stream when WebSockets
  * are blocked. Its Shadow DOM is open and its pieces carry `part` names for ::part() styling.
+ * The settings button opens the user's preferences (herald-preferences.js, beside this file).
  */
+
+import { PREFERENCE_STYLES, PreferencesView } from "./herald-preferences.js";
 
 const DEFAULT_BASE = new URL("../", import.meta.url); // the module lives at <herald>/widget/
 const PAGE_SIZE = 15;
@@ -306,6 +309,8 @@ function textOf(item) {
 }
 
 const BELL_ICON = `<svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z"/></svg>`;
+const SETTINGS_ICON = `<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path fill="currentColor" d="M19.14 12.94c.04-.3.06-.61.06-.94s-.02-.64-.07-.94l2.03-1.58a.49.49 0 0 0 .12-.61l-1.92-3.32a.49.49 0 0 0-.59-.22l-2.39.96a7 7 0 0 0-1.62-.94l-.36-2.54a.48.48 0 0 0-.48-.41h-3.84a.47.47 0 0 0-.47.41l-.36 2.54c-.59.24-1.13.57-1.62.94l-2.39-.96a.48.48 0 0 0-.59.22L2.74 8.87a.47.47 0 0 0 .12.61l2.03 1.58c-.05.3-.09.63-.09.94s.02.64.07.94l-2.03 1.58a.49.49 0 0 0-.12.61l1.92 3.32c.12.22.37.29.59.22l2.39-.96c.5.38 1.03.7 1.62.94l.36 2.54c.05.24.24.41.48.41h3.84c.24 0 .44-.17.47-.41l.36-2.54c.59-.24 1.13-.56 1.62-.94l2.39.96c.22.08.47 0 .59-.22l1.92-3.32a.48.48 0 0 0-.12-.61zM12 15.6A3.6 3.6 0 1 1 12 8.4a3.6 3.6 0 0 1 0 7.2z"/></svg>`;
+const BACK_ICON = `<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path fill="currentColor" d="M20 11H7.8l5.6-5.6L12 4l-8 8 8 8 1.4-1.4L7.8 13H20z"/></svg>`;
 const CHECK_ICON = `<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path fill="currentColor" d="M9.5 16.2 5.3 12l-1.4 1.4 5.6 5.6 11-11-1.4-1.4z"/></svg>`;
 
 /* ---------------------------------------------------------------- REST */
@@ -570,6 +575,7 @@ const STYLES = `
 }
 :host([hidden]) { display: none; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 button { font: inherit; color: inherit; cursor: pointer; }
 button:focus-visible, a:focus-visible, li:focus-visible, textarea:focus-visible, input:focus-visible {
   outline: 2px solid var(--_focus); outline-offset: 2px;
@@ -662,7 +668,7 @@ let sheet = null;
 function styleSheet() {
   if (sheet) return sheet;
   sheet = new CSSStyleSheet(); // constructed: allowed under a CSP without 'unsafe-inline'
-  sheet.replaceSync(STYLES);
+  sheet.replaceSync(STYLES + PREFERENCE_STYLES);
   return sheet;
 }
 
@@ -671,7 +677,7 @@ function styleSheet() {
 let instances = 0;
 
 export class HeraldInbox extends HTMLElement {
-  static observedAttributes = ["token", "base-url", "product", "locale", "per-page", "choices"];
+  static observedAttributes = ["token", "base-url", "product", "locale", "per-page", "choices", "categories"];
 
   constructor() {
     super();
@@ -711,6 +717,7 @@ export class HeraldInbox extends HTMLElement {
     if (this.panel.hidden) return;
     const hadFocus = this.panel.contains(this.shadowRoot.activeElement);
     this.panel.hidden = true;
+    this.showList({ focus: false });
     this.bell.setAttribute("aria-expanded", "false");
     if (hadFocus) this.bell.focus();
   }
@@ -745,7 +752,13 @@ export class HeraldInbox extends HTMLElement {
       this.applyLocale();
       return;
     }
+    if (name === "categories") {
+      this.prefs.only = this.shownCategories;
+      this.prefs.render();
+      return;
+    }
     // Another token may be another user: start again from nothing.
+    this.showList({ focus: false });
     this.stop();
     this.items.clear();
     this.reset();
@@ -775,6 +788,12 @@ export class HeraldInbox extends HTMLElement {
     return value >= 1 && value <= 100 ? value : PAGE_SIZE;
   }
 
+  /** The categories the preferences view lists (the `categories` attribute), or null: all. */
+  get shownCategories() {
+    const given = (this.getAttribute("categories") || "").split(/[\s,]+/).filter(Boolean);
+    return given.length ? given : null;
+  }
+
   get choices() {
     const given = (this.getAttribute("choices") || "").split(/[\s,]+/).filter((c) => ACTION_TYPES.includes(c));
     return given.length ? given : ACTION_TYPES;
@@ -799,6 +818,7 @@ export class HeraldInbox extends HTMLElement {
   stop() {
     this.live?.stop();
     this.live = null;
+    if (this.prefs) this.prefs.options = null; // another token may be another user
     clearTimeout(this.reloadTimer);
   }
 
@@ -815,6 +835,11 @@ export class HeraldInbox extends HTMLElement {
 
     this.heading = element("h2", { id: id("title"), tabindex: "-1" });
     this.closeButton = element("button", { type: "button", class: "icon-button", part: "close" });
+    this.settingsButton = element("button", { type: "button", class: "icon-button", part: "settings", "aria-controls": id("pref-view"), "aria-expanded": "false" });
+    this.settingsButton.innerHTML = SETTINGS_ICON;
+    this.backButton = element("button", { type: "button", class: "icon-button", part: "back", hidden: true });
+    this.backButton.innerHTML = BACK_ICON;
+    this.prefs = new PreferencesView({ api: { call: (...args) => this.api.call(...args) }, uid: this.uid, only: this.shownCategories });
     this.closeButton.innerHTML = `<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path fill="currentColor" d="M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7l-1.4-1.4L9.2 12 2.9 5.7l1.4-1.4 6.3 6.3 6.3-6.3z"/></svg>`;
     this.filterAll = element("button", { type: "button", "data-filter": "all" });
     this.filterUnread = element("button", { type: "button", "data-filter": "unread" });
@@ -828,11 +853,12 @@ export class HeraldInbox extends HTMLElement {
     this.panel = element(
       "section",
       { part: "panel", id: id("panel"), role: "dialog", "aria-modal": "false", "aria-labelledby": id("title"), hidden: true },
-      element("header", {}, this.heading, this.closeButton),
-      element("div", { class: "toolbar" }, this.filterGroup, this.markAll),
+      element("header", {}, this.backButton, this.heading, this.settingsButton, this.closeButton),
+      (this.toolbar = element("div", { class: "toolbar" }, this.filterGroup, this.markAll)),
       this.status,
-      element("div", { class: "scroller" }, this.list, this.emptyNote),
-      element("footer", {}, this.more, this.popupsButton),
+      (this.scroller = element("div", { class: "scroller" }, this.list, this.emptyNote)),
+      this.prefs.root,
+      (this.footer = element("footer", {}, this.more, this.popupsButton)),
     );
     this.buildDialog(id);
     this.shadowRoot.append(this.bell, this.announcer, this.panel, this.dialog);
@@ -867,6 +893,8 @@ export class HeraldInbox extends HTMLElement {
   wire() {
     this.bell.addEventListener("click", () => (this.panel.hidden ? this.open() : this.close()));
     this.closeButton.addEventListener("click", () => this.close());
+    this.settingsButton.addEventListener("click", () => this.showPreferences());
+    this.backButton.addEventListener("click", () => this.showList({ focus: true }));
     this.panel.addEventListener("keydown", (event) => this.onPanelKey(event));
     this.filterGroup.addEventListener("click", (event) => {
       const filter = event.target.closest("button")?.dataset.filter;
@@ -893,9 +921,14 @@ export class HeraldInbox extends HTMLElement {
     const { language, tag } = chooseLocale(this.getAttribute("locale"));
     this.t = STRINGS[language];
     this.localeTag = tag;
-    this.heading.textContent = this.t.title;
+    this.prefs.setLocale(language);
+    this.heading.textContent = this.prefs.shown ? this.prefs.t.preferences : this.t.title;
     this.closeButton.setAttribute("aria-label", this.t.close);
     this.closeButton.title = this.t.close;
+    this.settingsButton.setAttribute("aria-label", this.prefs.t.preferences);
+    this.settingsButton.title = this.prefs.t.preferences;
+    this.backButton.setAttribute("aria-label", this.prefs.t.back);
+    this.backButton.title = this.prefs.t.back;
     this.filterGroup.setAttribute("aria-label", this.t.show);
     this.filterAll.textContent = this.t.all;
     this.filterUnread.textContent = this.t.unread;
@@ -1155,6 +1188,7 @@ export class HeraldInbox extends HTMLElement {
       this.close();
       return;
     }
+    if (this.prefs.shown) return; // the arrows move between list items only
     if (!["ArrowDown", "ArrowUp", "Home", "End"].includes(event.key)) return;
     const nodes = Array.from(this.list.children);
     if (!nodes.length) return;
@@ -1165,6 +1199,29 @@ export class HeraldInbox extends HTMLElement {
     const next = { ArrowDown: down, ArrowUp: up, Home: 0, End: last }[event.key];
     event.preventDefault();
     this.focusItem(nodes[next]);
+  }
+
+  /** Swap the list for the preferences view (read afresh from Herald each time). */
+  showPreferences() {
+    if (this.prefs.shown || !this.api) return;
+    for (const part of [this.toolbar, this.scroller, this.footer, this.settingsButton]) part.hidden = true;
+    this.prefs.root.hidden = false;
+    this.backButton.hidden = false;
+    this.settingsButton.setAttribute("aria-expanded", "true");
+    this.heading.textContent = this.prefs.t.preferences;
+    this.backButton.focus();
+    this.prefs.load();
+  }
+
+  /** Back to the list from the preferences view. */
+  showList({ focus }) {
+    if (!this.prefs.shown) return;
+    this.prefs.root.hidden = true;
+    for (const part of [this.toolbar, this.scroller, this.footer, this.settingsButton]) part.hidden = false;
+    this.backButton.hidden = true;
+    this.settingsButton.setAttribute("aria-expanded", "false");
+    this.heading.textContent = this.t.title;
+    if (focus) this.settingsButton.focus();
   }
 
   focusItem(node) {
