@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald import db_faults
 from herald.db import Database, run_after_commit
 from herald.errors import ServiceUnavailable
 from herald.notifications.idempotency import Answer
@@ -35,6 +36,7 @@ Work = Callable[[AsyncSession], Awaitable[Answer]]
 """One member's work, given the group's session (inside the member's savepoint)."""
 
 HOOKS = "after_commit"  # herald.db.on_commit's list in session.info
+ATTEMPTS = 3  # runs of a group that a deadlock chose as its victim
 
 
 @dataclass
@@ -79,12 +81,33 @@ class GroupCommitter:
             self._task = None
 
     async def _commit(self, group: list[_Member]) -> None:
+        """Write the group, again from the start if a deadlock chose one of its members.
+
+        Two processes' groups can lock the same recipients' rows in opposite orders (each
+        member locks its own in order, but the members follow each other), and PostgreSQL
+        then refuses one statement as the deadlock's victim. Only rolling back the victim's
+        whole transaction releases what its earlier members locked, so the group runs again,
+        behind the other one; a member still refused on the last attempt fails alone.
+        """
+        for attempt in range(1, ATTEMPTS + 1):
+            if await self._attempt(group, last=attempt == ATTEMPTS):
+                return
+            log.info("group_commit.retried", members=len(group), attempt=attempt + 1)
+
+    async def _attempt(self, group: list[_Member], *, last: bool) -> bool:
+        """One try at the group; False when it was rolled back to run again."""
         answers: list[Answer | BaseException] = []
         async with self._db.sessions() as session:
             try:
                 async with session.begin():
                     for member in group:
-                        answers.append(await _run_member(session, member))
+                        answer = await _run_member(session, member)
+                        if not last and _deadlocked(answer):
+                            raise _RunAgain
+                        answers.append(answer)
+            except _RunAgain:
+                session.info.pop(HOOKS, None)
+                return False
             except BaseException as exc:  # the transaction failed: every member with it
                 session.info.pop(HOOKS, None)
                 for n, member in enumerate(group):
@@ -92,13 +115,22 @@ class GroupCommitter:
                     _settle(member, own if isinstance(own, BaseException) else exc)
                 if not isinstance(exc, Exception):
                     raise
-                return
+                return True
             try:
                 await run_after_commit(session)
             except Exception:  # committed: the answers stand; a missed publication is logged
                 log.exception("group_commit.after_commit_failed", members=len(group))
         for member, answer in zip(group, answers, strict=True):
             _settle(member, answer)
+        return True
+
+
+class _RunAgain(Exception):
+    """A member was a deadlock's victim: roll the group back and run it again."""
+
+
+def _deadlocked(answer: Answer | BaseException) -> bool:
+    return isinstance(answer, BaseException) and db_faults.retryable(answer)
 
 
 async def _run_member(session: AsyncSession, member: _Member) -> Answer | BaseException:

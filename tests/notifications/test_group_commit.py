@@ -181,3 +181,41 @@ async def test_one_key_twice_in_a_group_is_one_notification(
         by_message = {text: str(notification_id) for notification_id, text in stored}
     assert set(by_message) == {*accepted, "no key"}
     assert by_message[accepted.pop()] == ids.pop()
+
+
+async def test_two_processes_groups_crossing_recipients_all_commit(
+    grouped: httpx.AsyncClient, database_url: str, make_tenant: Any, db: Database
+) -> None:
+    """Two applications (two processes' committers) each send a group to the same two users in
+    opposite orders: on PostgreSQL the groups can deadlock on the users' sequence rows, and
+    the victim group runs again; every accept is answered 202 and stored once."""
+    tenant = await make_tenant("crossing")
+    await add_users(grouped, tenant, "x", "y")
+    settings = settings_for(database_url, group_commit_window_ms=30_000, group_commit_size=2)
+    other = create_app(settings)
+    async with other.router.lifespan_context(other):
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://other.test") as http:
+            await _warm(http, tenant)
+            await _warm(grouped, tenant)
+            # One group of four here (x, y, x, y), two groups of two there (y, x each).
+            ours = [
+                grouped.post(
+                    "/v1/notifications", json=message(f"o{n}", "xy"[n % 2]), headers=tenant.headers
+                )
+                for n in range(GROUP)
+            ]
+            theirs = [
+                http.post(
+                    "/v1/notifications", json=message(f"t{n}", "yx"[n % 2]), headers=tenant.headers
+                )
+                for n in range(GROUP)
+            ]
+            rounds = [*ours, *theirs]
+            answers = await asyncio.gather(*rounds)
+    assert [a.status_code for a in answers] == [202] * len(answers), [a.text for a in answers]
+    async with db.sessions() as session:
+        stored = await session.scalar(
+            select(func.count()).where(Notification.account_id == tenant.account_id)
+        )
+    assert stored == len(answers)
