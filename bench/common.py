@@ -148,6 +148,13 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (``/proc/<pid>/stat``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     """A free TCP port on loopback."""
     with socket.socket() as sock:

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import herald.accounts.models  # noqa: F401
 from bench import backends
 from bench.backends import HERALD, UNTHROTTLED, Backend
-from bench.common import Report, free_port, median, running, server_cores
+from bench.common import Report, cpu_seconds, free_port, median, running, server_cores
 from bench.load import LoadResult, require_wrk, wrk
 from bench.progress import Steps
 from herald.config import Settings
@@ -249,13 +249,6 @@ def _get(port: int, path: str, token: str, seconds: int, cores: set[int]) -> Loa
     )
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far (``/proc/<pid>/stat``)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(
     backend: Backend, *, items: int, seconds: int, repeats: int, steps: Steps
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -277,9 +270,9 @@ def measure(
         for n in range(repeats):
             for path, found in runs.items():
                 steps.start(f"{backend.name}: {path}, run {n + 1}")
-                before = _cpu_seconds(herald.pid)
+                before = cpu_seconds(herald.pid)
                 found.append(_get(port, path, token, seconds, load))
-                used = _cpu_seconds(herald.pid) - before
+                used = cpu_seconds(herald.pid) - before
                 cpu[path].append(1000 * used / max(found[-1].requests, 1))
                 steps.advance()
     steps.start(f"{backend.name}: query plans")

@@ -25,6 +25,19 @@ class Settings(BaseSettings):
         description="Seconds one PostgreSQL statement may take before it is cancelled and the "
         "connection dropped (a server that stopped answering); 0: no limit.",
     )
+    group_commit: bool = Field(
+        default=True,
+        description="Write the accepts of POST /v1/notifications that arrive together in one "
+        "transaction (each answered after its commit); false: a transaction per request.",
+    )
+    group_commit_window_ms: float = Field(
+        default=2.0,
+        ge=0,
+        description="Milliseconds a group gathers accepts after its first, unless it fills.",
+    )
+    group_commit_size: int = Field(
+        default=64, ge=1, description="Accepts at most in one group commit."
+    )
     bus_url: str | None = None
     secret_key: SecretStr | None = Field(
         default=None,

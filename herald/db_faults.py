@@ -71,6 +71,16 @@ def classify(exc: BaseException) -> str | None:
     return None
 
 
+# PostgreSQL's deadlock_detected and serialization_failure: the victim may simply run again.
+_RETRYABLE = frozenset({"40P01", "40001"})
+
+
+def retryable(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is a deadlock or serialisation failure: work
+    rolled back for it (a transaction, a savepoint) can run again as it was."""
+    return any(getattr(cause, "sqlstate", None) in _RETRYABLE for cause in _causes(exc))
+
+
 def _unavailable(kind: str, exc: BaseException) -> DatabaseUnavailable:
     message = (
         "The database is busy; try again shortly"

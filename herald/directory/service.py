@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.cache import forget_credentials
@@ -61,6 +61,13 @@ async def list_users(
     return list(rows), int(total or 0)
 
 
+# Built once: the accept path resolves its targets with it on every request.
+BY_EXTERNAL_ID = select(User.external_id, User.id).where(
+    User.account_id == bindparam("account_id"),
+    User.external_id.in_(bindparam("ids", expanding=True)),
+)
+
+
 async def resolve_external_ids(
     session: AsyncSession, *, account_id: uuid.UUID, external_ids: Sequence[str], pointer: str
 ) -> dict[str, uuid.UUID]:
@@ -69,11 +76,7 @@ async def resolve_external_ids(
     found: dict[str, uuid.UUID] = {}
     for start in range(0, len(wanted), 5000):
         chunk = wanted[start : start + 5000]
-        rows = await session.execute(
-            select(User.external_id, User.id).where(
-                User.account_id == account_id, User.external_id.in_(chunk)
-            )
-        )
+        rows = await session.execute(BY_EXTERNAL_ID, {"account_id": account_id, "ids": chunk})
         found.update({str(ext): uid for ext, uid in rows})
     missing = [
         ErrorDetail(f"{pointer}/{i}", f"Unknown user {ext}")

@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, Uuid, bindparam, func, insert, literal, select, update
+from sqlalchemy import String, Table, Uuid, bindparam, func, insert, literal, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -279,18 +279,24 @@ async def _retext(
         await session.execute(statement, rows[start : start + CHUNK])
 
 
-async def _record_history(session: AsyncSession, message: InAppMessage) -> None:
+def _history_statement() -> Any:
+    """Every item of ``:nid`` into the history, built once (its values are parameters)."""
+    nid = bindparam("nid", type_=Uuid())
     touched = select(
-        InboxItem.id,
-        literal(message.notification_id, Uuid()),
-        literal(message.sub_type),
-        literal(message.at, UTCDateTime()),
-    ).where(InboxItem.notification_id == message.notification_id)
-    await session.execute(
-        insert(InboxItemHistory).from_select(
-            ["item_id", "notification_id", "sub_type", "created_at"], touched
-        )
+        InboxItem.id, nid, bindparam("sub_type", type_=String()),
+        bindparam("at", type_=UTCDateTime()),
+    ).where(InboxItem.notification_id == nid)  # fmt: skip
+    return insert(cast(Table, InboxItemHistory.__table__)).from_select(
+        ["item_id", "notification_id", "sub_type", "created_at"], touched
     )
+
+
+HISTORY = _history_statement()
+
+
+async def _record_history(session: AsyncSession, message: InAppMessage) -> None:
+    params = {"nid": message.notification_id, "sub_type": message.sub_type, "at": message.at}
+    await session.execute(HISTORY, params)
 
 
 def _updated_events(message: InAppMessage, updated: list[dict[str, Any]]) -> list[PendingEvent]:

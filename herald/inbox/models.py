@@ -121,7 +121,12 @@ class InboxEvent(Base):
 
 
 class UserInboxSeq(Base):
-    """The last event number given to a user; bumped with ``UPDATE ... RETURNING`` (row lock)."""
+    """The last event number given to a user (bumped with an upsert ``RETURNING``, row lock),
+    and the user's unread and unseen numbers.
+
+    The numbers are kept by triggers on ``inbox_items`` (migration 0014), in the transaction of
+    every change to an item, so they are never written here and never drift from the items.
+    """
 
     __tablename__ = "user_inbox_seq"
 
@@ -129,3 +134,5 @@ class UserInboxSeq(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    unread: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    unseen: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))

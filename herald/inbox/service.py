@@ -132,14 +132,6 @@ def _numbers_statement(unread_only: bool) -> Executable:
     return select(*_numbers(unread_only))
 
 
-@cache
-def _counts_statement() -> Executable:
-    """``unread`` and ``unseen`` of one user, each counted from its partial index alone."""
-    return select(
-        _number(_owned(ITEMS.c.read_at), "unread"), _number(_owned(ITEMS.c.seen_at), "unseen")
-    )
-
-
 async def list_items(
     session: AsyncSession,
     *,
@@ -210,10 +202,9 @@ async def _mark_seen(
 
 
 async def count(session: AsyncSession, *, owner: Owner) -> dict[str, int]:
-    """``{"unread", "unseen"}`` of the user's visible items, in one statement."""
-    params = {"user_id": owner.user_id, "account_id": owner.account_id}
-    numbers = (await session.execute(_counts_statement(), params)).one()
-    return {"unread": int(numbers.unread), "unseen": int(numbers.unseen)}
+    """``{"unread", "unseen"}`` of the user's visible items: one counter row."""
+    found = await inbox_events.counts(session, user_ids=[owner.user_id])
+    return found[owner.user_id]
 
 
 async def get_item(session: AsyncSession, *, owner: Owner, item_id: uuid.UUID) -> InboxItem:

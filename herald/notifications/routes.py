@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.auth import Principal, server
 from herald.errors import Conflict, MissingPersonalisation, TooManyRequests, ValidationFailed
@@ -18,9 +19,10 @@ from herald.http.pagination import Page, Paging, page_body
 from herald.http.responses import OrjsonResponse
 from herald.http.times import Rfc3339
 from herald.inbox.schemas import ActionIn, AuditEntryOut, audit_document
-from herald.notifications import actions, service
+from herald.notifications import actions, grouping, service
 from herald.notifications.idempotency import Answer, fingerprint, run_once
 from herald.notifications.schemas import AcceptedOut, NotificationOut, notification_document
+from herald.throttling.service import known_limits, remember_limits
 
 router = APIRouter(tags=["notifications"])
 Sender = Annotated[Principal, Depends(server())]
@@ -67,23 +69,37 @@ async def send_envelope(
     key: str | None,
 ) -> Response:
     """Accept under the idempotency key: 202 ``{"id", "queued": true, "recipients"}``, whose
-    bytes are what a replay returns."""
+    bytes are what a replay returns.
 
-    async def work() -> Answer:
-        accepted = await service.accept(
-            session, principal=caller, envelope=envelope, throttle=runtime.throttle,
-            bus=runtime.bus, sending=service.Sending(sealing_key=runtime.secret),
-        )  # fmt: skip
-        body = {"id": str(accepted.id), "queued": True, "recipients": accepted.recipients}
-        return Answer(status.HTTP_202_ACCEPTED, orjson.dumps(body))
+    With group commit (the default) the work runs in the process's next group transaction
+    (``herald.notifications.grouping``), and this answers once that has committed.
+    """
+    digest = fingerprint(envelope.model_dump_json())
+    limits = known_limits(session, account_id=caller.account_id)
 
-    answer = await run_once(
-        work,
-        session=session,
-        account_id=caller.account_id,
-        key=key,
-        digest=fingerprint(envelope.model_dump_json()),
-    )
+    async def work(into: AsyncSession) -> Answer:
+        if limits is not None:
+            remember_limits(into, account_id=caller.account_id, limits=limits)
+
+        async def accept() -> Answer:
+            accepted = await service.accept(
+                into, principal=caller, envelope=envelope, throttle=runtime.throttle,
+                bus=runtime.bus, sending=service.Sending(sealing_key=runtime.secret),
+            )  # fmt: skip
+            body = {"id": str(accepted.id), "queued": True, "recipients": accepted.recipients}
+            return Answer(status.HTTP_202_ACCEPTED, orjson.dumps(body))
+
+        return await run_once(
+            accept, session=into, account_id=caller.account_id, key=key, digest=digest
+        )
+
+    if runtime.settings.group_commit:
+        # Whatever authenticating read is committed now: on SQLite this request's transaction
+        # would otherwise hold the one connection the group needs.
+        await session.commit()
+        answer = await grouping.committer(runtime.extras, runtime.db).run(work)
+    else:
+        answer = await work(session)
     return Response(answer.body, status_code=answer.status_code, media_type=JSON)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account, ancestors_in
@@ -160,6 +160,27 @@ async def _path_of(session: AsyncSession, account_id: uuid.UUID) -> str | None:
     return path
 
 
+def _candidates() -> Select[Any]:
+    """The rows ``ref_for_type`` weighs, built once (its values are parameters)."""
+    visible = (
+        Template.deleted_at.is_(None),
+        or_(
+            Template.account_id.is_(None),
+            Template.account_id.in_(bindparam("owners", expanding=True)),
+        ),
+    )
+    kind = (Template.body["type"].as_string(), Template.body["subType"].as_string())
+    typed = select(Template.template_id).where(
+        *visible, kind[0] == bindparam("type"), kind[1] == bindparam("sub_type")
+    )
+    return select(
+        Template.template_id, Template.id, Template.version, Template.account_id, *kind
+    ).where(*visible, Template.template_id.in_(typed))
+
+
+_CANDIDATES = _candidates()
+
+
 async def ref_for_type(
     session: AsyncSession, *, account_id: uuid.UUID, type_: str, sub_type: str
 ) -> TemplateRef | None:
@@ -175,17 +196,8 @@ async def ref_for_type(
         return None
     chain: list[uuid.UUID | None] = [None, *ancestors_in(path), account_id]
     owners = [owner for owner in chain if owner is not None]
-    visible = (
-        Template.deleted_at.is_(None),
-        or_(Template.account_id.is_(None), Template.account_id.in_(owners)),
-    )
-    kind = (Template.body["type"].as_string(), Template.body["subType"].as_string())
-    typed = select(Template.template_id).where(*visible, kind[0] == type_, kind[1] == sub_type)
-    found_rows = await session.execute(
-        select(
-            Template.template_id, Template.id, Template.version, Template.account_id, *kind
-        ).where(*visible, Template.template_id.in_(typed))
-    )
+    params = {"owners": owners, "type": type_, "sub_type": sub_type}
+    found_rows = await session.execute(_CANDIDATES, params)
     rows: list[tuple[Any, ...]] = [tuple(row) for row in found_rows]
     rank = {owner: i for i, owner in enumerate(chain)}
     nearest: dict[str, tuple[Any, ...]] = {}

@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,31 +53,42 @@ class DailyCapReached(DailyLimitReached):
         """The day's committed count when this was refused."""
 
 
+@cache
+def _spend_statement(dialect: str) -> Any:
+    """The checking upsert, built once per dialect (its values are parameters): building it on
+    every accept cost more than running it."""
+    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    # The table, not the mapped class: an ORM insert given parameters is a bulk insert.
+    table = cast(Table, DailyUsage.__table__)
+    columns = table.c
+    statement = insert(table).values(
+        account_id=bindparam("account_id", type_=columns.account_id.type),
+        day=bindparam("day", type_=columns.day.type),
+        messages=bindparam("messages", type_=columns.messages.type),
+    )
+    total = columns.messages + statement.excluded.messages
+    return statement.on_conflict_do_update(
+        index_elements=[columns.account_id, columns.day],
+        set_={"messages": total},
+        where=total <= bindparam("cap", type_=columns.messages.type),
+    ).returning(columns.messages)
+
+
+USED = select(DailyUsage.messages).where(
+    DailyUsage.account_id == bindparam("account_id"), DailyUsage.day == bindparam("day")
+)
+
+
 async def spend(session: AsyncSession, *, account_id: uuid.UUID, messages: int, cap: int) -> int:
     """Count ``messages`` against today's ``cap`` and return the day's new total, or raise
     ``DailyCapReached`` and count nothing. Atomic: the check and the count are one statement."""
     now = datetime.now(UTC)
     day = day_of(now)
-    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(DailyUsage).values(account_id=account_id, day=day, messages=messages)
-    total = DailyUsage.messages + statement.excluded.messages
-    counted = (
-        None
-        if messages > cap
-        else await session.scalar(
-            statement.on_conflict_do_update(
-                index_elements=[DailyUsage.account_id, DailyUsage.day],
-                set_={"messages": total},
-                where=total <= cap,
-            ).returning(DailyUsage.messages)
-        )
-    )
+    params = {"account_id": account_id, "day": day, "messages": messages, "cap": cap}
+    statement = _spend_statement(session.get_bind().dialect.name)
+    counted = None if messages > cap else await session.scalar(statement, params)
     if counted is None:
-        used = await session.scalar(
-            select(DailyUsage.messages).where(
-                DailyUsage.account_id == account_id, DailyUsage.day == day
-            )
-        )
+        used = await session.scalar(USED, {"account_id": account_id, "day": day})
         raise DailyCapReached(cap, used=int(used or 0), now=now)
     return int(counted)
 

@@ -153,11 +153,8 @@ def remember_limits(session: AsyncSession, *, account_id: uuid.UUID, limits: Acc
         session.info[LIMITS_KEY] = (weakref.ref(transaction), account_id, limits)
 
 
-async def account_limits(session: AsyncSession, *, account_id: uuid.UUID) -> AccountLimits:
-    """The account's limits, read at most once per transaction.
-
-    The rate is checked at authentication and the daily cap when sending: one read serves both.
-    """
+def known_limits(session: AsyncSession, *, account_id: uuid.UUID) -> AccountLimits | None:
+    """The account's limits if this transaction read them already, else None."""
     remembered = session.info.get(LIMITS_KEY)
     transaction = session.sync_session.get_transaction()
     if (
@@ -167,6 +164,17 @@ async def account_limits(session: AsyncSession, *, account_id: uuid.UUID) -> Acc
         and remembered[1] == account_id
     ):
         found: AccountLimits = remembered[2]
+        return found
+    return None
+
+
+async def account_limits(session: AsyncSession, *, account_id: uuid.UUID) -> AccountLimits:
+    """The account's limits, read at most once per transaction.
+
+    The rate is checked at authentication and the daily cap when sending: one read serves both.
+    """
+    found = known_limits(session, account_id=account_id)
+    if found is not None:
         return found
     row = (
         await session.execute(

@@ -7,7 +7,7 @@ import sqlite3
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from herald.db_faults import classify
+from herald.db_faults import classify, retryable
 
 
 def _sqlite(code: int) -> sqlite3.OperationalError:
@@ -43,3 +43,18 @@ def _wrapped(cause: BaseException) -> Exception:
 )
 def test_classify(error: BaseException, kind: str | None) -> None:
     assert classify(error) == kind
+
+
+@pytest.mark.parametrize(
+    ("error", "again"),
+    [
+        (_wrapped(asyncpg.DeadlockDetectedError("deadlock detected")), True),
+        (asyncpg.SerializationError("could not serialize access"), True),
+        (asyncpg.UniqueViolationError("duplicate key"), False),
+        (_sqlite(5), False),
+    ],
+)
+def test_deadlocks_and_serialisation_failures_may_run_again(
+    error: BaseException, again: bool
+) -> None:
+    assert retryable(error) is again

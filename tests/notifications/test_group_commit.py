@@ -1,0 +1,221 @@
+"""Group commit (herald.notifications.grouping) on both databases: members that fail among good
+ones fail alone with their own answer, one idempotency key twice in a group is one
+notification, and each group is one commit. (The daily cap under concurrency, through two
+grouping applications at once: tests/throttling/test_daily_cap.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event, func, select, update
+
+from herald.accounts.models import Account
+from herald.app import create_app
+from herald.db import Database
+from herald.directory.models import User
+from herald.inbox.models import InboxEvent, InboxItem, UserInboxSeq
+from herald.notifications.models import Notification
+from herald.throttling.models import DailyUsage
+from tests.conftest import Tenant, settings_for
+from tests.notifications.helpers import add_users, call_event
+
+GROUP = 4  # every test sends one group of exactly this many accepts at once
+
+
+@pytest.fixture(scope="module")
+async def grouping_app(database_url: str) -> AsyncIterator[FastAPI]:
+    """An application whose groups commit only when full (or after 30 s): the accepts sent
+    together in a test are one group, whatever the order they arrive in."""
+    settings = settings_for(database_url, group_commit_window_ms=30_000, group_commit_size=GROUP)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture(scope="module")
+async def grouped(grouping_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=grouping_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://grouped.test") as http:
+        yield http
+
+
+@contextmanager
+def commits(app: FastAPI) -> Iterator[list[int]]:
+    """How many transactions the application's engine committed in the block."""
+    counted: list[int] = []
+    engine = app.state.runtime.db.engine.sync_engine
+
+    def committed(_conn: Any) -> None:
+        counted.append(1)
+
+    event.listen(engine, "commit", committed)
+    try:
+        yield counted
+    finally:
+        event.remove(engine, "commit", committed)
+
+
+def message(text: str, user: str) -> dict[str, Any]:
+    """An in-app message to one user: one message against the daily cap."""
+    return {
+        "type": "custom",
+        "subType": "message",
+        "message": text,
+        "targets": {"users": [user]},
+        "channels": ["in_app"],
+    }
+
+
+async def _user_id(db: Database, tenant: Tenant, external_id: str) -> uuid.UUID:
+    async with db.sessions() as session:
+        found = await session.scalar(
+            select(User.id).where(
+                User.account_id == tenant.account_id, User.external_id == external_id
+            )
+        )
+    assert found is not None
+    return found
+
+
+async def _warm(grouped: httpx.AsyncClient, *tenants: Tenant) -> None:
+    """Authenticate each key once, so that no key read commits inside the measured block."""
+    for tenant in tenants:
+        assert (await grouped.get("/v1/notifications", headers=tenant.headers)).status_code == 200
+
+
+async def test_failing_members_fail_alone_among_good_ones(
+    grouped: httpx.AsyncClient, grouping_app: FastAPI, make_tenant: Any, db: Database
+) -> None:
+    capped, other = await make_tenant("capped"), await make_tenant("other")
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            update(Account).where(Account.id == capped.account_id).values(daily_limit=2)
+        )
+    await add_users(grouped, capped, "a")
+    await add_users(grouped, other, "b")
+    await _warm(grouped, capped, other)
+    # Three one-message accepts against a cap of two: the last to be charged is refused by the
+    # database after its notification, item and events were written. The fourth names a
+    # claimer nobody knows: refused before it writes anything.
+    unknown_claim = call_event("answeredCall", {"users": ["b"]}, answeredById="nobody")
+    requests = [
+        *(grouped.post("/v1/notifications", json=message(f"m{n}", "a"), headers=capped.headers)
+          for n in range(3)),
+        grouped.post("/v1/notifications", json=unknown_claim, headers=other.headers),
+    ]  # fmt: skip
+    with commits(grouping_app) as committed:
+        answers = await asyncio.gather(*requests)
+    assert len(committed) == 1  # one group, one transaction
+    codes = Counter(a.status_code for a in answers)
+    assert codes == {202: 2, 429: 1, 422: 1}, [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.json()["error"]["code"] == "daily_limit_reached"
+    invalid = next(a for a in answers if a.status_code == 422)
+    assert invalid.json()["error"]["details"][0]["path"] == "/payload/answeredById"
+
+    user = await _user_id(db, capped, "a")
+    accepted = {uuid.UUID(a.json()["id"]) for a in answers if a.status_code == 202}
+    async with db.sessions() as session:
+        stored = set(
+            await session.scalars(
+                select(Notification.id).where(Notification.account_id == capped.account_id)
+            )
+        )
+        items = await session.scalar(select(func.count()).where(InboxItem.user_id == user))
+        events = await session.scalar(select(func.count()).where(InboxEvent.user_id == user))
+        seq = (
+            await session.execute(
+                select(UserInboxSeq.seq, UserInboxSeq.unread).where(UserInboxSeq.user_id == user)
+            )
+        ).one()
+        used = await session.scalar(
+            select(DailyUsage.messages).where(DailyUsage.account_id == capped.account_id)
+        )
+        others = await session.scalar(
+            select(func.count()).where(Notification.account_id == other.account_id)
+        )
+    assert stored == accepted  # the refused member's rows went with its savepoint
+    assert (items, events, tuple(seq), used, others) == (2, 4, (4, 2), 2, 0)
+
+
+async def test_one_key_twice_in_a_group_is_one_notification(
+    grouped: httpx.AsyncClient, grouping_app: FastAPI, make_tenant: Any, db: Database
+) -> None:
+    tenant = await make_tenant("keys")
+    await add_users(grouped, tenant, "k")
+    await _warm(grouped, tenant)
+    key = {**tenant.headers, "Idempotency-Key": f"key-{uuid.uuid4()}"}
+    bodies = [message("same request", "k"), message("same request", "k"), message("other", "k")]
+    requests = [
+        *(grouped.post("/v1/notifications", json=body, headers=key) for body in bodies),
+        grouped.post("/v1/notifications", json=message("no key", "k"), headers=tenant.headers),
+    ]
+    with commits(grouping_app) as committed:
+        answers = await asyncio.gather(*requests)
+    assert len(committed) == 1
+    keyed, plain = answers[:3], answers[3]
+    assert plain.status_code == 202
+    # Whichever keyed request came first was accepted; the same body replays its answer, the
+    # other body is refused.
+    ids = {a.json()["id"] for a in keyed if a.status_code == 202}
+    assert len(ids) == 1, [a.text for a in keyed]
+    for refused in (a for a in keyed if a.status_code != 202):
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "idempotency_key_mismatch"
+    accepted = {b["message"] for b, a in zip(bodies, keyed, strict=True) if a.status_code == 202}
+    assert len(accepted) == 1
+    async with db.sessions() as session:
+        stored = await session.execute(
+            select(Notification.id, Notification.message).where(
+                Notification.account_id == tenant.account_id
+            )
+        )
+        by_message = {text: str(notification_id) for notification_id, text in stored}
+    assert set(by_message) == {*accepted, "no key"}
+    assert by_message[accepted.pop()] == ids.pop()
+
+
+async def test_two_processes_groups_crossing_recipients_all_commit(
+    grouped: httpx.AsyncClient, database_url: str, make_tenant: Any, db: Database
+) -> None:
+    """Two applications (two processes' committers) each send a group to the same two users in
+    opposite orders: on PostgreSQL the groups can deadlock on the users' sequence rows, and
+    the victim group runs again; every accept is answered 202 and stored once."""
+    tenant = await make_tenant("crossing")
+    await add_users(grouped, tenant, "x", "y")
+    settings = settings_for(database_url, group_commit_window_ms=30_000, group_commit_size=2)
+    other = create_app(settings)
+    async with other.router.lifespan_context(other):
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://other.test") as http:
+            await _warm(http, tenant)
+            await _warm(grouped, tenant)
+            # One group of four here (x, y, x, y), two groups of two there (y, x each).
+            ours = [
+                grouped.post(
+                    "/v1/notifications", json=message(f"o{n}", "xy"[n % 2]), headers=tenant.headers
+                )
+                for n in range(GROUP)
+            ]
+            theirs = [
+                http.post(
+                    "/v1/notifications", json=message(f"t{n}", "yx"[n % 2]), headers=tenant.headers
+                )
+                for n in range(GROUP)
+            ]
+            rounds = [*ours, *theirs]
+            answers = await asyncio.gather(*rounds)
+    assert [a.status_code for a in answers] == [202] * len(answers), [a.text for a in answers]
+    async with db.sessions() as session:
+        stored = await session.scalar(
+            select(func.count()).where(Notification.account_id == tenant.account_id)
+        )
+    assert stored == len(answers)
