@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -89,9 +90,12 @@ class _Flight:
 
 @dataclass
 class _Timers:
+    # The purge and the depth gauge run at start: ``-inf``, not 0, since the monotonic clock
+    # counts from boot and a worker on a machine up for less than ``purge_interval`` would
+    # otherwise wait that long for its first purge.
     renewed: float = field(default_factory=time.monotonic)
-    purged: float = 0.0
-    measured: float = 0.0
+    purged: float = -math.inf
+    measured: float = -math.inf
 
 
 class Worker:
