@@ -89,6 +89,9 @@ class _Flight:
 
 @dataclass
 class _Timers:
+    # The purge and the depth gauge run at start: ``-inf``, not 0, since the monotonic clock
+    # counts from boot and a worker on a machine up for less than ``purge_interval`` would
+    # otherwise wait that long for its first purge.
     renewed: float = field(default_factory=time.monotonic)
     # Minus infinity, not 0: the monotonic clock counts from boot, so a worker started in a
     # machine's first hour would otherwise wait for its first purge and its first measure.

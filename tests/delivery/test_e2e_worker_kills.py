@@ -7,6 +7,7 @@ the delivery says it may be a duplicate).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -19,14 +20,14 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from herald.accounts import service as accounts
 from herald.db import Database, new_id, utcnow
 from herald.delivery.models import Delivery
 from herald.migrate import upgrade
 from tests.conftest import Tenant, settings_for
-from tests.delivery.conftest import FINISHED, make_deliveries
+from tests.delivery.conftest import FINISHED, make_deliveries, wait_until
 
 pytestmark = [pytest.mark.e2e]
 EMAILS = 2000
@@ -67,16 +68,31 @@ async def _queue_emails(db: Database) -> list[str]:
     return [str(i) for i in ids]
 
 
-def _start_worker(database_url: str, smtp_port: int) -> subprocess.Popen[bytes]:
+@dataclass
+class WorkerProcess:
+    """A ``herald worker`` and the log it writes (INFO: it says ``worker.started`` once its
+    SIGTERM handler is in place)."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def started(self) -> bool:
+        """Whether it got past its start-up, so that SIGTERM drains it."""
+        return b"worker.started" in self.log.read_bytes()
+
+
+def _start_worker(database_url: str, smtp_port: int, log: Path) -> WorkerProcess:
     env = {
         **os.environ,
         "HERALD_DATABASE_URL": database_url,
         "HERALD_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
         "HERALD_EMAIL_FROM": "Herald <noreply@herald.org>",
-        "HERALD_LOG_LEVEL": "ERROR",
+        "HERALD_LOG_LEVEL": "INFO",
     }
     argv = [HERALD, "worker", "--lease", "2", "--poll", "0.2", "--concurrency", "16"]
-    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("wb") as output:
+        process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
+    return WorkerProcess(process, log)
 
 
 async def _statuses(db: Database) -> list[Delivery]:
@@ -84,38 +100,55 @@ async def _statuses(db: Database) -> list[Delivery]:
         return list(await session.scalars(select(Delivery)))
 
 
+async def _unfinished(db: Database) -> int:
+    """How many deliveries are not terminal yet (counted by the database: loading 2,000 rows
+    ten times a second took the CPU the workers under test needed)."""
+    async with db.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.status.not_in(FINISHED))
+        )
+        return int(count or 0)
+
+
 @pytest.mark.timeout(300)
 async def test_sigkilled_workers_lose_nothing_and_duplicates_keep_their_id(
-    database: Database, unused_tcp_port: int
+    database: Database, unused_tcp_port: int, tmp_path: Path
 ) -> None:
     sink = CountingSink()
     controller = Controller(sink, hostname="127.0.0.1", port=unused_tcp_port)
     controller.start()
     url = database.settings.database_url
     ids = await _queue_emails(database)
-    workers = [_start_worker(url, unused_tcp_port) for _ in range(WORKERS)]
+    logs = (tmp_path / f"worker-{n}.log" for n in itertools.count())
+    workers = [_start_worker(url, unused_tcp_port, next(logs)) for _ in range(WORKERS)]
     kills = 0
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 240
         while loop.time() < deadline:
             if kills < len(KILL_AT) and len(sink.seen) >= KILL_AT[kills]:
-                victim = workers[kills % WORKERS]
+                victim = workers[kills % WORKERS].process
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
-                workers[kills % WORKERS] = _start_worker(url, unused_tcp_port)
+                workers[kills % WORKERS] = _start_worker(url, unused_tcp_port, next(logs))
                 kills += 1
-            rows = await _statuses(database)
-            if all(r.status in FINISHED for r in rows):
+            if await _unfinished(database) == 0:
                 break
             await asyncio.sleep(0.1)
+
+        # A worker restarted after the last kill may still be starting when the others have
+        # sent everything; SIGTERM is the graceful stop only once it runs.
+        async def all_started() -> bool:
+            return all(w.started() for w in workers)
+
+        await wait_until(all_started, within=60, what="the restarted worker to start")
         for worker in workers:
-            worker.send_signal(signal.SIGTERM)  # graceful: drains and exits 0
-        codes = [worker.wait(timeout=30) for worker in workers]
+            worker.process.send_signal(signal.SIGTERM)  # graceful: drains and exits 0
+        codes = [worker.process.wait(timeout=30) for worker in workers]
     finally:
         for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
+            if worker.process.poll() is None:
+                worker.process.kill()
         controller.stop()
 
     assert kills == len(KILL_AT)

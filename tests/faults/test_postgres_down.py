@@ -23,6 +23,7 @@ from herald.db import Database
 from herald.delivery.models import Delivery
 from herald.notifications.models import Notification
 from tests.conftest import settings_for
+from tests.delivery.conftest import FINISHED
 from tests.faults.conftest import Log, email, make_tenant, send_until_accepted
 from tests.realtime.conftest import call, websocket
 from tests.support.postgres import PrivatePostgres, private_postgres
@@ -98,10 +99,15 @@ async def _rows(url: str) -> tuple[list[Notification], list[Delivery]]:
 
 
 async def _all_sent(url: str, sink: SmtpSink, within: float = 30.0) -> list[Delivery]:
+    """The deliveries once each is in the sink and has ended: the sink has a message before
+    the worker writes down that it was sent."""
     deadline = time.monotonic() + within
     while True:
         _, deliveries = await _rows(url)
-        if {str(d.id) for d in deliveries} <= set(sink.copies) or time.monotonic() > deadline:
+        sent = {str(d.id) for d in deliveries} <= set(sink.copies)
+        if sent and all(d.status in FINISHED for d in deliveries):
+            return deliveries
+        if time.monotonic() > deadline:
             return deliveries
         await asyncio.sleep(0.3)
 

@@ -21,7 +21,10 @@ from herald.channels.base import OutboundMessage, PermanentDeliveryError
 from herald.channels.letter.pdf import render_letter_pdf
 from herald.errors import ValidationFailed
 
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+# A stream's data runs from the EOL after ``stream`` to ``endstream``; the EOL before that
+# is left in, since a compressed stream may itself end in CR (or LF): inflating stops at
+# the end of the compressed data and ignores what follows.
+_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.DOTALL)
 _PAGE_TREE = re.compile(rb"<<[^<>]*/Type\s*/Pages\b[^<>]*>>")
 _COUNT = re.compile(rb"/Count\s+(\d+)")
 
@@ -91,7 +94,7 @@ def page_count(pdf: bytes) -> int:
     chunks = [pdf]
     for stream in _STREAM.findall(pdf):
         try:
-            chunks.append(zlib.decompress(stream))
+            chunks.append(zlib.decompressobj().decompress(stream))
         except zlib.error:
             continue  # an image or font stream, not a Flate-compressed object stream
     counts = [

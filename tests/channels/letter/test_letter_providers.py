@@ -6,7 +6,9 @@ import base64
 import email.parser
 import email.policy
 import io
+import itertools
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +214,19 @@ async def test_an_internal_partner_url_needs_allow_private() -> None:
 def test_page_count_refuses_what_is_not_a_pdf() -> None:
     with pytest.raises(ValueError, match="page tree"):
         page_count(b"not a pdf")
+
+
+def _object_stream_ending_in_cr() -> bytes:
+    """A PDF whose page tree sits in a compressed object stream (as WeasyPrint writes it)
+    whose compressed bytes end in CR, as about one in 256 letters' do."""
+    for n in itertools.count():
+        tree = b"%d 0 << /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>" % n
+        data = zlib.compress(tree)
+        if data.endswith(b"\r"):
+            head = b"<< /Type /ObjStm /N 1 /First 2 /Filter /FlateDecode /Length %d >>" % len(data)
+            return b"%PDF-1.7\n1 0 obj\n" + head + b"\nstream\n" + data + b"\nendstream\nendobj\n"
+    raise AssertionError("unreachable")
+
+
+def test_page_count_reads_a_compressed_page_tree_whose_stream_ends_in_cr() -> None:
+    assert page_count(_object_stream_ending_in_cr()) == 2
