@@ -312,6 +312,8 @@ def _own_provider(
         installed_providers(), name=choice.name, config=choice.settings, channels=external,
         template_id=template_id, secret=sending.sealing_key,
     )  # fmt: skip
+
+
 def _facts(
     definition: TypeDef, envelope: Envelope, template: SendingTemplate | None
 ) -> rules.Facts:
