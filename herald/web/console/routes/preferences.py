@@ -49,7 +49,7 @@ class Choice:
 def _choice(chain: list[Layer], category: str | None, channel: str) -> Choice:
     document = layers.in_effect(chain)
     on = (
-        allowed(document, category, channel)
+        allowed(document, {}, category, channel)
         if category
         else document["channels"].get(channel) is not False
     )
