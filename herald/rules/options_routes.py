@@ -47,8 +47,10 @@ class PreferenceOptions(BaseModel):
 
 @router.get("/v1/me/preferences/options", response_model=PreferenceOptions)
 async def get_my_preference_options(session: SessionDep, caller: UserDep) -> PreferenceOptions:
-    """The categories and channels the signed-in user may choose between, their timezone,
-    the account's defaults in effect and the user's own choices."""
+    """What a preferences view offers the signed-in user.
+
+    The categories and channels they may choose between, their timezone, the account's
+    defaults in effect and the user's own choices."""
     account = await session.get(Account, caller.account_id)
     user = await session.get(User, caller.user_id)
     if account is None or user is None:
