@@ -22,7 +22,7 @@ from herald.accounts.models import Account
 from herald.channels.letter.store import DocumentStore
 from herald.delivery.models import Delivery, DeliveryAttempt
 from herald.inbox.models import InboxItem, InboxItemHistory
-from herald.notifications.models import Notification
+from herald.notifications.models import Notification, NotificationAction
 from herald.notifications.progress import ACTIVE
 
 
@@ -170,7 +170,14 @@ async def delete_items(session: AsyncSession, batch: Batch, *, limit: int) -> in
 async def empty_notifications(
     session: AsyncSession, notification_ids: list[uuid.UUID], *, now: datetime
 ) -> None:
-    """Empty the notifications of their envelope's content; ``purged_at`` says when."""
+    """Empty the notifications of their envelope's content and their actions of their notes
+    (an officer's words about a resident); ``purged_at`` says when."""
+    await session.execute(
+        update(NotificationAction)
+        .where(NotificationAction.notification_id.in_(notification_ids))
+        .values(action_note=None)
+        .execution_options(synchronize_session=False)
+    )
     await session.execute(
         update(Notification)
         .where(Notification.id.in_(notification_ids))

@@ -168,6 +168,8 @@ async def test_message_status_within_retention_then_404(council: Council) -> Non
         assert status["template"]["id"] == SEED_TEMPLATE
         assert (await http.get(f"/hackney/message-status/text/{record['id']}")).status_code == 404
         assert (await http.get(f"/hackney/message-status/fax/{record['id']}")).status_code == 404
+        note = {"actionType": "Approved", "actionNote": "Called Joe Bloggs"}
+        assert (await http.patch(f"/hackney/notifications/{record['id']}", json=note)).is_success
         # Eight days on, retention has emptied it: the status is gone, the record stays.
         async with council.server.db.sessions() as session, session.begin():
             await purge_pass(session, documents=council.documents, now=utcnow() + timedelta(days=8))
@@ -176,6 +178,8 @@ async def test_message_status_within_retention_then_404(council: Council) -> Non
     assert gone.status_code == 404
     [kept] = listed.json()
     assert (kept["id"], kept["personalisationParams"], kept["email"]) == (record["id"], {}, None)
+    assert (kept["user"], kept["message"], kept["actionNote"]) == (None, None, None)
+    assert kept["performedActionType"] == "Approved"
 
 
 async def test_an_action_is_audited_and_fed_back_then_the_record_can_go(council: Council) -> None:
