@@ -55,6 +55,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/accounts/{account_id}"): {"retention_days": 9},
     ("POST", "/v1/accounts/{account_id}/broadcast"): {"template": "custom-message"},
     ("PUT", "/v1/users/{external_id}"): {},
+    ("PUT", "/v1/users/{external_id}/preferences"): {"channels": {"sms": False}},
     ("PUT", "/v1/teams/{key}"): {"members": []},
     ("PUT", "/v1/templates/{template_id}"): {"friendly_name": "B"},
     ("PUT", "/v1/notification-types/{type_}/{sub_type}"): {"schema": {"type": "object"}},

@@ -44,6 +44,7 @@ async def test_builtin_types_are_listed(client: httpx.AsyncClient, tenant: Tenan
         "mandatory",
         "frequency_cap",
         "digest",
+        "escalation",
     }
 
 
