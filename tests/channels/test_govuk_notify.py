@@ -77,7 +77,12 @@ def test_the_token_is_the_one_notifys_clients_make() -> None:
     }
 
 
-@pytest.mark.parametrize("key", ["", "not-a-key", f"name-{SERVICE}", f"{SERVICE}-{SECRET}x"])
+@pytest.mark.parametrize(
+    "key",
+    ["", "not-a-key", f"name-{SERVICE}", f"{SERVICE}-{SECRET}x"],
+    # Named, not by their random values, so that every xdist worker collects the same ids.
+    ids=["empty", "not-a-key", "name-and-service-only", "secret-one-character-long"],
+)
 def test_settings_want_a_notify_key(key: str) -> None:
     with pytest.raises(ValueError, match="Notify API key"):
         GovukNotifySettings.model_validate({"api_key": key})

@@ -76,9 +76,11 @@ async def test_tokens_are_checked_as_notify_checks_them(
     # Our secret, another service's id: none of that service's keys signed it.
     refused(await get(token(key, iss=other_key[-73:-37])), 403, "AuthError",
             "Invalid token: API key not found")  # fmt: skip
-    refused(await get(token(key, iat=now - 35)), 403, "AuthError", CLOCK)
-    refused(await get(token(key, iat=now + 35)), 403, "AuthError", CLOCK)
-    assert (await get(token(key, iat=now - 25))).status_code == 200
+    # The skew is measured from when each token is made: ``now`` is seconds old by here on a
+    # busy machine, and Notify's 30 s window would take now + 35 made late as within it.
+    refused(await get(token(key, iat=int(time.time()) - 35)), 403, "AuthError", CLOCK)
+    refused(await get(token(key, iat=int(time.time()) + 35)), 403, "AuthError", CLOCK)
+    assert (await get(token(key, iat=int(time.time()) - 25))).status_code == 200
     unsigned = jwt.encode({"iss": service_id, "iat": now}, None, algorithm="none")
     refused(await get({"Authorization": f"Bearer {unsigned}"}), 403, "AuthError",
             "Invalid token: algorithm used is not HS256")  # fmt: skip
