@@ -25,6 +25,13 @@ async def offline_but_herald(page: Page, site: Site) -> list[str]:
     return tried
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="Known regression (2026-12-03, open in issue 15): with the merged spec of 133 "
+    "operations the vendored Swagger UI 5.35.0 lists only the first 8 operations, with no "
+    "error in the page or in ui.errSelectors; each branch's spec alone renders all. "
+    "strict: this test fails again once Swagger renders them, so the mark is removed then.",
+)
 async def test_swagger_ui_renders_the_operations_offline(site: Site, page: Page) -> None:
     tried = await offline_but_herald(page, site)
 
