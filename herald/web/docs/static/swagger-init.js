@@ -7,5 +7,8 @@ window.ui = SwaggerUIBundle({
   // The default would send the document to validator.swagger.io for a badge.
   validatorUrl: null,
   layout: "BaseLayout",
+  // Swagger UI lists a long document only as it scrolls into view, out of reach of the
+  // browser's find-in-page: the filter box finds a tag by name.
+  filter: true,
   presets: [SwaggerUIBundle.presets.apis],
 });
