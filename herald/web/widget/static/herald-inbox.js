@@ -13,7 +13,7 @@
  * The settings button opens the user's preferences (herald-preferences.js, beside this file).
  */
 
-import { PREFERENCE_STYLES, PreferencesView } from "./herald-preferences.js";
+import { PREFERENCE_STYLES, PreferencesView, element } from "./herald-preferences.js";
 
 const DEFAULT_BASE = new URL("../", import.meta.url); // the module lives at <herald>/widget/
 const PAGE_SIZE = 15;
@@ -256,16 +256,6 @@ function clean(parent) {
       node.rel = "noopener noreferrer";
     }
   }
-}
-
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === false || value === null || value === undefined) continue;
-    node.setAttribute(name, value === true ? "" : String(value));
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
 }
 
 /** "5 minutes ago" in the user's language; a date beyond a week. */

@@ -172,7 +172,8 @@ export const PREFERENCE_STYLES = `
 
 const LOCK_ICON = `<svg viewBox="0 0 24 24" width="12" height="12" aria-hidden="true" focusable="false"><path fill="currentColor" d="M17 9h-1V7a4 4 0 0 0-8 0v2H7a2 2 0 0 0-2 2v9a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2v-9a2 2 0 0 0-2-2Zm-7-2a2 2 0 0 1 4 0v2h-4Z"/></svg>`;
 
-function el(tag, attributes = {}, ...children) {
+/** A DOM element with attributes (true: present, false/null: absent) and children. */
+export function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === false || value === null || value === undefined) continue;
@@ -228,48 +229,48 @@ export class PreferencesView {
 
   build() {
     const id = (name) => `${this.uid}-pref-${name}`;
-    this.intro = el("p", { class: "intro" });
-    this.channelLegend = el("legend");
-    this.channelRows = el("div", { class: "pref-channels" });
-    this.categoryLegend = el("legend");
-    this.categoryTable = el("table", { class: "pref-table", part: "pref-categories" });
-    this.quietLegend = el("legend");
-    this.quietLabel = el("span", { id: id("quiet-label") });
+    this.intro = element("p", { class: "intro" });
+    this.channelLegend = element("legend");
+    this.channelRows = element("div", { class: "pref-channels" });
+    this.categoryLegend = element("legend");
+    this.categoryTable = element("table", { class: "pref-table", part: "pref-categories" });
+    this.quietLegend = element("legend");
+    this.quietLabel = element("span", { id: id("quiet-label") });
     this.quietSwitch = this.switchButton({ "aria-labelledby": id("quiet-label"), "data-quiet": "on" });
-    this.startLabel = el("span");
-    this.endLabel = el("span");
-    this.start = el("input", { type: "time", id: id("start"), part: "quiet-start", "data-path": "/quiet_hours/start" });
-    this.end = el("input", { type: "time", id: id("end"), part: "quiet-end", "data-path": "/quiet_hours/end" });
-    this.zone = el("p", { class: "zone", part: "timezone" });
-    this.error = el("p", { class: "error", role: "alert", part: "pref-error" });
-    this.saved = el("p", { class: "pref-saved", role: "status" });
-    this.saveButton = el("button", { type: "submit", part: "save" });
-    this.form = el(
+    this.startLabel = element("span");
+    this.endLabel = element("span");
+    this.start = element("input", { type: "time", id: id("start"), part: "quiet-start", "data-path": "/quiet_hours/start" });
+    this.end = element("input", { type: "time", id: id("end"), part: "quiet-end", "data-path": "/quiet_hours/end" });
+    this.zone = element("p", { class: "zone", part: "timezone" });
+    this.error = element("p", { class: "error", role: "alert", part: "pref-error" });
+    this.saved = element("p", { class: "pref-saved", role: "status" });
+    this.saveButton = element("button", { type: "submit", part: "save" });
+    this.form = element(
       "form",
       { novalidate: true },
       this.intro,
-      el("fieldset", { part: "pref-channels" }, this.channelLegend, this.channelRows),
-      el("fieldset", {}, this.categoryLegend, this.categoryTable),
-      el(
+      element("fieldset", { part: "pref-channels" }, this.channelLegend, this.channelRows),
+      element("fieldset", {}, this.categoryLegend, this.categoryTable),
+      element(
         "fieldset",
         { part: "pref-quiet" },
         this.quietLegend,
-        el("div", { class: "pref-row" }, this.quietLabel, this.quietSwitch),
-        el("div", { class: "quiet-times" }, el("label", { for: this.start.id }, this.startLabel, this.start), el("label", { for: this.end.id }, this.endLabel, this.end)),
+        element("div", { class: "pref-row" }, this.quietLabel, this.quietSwitch),
+        element("div", { class: "quiet-times" }, element("label", { for: this.start.id }, this.startLabel, this.start), element("label", { for: this.end.id }, this.endLabel, this.end)),
         this.zone,
       ),
       this.error,
-      el("div", { class: "pref-actions" }, this.saved, this.saveButton),
+      element("div", { class: "pref-actions" }, this.saved, this.saveButton),
     );
-    this.loadError = el("p", { class: "error", role: "alert" });
-    this.root = el("div", { part: "preferences", id: id("view"), hidden: true }, this.loadError, this.form);
+    this.loadError = element("p", { class: "error", role: "alert" });
+    this.root = element("div", { part: "preferences", id: id("view"), hidden: true }, this.loadError, this.form);
     this.form.addEventListener("click", (event) => this.onClick(event));
     this.form.addEventListener("submit", (event) => this.onSave(event));
     this.form.addEventListener("input", (event) => this.onInput(event));
   }
 
   switchButton(attributes) {
-    return el("button", { type: "button", role: "switch", part: SWITCH_TRACK, "aria-checked": "false", ...attributes });
+    return element("button", { type: "button", role: "switch", part: SWITCH_TRACK, "aria-checked": "false", ...attributes });
   }
 
   setLocale(language) {
@@ -327,17 +328,17 @@ export class PreferencesView {
       ...channels.map((channel) => {
         const labelId = `${this.uid}-pref-channel-${channel}`;
         const button = this.switchButton({ "aria-labelledby": labelId, "aria-checked": String(effective.channels[channel] !== false), "data-channel": channel });
-        return el("div", { class: "pref-row" }, el("span", { id: labelId }, this.t.channel[channel] || channel), button);
+        return element("div", { class: "pref-row" }, element("span", { id: labelId }, this.t.channel[channel] || channel), button);
       }),
     );
-    const head = el("tr", {}, el("th", { scope: "col" }, this.t.category), ...channels.map((c) => el("th", { scope: "col" }, this.t.short[c] || c)));
+    const head = element("tr", {}, element("th", { scope: "col" }, this.t.category), ...channels.map((c) => element("th", { scope: "col" }, this.t.short[c] || c)));
     const shown = this.categoriesShown(effective);
     this.categoryTable.closest("fieldset").hidden = shown.length === 0;
     const rows = shown.map((category) => {
       const label = categoryLabel(category.name);
-      const name = el("th", { scope: "row" }, label);
+      const name = element("th", { scope: "row" }, label);
       if (category.mandatory) {
-        const lock = el("span", { class: "lock", title: this.t.lockedHint, part: "locked" }, this.t.locked);
+        const lock = element("span", { class: "lock", title: this.t.lockedHint, part: "locked" }, this.t.locked);
         lock.insertAdjacentHTML("afterbegin", LOCK_ICON);
         name.append(lock);
       }
@@ -351,11 +352,11 @@ export class PreferencesView {
           disabled: category.mandatory,
         });
         if (category.mandatory) button.title = this.t.lockedHint;
-        return el("td", {}, button);
+        return element("td", {}, button);
       });
-      return el("tr", { class: category.mandatory ? "locked" : null, "data-category": category.name }, name, ...cells);
+      return element("tr", { class: category.mandatory ? "locked" : null, "data-category": category.name }, name, ...cells);
     });
-    this.categoryTable.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+    this.categoryTable.replaceChildren(element("thead", {}, head), element("tbody", {}, ...rows));
     const quiet = effective.quiet_hours;
     this.quietSwitch.setAttribute("aria-checked", String(Boolean(quiet)));
     if (quiet) {
