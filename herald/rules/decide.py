@@ -5,8 +5,10 @@ written, in this order: preferences (opted out → ``skipped``, ``preference``),
 (``frequency_cap``), digests (a later event → ``skipped``, ``digested``; the first is due when
 the window ends), escalation (due at ``after``, checked again by the worker that claims it) and
 quiet hours (``created``, due when the window ends). A row a rule rules out is written with its
-``reason``, never dropped. Every lookup is one statement per 5000 recipients (preferences,
-timezones, recent counts, open digests), never one per recipient.
+``reason``, never dropped. ``in_app`` rows (one per user, when the notification has an inbox
+item) meet the preferences only: one ruled out is written ``skipped`` and its user gets no item.
+Every lookup is one statement per 5000 recipients (preferences, timezones, recent counts, open
+digests), never one per recipient.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ CHUNK = 5000
 QUIET_CHANNELS = frozenset({"email", "sms", "push"})
 """Channels that wait out quiet hours (in-app items, webhooks and letters do not)."""
 PREFERENCE, FREQUENCY_CAP = "preference", "frequency_cap"
+IN_APP = "in_app"
 NOTHING: Mapping[str, Any] = {}
 
 
@@ -133,7 +136,7 @@ async def decide(
         channel, category = row["channel"], row_facts.category
         if not row_facts.mandatory and not allowed(document, account_defaults, category, channel):
             _skip(row, PREFERENCE, now, skipped)
-        else:
+        elif channel != IN_APP:  # an inbox item is neither capped, digested nor held
             # A digest already gathers what a cap would hold back ("join the next digest").
             uncapped = row_facts.mandatory or row_facts.digest is not None
             cap = (
