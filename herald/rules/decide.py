@@ -20,15 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.db import AfterCommit, on_commit
-from herald.delivery.models import Delivery
 from herald.delivery.status import DeliveryStatus
 from herald.directory.models import User
 from herald.metrics import DELIVERIES_SKIPPED
-from herald.rules import store
+from herald.rules import caps, store
 from herald.rules.digests import DIGESTED, DigestRule, fold, rule_of
 from herald.rules.durations import parse_duration
 from herald.rules.escalation import escalate, steps_of
@@ -178,14 +177,19 @@ async def _apply_caps(
     session: AsyncSession, live: list[Live], *, now: datetime, skipped: dict[str, int]
 ) -> list[Live]:
     """Skip the rows of recipients who already had ``max`` notifications of the category
-    within ``per`` (counted by notification, so one on two channels counts once)."""
+    within ``per`` (counted by notification, so one on two channels counts once), read under
+    the locks that keep the count exact until this transaction commits (``caps``)."""
     groups: dict[tuple[str, int, str], list[Live]] = defaultdict(list)
     for one in live:
         if one.cap:
             groups[(one.facts.category, int(one.cap["max"]), str(one.cap["per"]))].append(one)
+    by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (category, _, _), capped in groups.items():
+        by_category[category] += [one.row for one in capped]
+    await caps.lock(session, by_category)
     over: set[int] = set()
     for (category, most, per), capped in groups.items():
-        counts = await _recent(
+        counts = await caps.recent(
             session, [one.row for one in capped], category, now - parse_duration(per)
         )
         over.update(id(one) for one in capped if counts.get(one.row["user_id"], 0) >= most)
@@ -196,27 +200,6 @@ async def _apply_caps(
         else:
             kept.append(one)
     return kept
-
-
-async def _recent(
-    session: AsyncSession, rows: list[dict[str, Any]], category: str, since: datetime
-) -> dict[uuid.UUID, int]:
-    """How many notifications of ``category`` each row's recipient had since ``since``."""
-    users = list({row["user_id"] for row in rows})
-    counts: dict[uuid.UUID, int] = {}
-    for start in range(0, len(users), CHUNK):
-        found = await session.execute(
-            select(Delivery.user_id, func.count(distinct(Delivery.notification_id)))
-            .where(
-                Delivery.user_id.in_(users[start : start + CHUNK]),
-                Delivery.category == category,
-                Delivery.created_at >= since,
-                Delivery.status != DeliveryStatus.SKIPPED.value,
-            )
-            .group_by(Delivery.user_id)
-        )
-        counts.update({uid: int(n) for uid, n in found if uid is not None})
-    return counts
 
 
 async def _apply_digests(
