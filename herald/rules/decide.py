@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,7 @@ from herald.db import AfterCommit, on_commit
 from herald.delivery.status import DeliveryStatus
 from herald.directory.models import User
 from herald.metrics import DELIVERIES_SKIPPED
-from herald.rules import caps, store
+from herald.rules import caps, owners, store
 from herald.rules.digests import DIGESTED, DigestRule, fold, rule_of
 from herald.rules.durations import parse_duration
 from herald.rules.escalation import escalate, steps_of
@@ -113,31 +113,26 @@ async def decide(
     (a broadcast): ``facts`` is then each account's (by account id). The statements made do
     not grow with the accounts, only with the recipients (one per 5000)."""
     facts_of_account = (lambda _: facts) if isinstance(facts, Facts) else facts.__getitem__
-    people: list[tuple[dict[str, Any], Facts]] = []
-    for row in rows:
-        own_facts = facts_of_account(row["account_id"])
-        row["category"] = own_facts.category
-        row["mandatory"] = own_facts.mandatory
-        if row["user_id"] is not None:
-            people.append((row, own_facts))
+    people = await _people(session, rows, facts_of_account)
     if not people:
         return
-    accounts = {row["account_id"] for row, _ in people}
+    accounts = {one.row["account_id"] for one in people}
     defaults = await store.defaults_of(session, accounts)
-    own = await store.users_own(session, {row["user_id"] for row, _ in people})
+    own = await store.users_own(session, {one.who for one in people})
     skipped: dict[str, int] = defaultdict(int)
     live: list[Live] = []
-    for row, row_facts in people:
+    for person in people:
+        row, row_facts = person.row, person.facts
         account_defaults = defaults[row["account_id"]]
         # The user's document over the defaults, read in place: merging 100,000 documents
         # into new ones cost more than reading them (bench/fanout.py --case rules).
-        document = own.get(row["user_id"], NOTHING)
+        document = own.get(person.who, NOTHING)
         channel, category = row["channel"], row_facts.category
         if not row_facts.mandatory and not allowed(document, account_defaults, category, channel):
             _skip(row, PREFERENCE, now, skipped)
         elif channel != IN_APP:  # an inbox item is neither capped, digested nor held
             # A digest already gathers what a cap would hold back ("join the next digest").
-            uncapped = row_facts.mandatory or row_facts.digest is not None
+            uncapped = row_facts.mandatory or row_facts.digest is not None or person.by_address
             cap = (
                 None
                 if uncapped
@@ -145,7 +140,7 @@ async def decide(
             )
             # The user's own quiet hours win, ``null`` (none) included.
             holder = document if "quiet_hours" in document else account_defaults
-            live.append(Live(row, holder.get("quiet_hours"), row_facts, cap))
+            live.append(Live(row, holder.get("quiet_hours"), row_facts, cap, person.who))
     live = await _apply_caps(session, live, now=now, skipped=skipped)
     live = await _apply_digests(session, live, now=now, skipped=skipped)
     for one in live:
@@ -153,6 +148,42 @@ async def decide(
     await _apply_quiet_hours(session, [one for one in live if not one.facts.urgent])
     if skipped:
         on_commit(session, _count(dict(skipped)))
+
+
+class Person(NamedTuple):  # one per planned row of a fan-out: a tuple is cheapest to make
+    """A row whose recipient is a directory user: ``who``, the row's user or the one user
+    whose address the row names (``by_address``: only that user's choices apply to it, the
+    preferences and quiet hours; caps, digests and escalation count and follow the rows
+    addressed to users)."""
+
+    row: dict[str, Any]
+    facts: Facts
+    who: uuid.UUID
+    by_address: bool = False
+
+
+async def _people(
+    session: AsyncSession, rows: list[dict[str, Any]], facts_of: Callable[[uuid.UUID], Facts]
+) -> list[Person]:
+    """Give each row its category, and answer the rows a directory user receives."""
+    people: list[Person] = []
+    raw: list[tuple[dict[str, Any], Facts, owners.Address]] = []
+    for row in rows:
+        own_facts = facts_of(row["account_id"])
+        row["category"] = own_facts.category
+        row["mandatory"] = own_facts.mandatory
+        if row["user_id"] is not None:
+            people.append(Person(row, own_facts, row["user_id"]))
+        elif (address := owners.address_of(row)) is not None:
+            raw.append((row, own_facts, address))
+    if raw:
+        found = await owners.owners(session, {address for _, _, address in raw})
+        people += [
+            Person(row, replace(own_facts, digest=None, escalation={}), found[address], True)
+            for row, own_facts, address in raw
+            if address in found
+        ]
+    return people
 
 
 @dataclass(frozen=True)
@@ -164,6 +195,8 @@ class Live:
     """The quiet hours in effect for the row's recipient."""
     facts: Facts
     cap: Mapping[str, Any] | None
+    who: uuid.UUID
+    """The recipient whose timezone the quiet hours are in."""
 
 
 def _skip(row: dict[str, Any], reason: str, now: datetime, skipped: dict[str, int]) -> None:
@@ -228,7 +261,7 @@ async def _apply_quiet_hours(session: AsyncSession, live: list[Live]) -> None:
     quiet = [one for one in live if one.quiet_hours and one.row["channel"] in QUIET_CHANNELS]
     if not quiet:
         return
-    users = list({one.row["user_id"] for one in quiet})
+    users = list({one.who for one in quiet})
     zones: dict[uuid.UUID, str | None] = {}
     for start in range(0, len(users), CHUNK):
         found = await session.execute(
@@ -238,7 +271,7 @@ async def _apply_quiet_hours(session: AsyncSession, live: list[Live]) -> None:
     for one in quiet:
         row, window = one.row, one.quiet_hours
         assert window is not None  # selected above
-        tz = zone(zones.get(row["user_id"]))
+        tz = zone(zones.get(one.who))
         ends = window_end(row["due_at"], tz, clock(window["start"]), clock(window["end"]))
         if ends is not None and ends > row["due_at"]:
             row["due_at"] = ends
