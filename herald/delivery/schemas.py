@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from herald.delivery.models import AccountProvider, CallbackEndpoint, Delivery, DeliveryAttempt
 from herald.inbox.schemas import rfc3339
+from herald.rules.schemas import DUE_AT, REASON
 
 
 class CallbackIn(BaseModel):
@@ -78,12 +79,8 @@ class DeliveryOut(BaseModel):
         description="created, sending, delivered, temporary-failure, permanent-failure, "
         "technical-failure, cancelled or skipped"
     )
-    reason: str | None = Field(
-        default=None,
-        description="Why a skipped delivery was not made: preference, quiet_hours, "
-        "frequency_cap, digested or escalation_not_needed",
-    )
-    due_at: str | None = Field(default=None, description="When a waiting delivery is due")
+    reason: str | None = Field(default=None, description=REASON)
+    due_at: str | None = Field(default=None, description=DUE_AT)
     attempts: list[AttemptOut]
     receipt: str | None
     template_id: str | None

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from herald.db import Base, new_id, utcnow
@@ -27,6 +27,9 @@ class User(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "external_id", name="uq_users_account_external"),
         Index("ix_users_account_admin", "account_id", "admin"),
+        # Whose a raw address or number is (``herald.rules.owners``), migration 0016.
+        Index("ix_users_account_email_lower", "account_id", text("lower(email)")),
+        Index("ix_users_account_phone", "account_id", "phone"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

@@ -11,7 +11,7 @@ from herald.events import service
 from herald.events.builtin import TypeDef
 from herald.events.schemas import SUB_TYPE_PATTERN, TYPE_PATTERN, TypeIn, TypeOut
 from herald.http.deps import SessionDep
-from herald.http.pagination import Paging, page_body
+from herald.http.pagination import Page, Paging, page_body
 
 router = APIRouter(tags=["notification types"])
 Reader = Annotated[Principal, Depends(server("notifications.read"))]
@@ -40,7 +40,10 @@ def type_out(definition: TypeDef) -> TypeOut:
     )
 
 
-@router.get("/v1/notification-types")
+# Documented, not validated: the answers are ``TypeOut`` dumped by alias (``schema``).
+@router.get(
+    "/v1/notification-types", response_model=None, responses={200: {"model": Page[TypeOut]}}
+)
 async def list_types(
     request: Request, paging: Paging, session: SessionDep, caller: Reader
 ) -> dict[str, object]:
@@ -51,7 +54,11 @@ async def list_types(
     return page_body(request, paging, data=data, total=len(types))
 
 
-@router.put("/v1/notification-types/{type_}/{sub_type}")
+@router.put(
+    "/v1/notification-types/{type_}/{sub_type}",
+    response_model=None,
+    responses={200: {"model": TypeOut}},
+)
 async def put_type(
     type_: TypePath, sub_type: SubTypePath, body: TypeIn, session: SessionDep, caller: Writer
 ) -> dict[str, object]:

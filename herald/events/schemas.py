@@ -19,7 +19,15 @@ from pydantic import (
 
 from herald.directory.contact import Email, ExternalId, Phone
 from herald.http.times import Rfc3339
-from herald.rules.schemas import Digest, Escalation, FrequencyCap
+from herald.rules.schemas import (
+    DIGEST,
+    ESCALATION,
+    FREQUENCY_CAP,
+    MANDATORY,
+    Digest,
+    Escalation,
+    FrequencyCap,
+)
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -158,7 +166,7 @@ class Envelope(BaseModel):
     provider: ProviderChoice | None = None
     urgent: StrictBool = False
     """Sent at once, whatever the recipients' quiet hours (``herald.rules``)."""
-    escalation: Escalation | None = None
+    escalation: Escalation | None = Field(default=None, description=ESCALATION)
     """Later channels sent only if the in-app item was not read in time (``herald.rules``)."""
 
     @property
@@ -193,11 +201,10 @@ class TypeIn(BaseModel):
     realtime: StrictBool = True
     channels: list[Channel] = Field(default=["in_app"], min_length=1)
     macros: dict[str, Annotated[str, Field(max_length=2000)]] = Field(default_factory=dict)
-    mandatory: StrictBool = False
-    """Sent whatever the recipients' preferences say (security notices, receipts)."""
-    frequency_cap: FrequencyCap | None = None
-    digest: Digest | None = None
-    escalation: Escalation | None = None
+    mandatory: StrictBool = Field(default=False, description=MANDATORY)
+    frequency_cap: FrequencyCap | None = Field(default=None, description=FREQUENCY_CAP)
+    digest: Digest | None = Field(default=None, description=DIGEST)
+    escalation: Escalation | None = Field(default=None, description=ESCALATION)
 
     def rules(self) -> dict[str, Any]:
         """The delivery rules given, as stored (``herald.rules``)."""
@@ -221,7 +228,7 @@ class TypeOut(BaseModel):
     """The template writing the type's text when the sender gives none."""
     personalisation: dict[str, str] = Field(default_factory=dict)
     """What that text reads beside the payload (all optional), with a description."""
-    mandatory: bool = False
-    frequency_cap: dict[str, Any] | None = None
-    digest: dict[str, Any] | None = None
-    escalation: list[dict[str, Any]] | None = None
+    mandatory: bool = Field(default=False, description=MANDATORY)
+    frequency_cap: dict[str, Any] | None = Field(default=None, description=FREQUENCY_CAP)
+    digest: dict[str, Any] | None = Field(default=None, description=DIGEST)
+    escalation: list[dict[str, Any]] | None = Field(default=None, description=ESCALATION)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -102,17 +102,22 @@ async def _chain(
 
 
 def plan(
-    message: InAppMessage, users: list[uuid.UUID], chain: dict[uuid.UUID, tuple[uuid.UUID, bool]]
+    message: InAppMessage,
+    users: list[uuid.UUID],
+    chain: dict[uuid.UUID, tuple[uuid.UUID, bool]],
+    withheld: Collection[uuid.UUID] = (),
 ) -> Plan:
-    """Targets and earlier recipients of the chain; a claim keeps the item for the claimer only."""
+    """Targets and earlier recipients of the chain; a claim keeps the item for the claimer only.
+    ``withheld`` users (their preferences turned the inbox off) get no new item but count as
+    recipients; an item a chain already gave them is still updated (it is theirs already)."""
     active = [u for u, (_, gone) in chain.items() if not gone]
     recipients = len(set(users) | set(chain))
     keep = message.claimed_by
     if keep is None:
-        new = [u for u in users if u not in chain]
+        new = [u for u in users if u not in chain and u not in withheld]
         return Plan(new=new, update=active, recipients=recipients)
     return Plan(
-        new=[keep] if keep not in chain else [],
+        new=[keep] if keep not in chain and keep not in withheld else [],
         update=[keep] if keep in active else [],
         withdraw=[u for u in active if u != keep],
         recipients=len(set(users) | set(chain) | {keep}),
@@ -314,14 +319,15 @@ async def fan_out(
     users: list[uuid.UUID],
     bus: Bus,
     texts: TextSource | None = None,
+    withheld: Collection[uuid.UUID] = (),
 ) -> Plan:
     """Create, update or withdraw the recipients' items and append their events.
 
     Without ``texts`` every item shows the message's text; with it, each its own. Called
-    once per notification, with distinct users.
+    once per notification, with distinct users; ``withheld`` ones get no new item (``plan``).
     """
     chain = await _chain(session, message) if message.correlation_id else {}
-    todo = plan(message, users, chain)
+    todo = plan(message, users, chain, withheld)
     item_of = {u: item for u, (item, _) in chain.items()}
     own = await texts([*todo.new, *todo.update]) if texts else {}
     # New items first: until the chain's items are updated to this notification, its items

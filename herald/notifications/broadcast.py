@@ -264,7 +264,8 @@ async def _deliveries(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """The pending delivery rows of every notification, per user and external channel, with
-    each target account's delivery rules applied."""
+    each target account's delivery rules applied (``in_app`` rows too: only the ruled-out ones
+    are kept, ``outbox.take_inbox``)."""
     rows: list[dict[str, Any]] = []
     facts: dict[uuid.UUID, rules.Facts] = {}
     for target, notification in zip(targets, notifications, strict=True):
@@ -276,6 +277,7 @@ async def _deliveries(
             due_at=now,
             now=now,
             test=test,
+            inbox="in_app" in request.channels,
         )
         outbox.pin(planned, target.template.ref)
         body = target.template.body
@@ -291,6 +293,7 @@ async def _write_inbox(
     target: _Target,
     request: BroadcastRequest,
     bus: Bus,
+    withheld: set[uuid.UUID],
 ) -> None:
     shared = Shared(request.personalisation, {}, None)
     found = in_app_text(session, target.template, shared)
@@ -299,7 +302,8 @@ async def _write_inbox(
         raise ValidationFailed.at("/channels", problem)
     text, texts = found
     message = in_app_message(notification, text=text, realtime=True, claimed=None)
-    await fan_out(session, message=message, users=list(target.users), bus=bus, texts=texts)
+    users = list(target.users)
+    await fan_out(session, message=message, users=users, bus=bus, texts=texts, withheld=withheld)
 
 
 def _set_statuses(
@@ -330,7 +334,10 @@ async def broadcast(
     await _check_fields(targets, request)
     now = utcnow()
     notifications = [_notification(t, principal, request, now) for t in targets]
-    rows = await _deliveries(session, targets, notifications, request, test=principal.test, now=now)
+    planned = await _deliveries(
+        session, targets, notifications, request, test=principal.test, now=now
+    )
+    rows, withheld = outbox.take_inbox(planned)
     recipients = sum(len(t.users) for t in targets)
     in_app = "in_app" in request.channels
     messages = len(rows) + in_app * recipients
@@ -339,9 +346,12 @@ async def broadcast(
     session.add_all(notifications)
     await session.flush()
     if in_app:
+        held: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+        for row in withheld:
+            held[row["notification_id"]].add(row["user_id"])
         for target, notification in zip(targets, notifications, strict=True):
-            await _write_inbox(session, notification, target, request, bus)
-    written = await outbox.insert_deliveries(session, rows=rows, bus=bus)
+            await _write_inbox(session, notification, target, request, bus, held[notification.id])
+    written = await outbox.insert_deliveries(session, rows=rows + withheld, bus=bus)
     _set_statuses(notifications, written, in_app=in_app)
     await charge(session, throttle, principal, messages)
     return Broadcasted(len(notifications), recipients, [n.id for n in notifications])

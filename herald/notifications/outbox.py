@@ -28,6 +28,7 @@ DELIVERIES = cast(Table, Delivery.__table__)
 IMPLIED = (("emails", "email"), ("phones", "sms"), ("addresses", "letter"))
 # Channels that reach directory users; the worker looks their address or devices up at send time.
 USER_CHANNELS = frozenset({"email", "sms", "push"})
+IN_APP = "in_app"
 # Channels that reach the account itself (its webhook endpoints, its chat services).
 ACCOUNT_CHANNELS = frozenset({"webhook", "chat"})
 
@@ -45,7 +46,8 @@ def _recipients(
     channel: str, recipients: Recipients, user_channels: Collection[str] | None
 ) -> list[tuple[uuid.UUID | None, dict[str, Any]]]:
     found: list[tuple[uuid.UUID | None, dict[str, Any]]] = []
-    if channel in USER_CHANNELS and (user_channels is None or channel in user_channels):
+    reaches_users = channel in USER_CHANNELS or channel == IN_APP
+    if reaches_users and (user_channels is None or channel in user_channels):
         found += [(uid, {"user": ext}) for uid, ext in recipients.users.items()]
     if channel == "email":
         found += [(None, {"email": e}) for e in recipients.emails]
@@ -69,9 +71,11 @@ def plan(
     now: datetime,
     test: bool,
     user_channels: Collection[str] | None = None,
+    inbox: bool = False,
 ) -> list[dict[str, Any]]:
     """One pending delivery row per recipient per external channel (users only on
-    ``user_channels`` when given)."""
+    ``user_channels`` when given); with ``inbox``, one ``in_app`` row per user too, for the
+    rules to decide (``take_inbox`` keeps only those they ruled out)."""
     common = {
         "account_id": account_id,
         "notification_id": notification_id,
@@ -97,17 +101,29 @@ def plan(
         "digest_id": None,
         "escalation": None,
     }
-    return [
+    rows = [
         {**common, "id": new_id(), "channel": channel, "user_id": uid, "recipient": recipient}
         for channel in channels
-        if channel != "in_app"
+        if channel != IN_APP
         for uid, recipient in _recipients(channel, recipients, user_channels)
     ]
+    if inbox and IN_APP in channels:
+        # No id yet: most are dropped (``take_inbox`` gives the written ones theirs), and an id
+        # cost more than the rest of the row (bench/rules_inbox.py).
+        rows += [
+            {**common, "id": None, "channel": IN_APP, "user_id": uid, "recipient": recipient}
+            for uid, recipient in _recipients(IN_APP, recipients, user_channels)
+        ]
+    return rows
 
 
 def needs_template(rows: Iterable[dict[str, Any]]) -> bool:
     """Whether any of these rows is rendered from a template (anything but a webhook)."""
-    return any(is_templated(row["channel"]) for row in rows)
+    return any(_rendered(row) for row in rows)
+
+
+def _rendered(row: dict[str, Any]) -> bool:
+    return row["channel"] != IN_APP and is_templated(row["channel"])
 
 
 def pin(rows: Iterable[dict[str, Any]], template: TemplateRef | None) -> None:
@@ -116,7 +132,7 @@ def pin(rows: Iterable[dict[str, Any]], template: TemplateRef | None) -> None:
     if template is None:
         return
     for row in rows:
-        if is_templated(row["channel"]):
+        if _rendered(row):
             row["template_id"] = template.template_id
             row["template_version"] = template.version
             row["template_row_id"] = template.row_id
@@ -125,7 +141,23 @@ def pin(rows: Iterable[dict[str, Any]], template: TemplateRef | None) -> None:
 def choose_provider(rows: Iterable[dict[str, Any]], sealed: str) -> None:
     """Send these rows through the provider their notification chose (sealed settings)."""
     for row in rows:
-        row["own_provider"] = sealed
+        if row["channel"] != IN_APP:
+            row["own_provider"] = sealed
+
+
+def take_inbox(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The external rows, and the ``in_app`` rows the rules ruled out: those are written
+    (``skipped``, with their reason) and their users get no inbox item; the others' inbox item
+    is the record, so their rows are dropped."""
+    external: list[dict[str, Any]] = []
+    withheld: list[dict[str, Any]] = []
+    for row in rows:
+        if row["channel"] != IN_APP:
+            external.append(row)
+        elif row["status"] == DeliveryStatus.SKIPPED.value:
+            row["id"] = new_id()
+            withheld.append(row)
+    return external, withheld
 
 
 async def insert_deliveries(

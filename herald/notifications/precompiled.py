@@ -25,6 +25,7 @@ from herald.errors import BadRequest
 from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.models import Notification
 from herald.notifications.service import Accepted
+from herald.rules import decide as rules
 from herald.throttling.service import Throttle
 
 MAX_PAGES = 10
@@ -97,13 +98,19 @@ async def accept_precompiled(
         "document_id": document_id, "pages": pages,
         "sha256": hashlib.sha256(letter.pdf).hexdigest(), "precompiled": True,
     }  # fmt: skip
-    delivery = Delivery(
-        id=new_id(), account_id=principal.account_id, notification_id=notification.id,
-        channel="letter", recipient={"address": {"lines": [ADDRESS], "postcode": ""}},
-        test=principal.test, status=DeliveryStatus.CREATED.value, due_at=now, attempts=0,
-        rendered=rendered, document_id=document_id, created_at=now, updated_at=now,
-    )  # fmt: skip
-    session.add(delivery)
+    row = {
+        "id": new_id(), "account_id": principal.account_id, "notification_id": notification.id,
+        "channel": "letter", "user_id": None,
+        "recipient": {"address": {"lines": [ADDRESS], "postcode": ""}}, "test": principal.test,
+        "status": DeliveryStatus.CREATED.value, "due_at": now, "attempts": 0,
+        "rendered": rendered, "document_id": document_id, "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    # The same rules as every send; the address is in the PDF, nobody's, so only the category
+    # is recorded (a letter has no preferences, caps or quiet hours to apply).
+    await rules.decide(
+        session, [row], rules.facts_of(type_="notify", type_rules=None, template_body=None), now=now
+    )
+    session.add(Delivery(**row))
     await session.flush()
     await charge(session, throttle, principal, 1)  # the transaction's last write (charging.py)
     wake_workers(session, bus)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from herald.delivery.models import Delivery
 from herald.inbox.schemas import rfc3339
 from herald.notifications.models import Notification
+from herald.rules.schemas import REASON
 
 
 class AcceptedOut(BaseModel):
@@ -27,7 +28,7 @@ class DeliverySummaryOut(BaseModel):
     recipient: dict[str, Any]
     channel: str
     status: str
-    reason: str | None = Field(default=None, description="Why a skipped delivery was not made")
+    reason: str | None = Field(default=None, description=REASON)
     attempts: int
 
 

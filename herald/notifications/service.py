@@ -160,14 +160,18 @@ async def _write_inbox(
     claimed: uuid.UUID | None,
     recipients: Recipients,
     bus: Bus,
+    withheld: set[uuid.UUID],
 ) -> int:
-    """Fan out to the users; the distinct recipients, chain members included."""
+    """Fan out to the users (no new item for the ``withheld``); the distinct recipients,
+    chain members included."""
     shared = Shared(envelope.personalisation, envelope.payload, envelope.message)
     found = in_app_text(session, template, shared)
     text, texts = found if found is not None else (render_in_app(definition, envelope), None)
     message = in_app_message(notification, text=text, realtime=definition.realtime, claimed=claimed)
     users = list(recipients.users)
-    fanned = await fan_out(session, message=message, users=users, bus=bus, texts=texts)
+    fanned = await fan_out(
+        session, message=message, users=users, bus=bus, texts=texts, withheld=withheld
+    )
     return recipients.count - len(recipients.users) + fanned.recipients
 
 
@@ -261,6 +265,7 @@ async def accept(
     if remote:
         sending = replace(sending, options={**sending.options, REMOTE_TEMPLATE: True})
     notification = _record(principal, envelope, channels, template_id, sending)
+    in_app = "in_app" in channels and "in_app" in (envelope.userChannels or channels)
     rows = outbox.plan(
         account_id=account_id,
         notification_id=notification.id,
@@ -270,6 +275,7 @@ async def accept(
         now=notification.created_at,
         test=principal.test,
         user_channels=envelope.userChannels,
+        inbox=in_app,
     )
     if outbox.needs_template(rows) and not remote:
         outbox.pin(rows, await _external_template(session, envelope, template, account_id))
@@ -278,7 +284,7 @@ async def accept(
     await rules.decide(
         session, rows, _facts(definition, envelope, template), now=notification.created_at
     )
-    in_app = "in_app" in channels and "in_app" in (envelope.userChannels or channels)
+    rows, withheld = outbox.take_inbox(rows)
     messages = len(rows) + in_app * len(recipients.users)
     await refuse_over_cap(session, throttle, principal, messages)
     notification.recipients = recipients.count
@@ -289,9 +295,10 @@ async def accept(
         reached = await _write_inbox(
             session, notification, definition=definition, envelope=envelope, template=template,
             claimed=claimed, recipients=recipients, bus=bus,
+            withheld={row["user_id"] for row in withheld},
         )  # fmt: skip
         await _recount(session, notification, reached)
-    written = await outbox.insert_deliveries(session, rows=rows, bus=bus)
+    written = await outbox.insert_deliveries(session, rows=rows + withheld, bus=bus)
     await _restate(session, notification, written, in_app=items)
     await charge(session, throttle, principal, messages)
     on_commit(session, _counter(envelope.type))

@@ -5,28 +5,29 @@ written, in this order: preferences (opted out → ``skipped``, ``preference``),
 (``frequency_cap``), digests (a later event → ``skipped``, ``digested``; the first is due when
 the window ends), escalation (due at ``after``, checked again by the worker that claims it) and
 quiet hours (``created``, due when the window ends). A row a rule rules out is written with its
-``reason``, never dropped. Every lookup is one statement per 5000 recipients (preferences,
-timezones, recent counts, open digests), never one per recipient.
+``reason``, never dropped. ``in_app`` rows (one per user, when the notification has an inbox
+item) meet the preferences only: one ruled out is written ``skipped`` and its user gets no item.
+Every lookup is one statement per 5000 recipients (preferences, timezones, recent counts, open
+digests), never one per recipient.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.db import AfterCommit, on_commit
-from herald.delivery.models import Delivery
 from herald.delivery.status import DeliveryStatus
 from herald.directory.models import User
 from herald.metrics import DELIVERIES_SKIPPED
-from herald.rules import store
+from herald.rules import caps, owners, store
 from herald.rules.digests import DIGESTED, DigestRule, fold, rule_of
 from herald.rules.durations import parse_duration
 from herald.rules.escalation import escalate, steps_of
@@ -36,6 +37,7 @@ CHUNK = 5000
 QUIET_CHANNELS = frozenset({"email", "sms", "push"})
 """Channels that wait out quiet hours (in-app items, webhooks and letters do not)."""
 PREFERENCE, FREQUENCY_CAP = "preference", "frequency_cap"
+IN_APP = "in_app"
 NOTHING: Mapping[str, Any] = {}
 
 
@@ -111,31 +113,26 @@ async def decide(
     (a broadcast): ``facts`` is then each account's (by account id). The statements made do
     not grow with the accounts, only with the recipients (one per 5000)."""
     facts_of_account = (lambda _: facts) if isinstance(facts, Facts) else facts.__getitem__
-    people: list[tuple[dict[str, Any], Facts]] = []
-    for row in rows:
-        own_facts = facts_of_account(row["account_id"])
-        row["category"] = own_facts.category
-        row["mandatory"] = own_facts.mandatory
-        if row["user_id"] is not None:
-            people.append((row, own_facts))
+    people = await _people(session, rows, facts_of_account)
     if not people:
         return
-    accounts = {row["account_id"] for row, _ in people}
+    accounts = {one.row["account_id"] for one in people}
     defaults = await store.defaults_of(session, accounts)
-    own = await store.users_own(session, {row["user_id"] for row, _ in people})
+    own = await store.users_own(session, {one.who for one in people})
     skipped: dict[str, int] = defaultdict(int)
     live: list[Live] = []
-    for row, row_facts in people:
+    for person in people:
+        row, row_facts = person.row, person.facts
         account_defaults = defaults[row["account_id"]]
         # The user's document over the defaults, read in place: merging 100,000 documents
         # into new ones cost more than reading them (bench/fanout.py --case rules).
-        document = own.get(row["user_id"], NOTHING)
+        document = own.get(person.who, NOTHING)
         channel, category = row["channel"], row_facts.category
         if not row_facts.mandatory and not allowed(document, account_defaults, category, channel):
             _skip(row, PREFERENCE, now, skipped)
-        else:
+        elif channel != IN_APP:  # an inbox item is neither capped, digested nor held
             # A digest already gathers what a cap would hold back ("join the next digest").
-            uncapped = row_facts.mandatory or row_facts.digest is not None
+            uncapped = row_facts.mandatory or row_facts.digest is not None or person.by_address
             cap = (
                 None
                 if uncapped
@@ -143,7 +140,7 @@ async def decide(
             )
             # The user's own quiet hours win, ``null`` (none) included.
             holder = document if "quiet_hours" in document else account_defaults
-            live.append(Live(row, holder.get("quiet_hours"), row_facts, cap))
+            live.append(Live(row, holder.get("quiet_hours"), row_facts, cap, person.who))
     live = await _apply_caps(session, live, now=now, skipped=skipped)
     live = await _apply_digests(session, live, now=now, skipped=skipped)
     for one in live:
@@ -151,6 +148,42 @@ async def decide(
     await _apply_quiet_hours(session, [one for one in live if not one.facts.urgent])
     if skipped:
         on_commit(session, _count(dict(skipped)))
+
+
+class Person(NamedTuple):  # one per planned row of a fan-out: a tuple is cheapest to make
+    """A row whose recipient is a directory user: ``who``, the row's user or the one user
+    whose address the row names (``by_address``: only that user's choices apply to it, the
+    preferences and quiet hours; caps, digests and escalation count and follow the rows
+    addressed to users)."""
+
+    row: dict[str, Any]
+    facts: Facts
+    who: uuid.UUID
+    by_address: bool = False
+
+
+async def _people(
+    session: AsyncSession, rows: list[dict[str, Any]], facts_of: Callable[[uuid.UUID], Facts]
+) -> list[Person]:
+    """Give each row its category, and answer the rows a directory user receives."""
+    people: list[Person] = []
+    raw: list[tuple[dict[str, Any], Facts, owners.Address]] = []
+    for row in rows:
+        own_facts = facts_of(row["account_id"])
+        row["category"] = own_facts.category
+        row["mandatory"] = own_facts.mandatory
+        if row["user_id"] is not None:
+            people.append(Person(row, own_facts, row["user_id"]))
+        elif (address := owners.address_of(row)) is not None:
+            raw.append((row, own_facts, address))
+    if raw:
+        found = await owners.owners(session, {address for _, _, address in raw})
+        people += [
+            Person(row, replace(own_facts, digest=None, escalation={}), found[address], True)
+            for row, own_facts, address in raw
+            if address in found
+        ]
+    return people
 
 
 @dataclass(frozen=True)
@@ -162,6 +195,8 @@ class Live:
     """The quiet hours in effect for the row's recipient."""
     facts: Facts
     cap: Mapping[str, Any] | None
+    who: uuid.UUID
+    """The recipient whose timezone the quiet hours are in."""
 
 
 def _skip(row: dict[str, Any], reason: str, now: datetime, skipped: dict[str, int]) -> None:
@@ -175,14 +210,19 @@ async def _apply_caps(
     session: AsyncSession, live: list[Live], *, now: datetime, skipped: dict[str, int]
 ) -> list[Live]:
     """Skip the rows of recipients who already had ``max`` notifications of the category
-    within ``per`` (counted by notification, so one on two channels counts once)."""
+    within ``per`` (counted by notification, so one on two channels counts once), read under
+    the locks that keep the count exact until this transaction commits (``caps``)."""
     groups: dict[tuple[str, int, str], list[Live]] = defaultdict(list)
     for one in live:
         if one.cap:
             groups[(one.facts.category, int(one.cap["max"]), str(one.cap["per"]))].append(one)
+    by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (category, _, _), capped in groups.items():
+        by_category[category] += [one.row for one in capped]
+    await caps.lock(session, by_category)
     over: set[int] = set()
     for (category, most, per), capped in groups.items():
-        counts = await _recent(
+        counts = await caps.recent(
             session, [one.row for one in capped], category, now - parse_duration(per)
         )
         over.update(id(one) for one in capped if counts.get(one.row["user_id"], 0) >= most)
@@ -193,27 +233,6 @@ async def _apply_caps(
         else:
             kept.append(one)
     return kept
-
-
-async def _recent(
-    session: AsyncSession, rows: list[dict[str, Any]], category: str, since: datetime
-) -> dict[uuid.UUID, int]:
-    """How many notifications of ``category`` each row's recipient had since ``since``."""
-    users = list({row["user_id"] for row in rows})
-    counts: dict[uuid.UUID, int] = {}
-    for start in range(0, len(users), CHUNK):
-        found = await session.execute(
-            select(Delivery.user_id, func.count(distinct(Delivery.notification_id)))
-            .where(
-                Delivery.user_id.in_(users[start : start + CHUNK]),
-                Delivery.category == category,
-                Delivery.created_at >= since,
-                Delivery.status != DeliveryStatus.SKIPPED.value,
-            )
-            .group_by(Delivery.user_id)
-        )
-        counts.update({uid: int(n) for uid, n in found if uid is not None})
-    return counts
 
 
 async def _apply_digests(
@@ -242,7 +261,7 @@ async def _apply_quiet_hours(session: AsyncSession, live: list[Live]) -> None:
     quiet = [one for one in live if one.quiet_hours and one.row["channel"] in QUIET_CHANNELS]
     if not quiet:
         return
-    users = list({one.row["user_id"] for one in quiet})
+    users = list({one.who for one in quiet})
     zones: dict[uuid.UUID, str | None] = {}
     for start in range(0, len(users), CHUNK):
         found = await session.execute(
@@ -252,7 +271,7 @@ async def _apply_quiet_hours(session: AsyncSession, live: list[Live]) -> None:
     for one in quiet:
         row, window = one.row, one.quiet_hours
         assert window is not None  # selected above
-        tz = zone(zones.get(row["user_id"]))
+        tz = zone(zones.get(one.who))
         ends = window_end(row["due_at"], tz, clock(window["start"]), clock(window["end"]))
         if ends is not None and ends > row["due_at"]:
             row["due_at"] = ends

@@ -24,8 +24,9 @@ from herald.rules.models import ACCOUNT, Preference
 from herald.templates.models import Template
 
 RECIPIENT_CHANNELS = ("email", "sms", "push")
-"""The channels a recipient chooses between: the inbox always gets its item (it is the record),
-and webhooks, letters and chat go to addresses the sender chose, not to a person's devices."""
+"""The channels the pages let a recipient choose between. An ``in_app`` choice made through the
+API is applied (no inbox item), but the pages do not offer it: they are shown beside the inbox
+itself. Webhooks, letters and chat go to addresses the sender chose, not to a person's devices."""
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,53 @@ class EscalationStep(BaseModel):
 
 Escalation = Annotated[list[EscalationStep], Field(min_length=1, max_length=10)]
 
+# What each rule does, for the OpenAPI descriptions of the types, templates and preferences
+# that carry it (docs/rules.md says the same at length, with an example each).
+MANDATORY = (
+    "Sent whatever the recipients' preferences and frequency caps say (security notices, "
+    "receipts), in-app item included; its emails carry no unsubscribe link"
+)
+FREQUENCY_CAP = (
+    "At most `max` notifications of the category per recipient within `per` (`30s`, `15m`, "
+    "`1h`, `2d`); over it, each external delivery is written `skipped` (reason "
+    "`frequency_cap`) and the inbox still gets its item. A type's or template's cap wins over "
+    "the account defaults'; mandatory and `requireAction` notifications are not capped"
+)
+DIGEST = (
+    "Gather one recipient's events with the same value of the payload field `key` within "
+    "`window` (at most `max`) into one delivery per external channel; later events are written "
+    "`skipped` (reason `digested`), the inbox gets every item"
+)
+ESCALATION = (
+    "Send each step's `channel` only if the recipient's in-app item was not read (`seen`, "
+    "`actioned`: `unless`) within `after`; else that delivery ends `skipped` (reason "
+    "`escalation_not_needed`). The envelope's steps win over the type's"
+)
+QUIET_HOURS_TEXT = (
+    "A daily window in the user's timezone when email, SMS and push wait (written `created`, "
+    "`due_at` the window's end); `urgent: true` sends at once. `null`: none"
+)
+CATEGORY = "The category recipients' preferences and frequency caps name; unset: the type's `type`"
+REASON = (
+    "Why a skipped delivery was not made: `preference` (the recipient, or an account default, "
+    "turned the channel or category off; also an `in_app` delivery, written only then), "
+    "`frequency_cap`, `digested` or `escalation_not_needed`; null otherwise"
+)
+DUE_AT = (
+    "When a waiting delivery is due: the notification's `scheduledAt`, the end of the "
+    "recipient's quiet hours, a digest's window end or an escalation's `after`"
+)
+
+
+CHANNELS_TEXT = (
+    "Channel → on/off for every category (`in_app` off: no inbox item, an `in_app` delivery "
+    "`skipped` instead); nothing said means on"
+)
+CATEGORIES_TEXT = (
+    "Category → channel → on/off; wins over `channels` for that category. Mandatory types and "
+    "templates and `requireAction` notifications ignore both"
+)
+
 
 class PreferencesIn(BaseModel):
     """``PUT`` of a preferences document: the fields given replace the stored ones."""
@@ -67,13 +114,13 @@ class PreferencesIn(BaseModel):
             ]
         },
     )
-    channels: dict[ChannelName, StrictBool] | None = None
+    channels: dict[ChannelName, StrictBool] | None = Field(default=None, description=CHANNELS_TEXT)
     categories: dict[Category, dict[ChannelName, StrictBool]] | None = Field(
-        default=None, max_length=500
+        default=None, max_length=500, description=CATEGORIES_TEXT
     )
-    quiet_hours: QuietHours | None = None
+    quiet_hours: QuietHours | None = Field(default=None, description=QUIET_HOURS_TEXT)
     frequency_cap: FrequencyCap | None = Field(
-        default=None, description="Account defaults only: a cap every category shares"
+        default=None, description=f"Account defaults only (inherited). {FREQUENCY_CAP}"
     )
 
     def given(self) -> dict[str, Any]:
@@ -84,7 +131,9 @@ class PreferencesIn(BaseModel):
 class PreferencesOut(BaseModel):
     """The preferences in effect: the account tree's defaults, then the user's own."""
 
-    channels: dict[str, bool]
-    categories: dict[str, dict[str, bool]]
-    quiet_hours: QuietHours | None
-    frequency_cap: FrequencyCap | None = None
+    channels: dict[str, bool] = Field(description=CHANNELS_TEXT)
+    categories: dict[str, dict[str, bool]] = Field(description=CATEGORIES_TEXT)
+    quiet_hours: QuietHours | None = Field(description=QUIET_HOURS_TEXT)
+    frequency_cap: FrequencyCap | None = Field(
+        default=None, description=f"The account tree's defaults. {FREQUENCY_CAP}"
+    )

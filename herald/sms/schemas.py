@@ -10,14 +10,17 @@ from herald.delivery.models import Delivery
 from herald.inbox.schemas import rfc3339
 from herald.sms.models import ReceivedMessage, SmsSender
 
+NO_NUL = r"^[^\x00]*$"
+
 
 class MessageBody(BaseModel):
     """The message: its text, where it is sent from (``endpoint``: ``Reception#<sender id>``,
     ``Employee#<external id>``, a sender name or a number), and whether to hide the number."""
 
     model_config = ConfigDict(extra="forbid")
-    body: str = Field(min_length=1, max_length=1600)
-    endpoint: str | None = Field(default=None, min_length=1, max_length=300)
+    # No NUL character: PostgreSQL stores none in text or JSON (the fuzz found one, a 500).
+    body: str = Field(min_length=1, max_length=1600, pattern=NO_NUL)
+    endpoint: str | None = Field(default=None, min_length=1, max_length=300, pattern=NO_NUL)
     from_number_hidden: StrictBool = False
 
 

@@ -27,8 +27,11 @@ from herald.directory.contact import normalize_phone
 from herald.directory.models import User, team_members
 from herald.directory.service import get_team, get_user
 from herald.errors import ErrorDetail, ValidationFailed
+from herald.events import service as catalogue
 from herald.notifications.charging import charge, refuse_over_cap
 from herald.notifications.models import Notification
+from herald.notifications.progress import accepted_status
+from herald.rules import decide as rules
 from herald.sms import allowance
 from herald.sms.origin import Origin, origin_of
 from herald.sms.schemas import MessageBody
@@ -158,13 +161,17 @@ async def send(
     await refuse_over_cap(session, throttle, principal, len(numbers))
     notification = _notification(principal, message, targets)
     notification.recipients = len(numbers)
+    planned = [_delivery(notification, message, sent.origin, n, who) for n, who in numbers]
+    await _decide(session, notification, planned)
+    notification.status = accepted_status((row["status"] for row in planned), in_app=False)
     session.add(notification)
     await session.flush()
-    rows = [_delivery(notification, message, sent.origin, number, who) for number, who in numbers]
+    rows = [Delivery(**row) for row in planned]
     session.add_all(rows)
     await session.flush()
     if not principal.test:
-        charges = [(row.id, int((row.rendered or {})["segments"])) for row in rows]
+        going = [row for row in rows if row.status != DeliveryStatus.SKIPPED.value]
+        charges = [(row.id, int((row.rendered or {})["segments"])) for row in going]
         await allowance.reserve(session, account_id=principal.account_id, charges=charges)
     wake_workers(session, bus)
     await charge(session, throttle, principal, len(numbers))
@@ -185,26 +192,43 @@ def _notification(
     )  # fmt: skip
 
 
+async def _decide(
+    session: AsyncSession, notification: Notification, rows: list[dict[str, Any]]
+) -> None:
+    """The delivery rules, as for every send (``herald.rules.decide``): a user's preferences
+    and quiet hours apply to the numbers of users (named, in a team, or a number that is one
+    user's own); a number that is nobody's has none. The account's ``custom/message`` type
+    says what else applies (a cap on it, ``mandatory``)."""
+    definition = await catalogue.get_type(
+        session, account_id=notification.account_id, type_="custom", sub_type="message"
+    )
+    facts = rules.facts_of(type_="custom", type_rules=definition.rules, template_body=None)
+    await rules.decide(session, rows, facts, now=notification.created_at)
+
+
 def _delivery(
     notification: Notification,
     message: MessageBody,
     origin: Origin,
     number: str,
     who: Recipient,
-) -> Delivery:
+) -> dict[str, Any]:
+    """The delivery's row, composed already (the worker sends ``rendered`` as it is)."""
     recipient: dict[str, Any] = {"phone": number}
     if who.external_id:
         recipient["user"] = who.external_id
-    return Delivery(
-        id=new_id(), account_id=notification.account_id, notification_id=notification.id,
-        channel="sms", user_id=who.user_id, recipient=recipient, test=notification.test,
-        status=DeliveryStatus.CREATED.value, due_at=notification.created_at, attempts=0,
-        created_at=notification.created_at, updated_at=notification.created_at,
-        rendered=sms_document(
-            to=number, body=message.body, sender=origin.sender, endpoint=origin.endpoint,
-            hidden=origin.hidden, employee=origin.employee.external_id if origin.employee else None,
-        ),
+    at = notification.created_at
+    rendered = sms_document(
+        to=number, body=message.body, sender=origin.sender, endpoint=origin.endpoint,
+        hidden=origin.hidden, employee=origin.employee.external_id if origin.employee else None,
     )  # fmt: skip
+    return {
+        "id": new_id(), "account_id": notification.account_id,
+        "notification_id": notification.id, "channel": "sms", "user_id": who.user_id,
+        "recipient": recipient, "test": notification.test,
+        "status": DeliveryStatus.CREATED.value, "due_at": at, "attempts": 0, "created_at": at,
+        "updated_at": at, "rendered": rendered,
+    }  # fmt: skip
 
 
 def _answered(row: Delivery) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from herald.directory.contact import EXTERNAL_ID_PATTERN, Email, Locale
-from herald.rules.schemas import Digest, FrequencyCap
+from herald.rules.schemas import CATEGORY, DIGEST, FREQUENCY_CAP, MANDATORY, Digest, FrequencyCap
 
 TYPE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SUB_TYPE_PATTERN = r"^[A-Za-z0-9._:@-]{1,255}$"
@@ -120,17 +120,18 @@ class TemplateIn(Strict):
 
     id: TemplateId | None = None
     friendly_name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
-    category: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    category: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None, description=CATEGORY
+    )
     enabled: StrictBool | None = None
     type: Annotated[str, Field(pattern=TYPE_PATTERN)] | None = None
     subType: Annotated[str, Field(pattern=SUB_TYPE_PATTERN)] | None = None
     channels: ChannelParts | None = None
     locales: dict[Locale, LocaleVariant | None] | None = Field(default=None, max_length=100)
     template_charset: Annotated[str, AfterValidator(_known_charset)] | None = None
-    mandatory: StrictBool | None = None
-    """Sent whatever the recipients' preferences say, and without an unsubscribe link."""
-    frequency_cap: FrequencyCap | None = None
-    digest: Digest | None = None
+    mandatory: StrictBool | None = Field(default=None, description=MANDATORY)
+    frequency_cap: FrequencyCap | None = Field(default=None, description=FREQUENCY_CAP)
+    digest: Digest | None = Field(default=None, description=DIGEST)
 
     def given(self) -> dict[str, Any]:
         """The fields the request set (``null`` included), as stored: ``from`` by its name."""
@@ -149,7 +150,7 @@ class TemplateOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     id: str
     friendly_name: str | None
-    category: str | None
+    category: str | None = Field(description=CATEGORY)
     enabled: bool
     type: str | None
     subType: str | None
@@ -167,9 +168,9 @@ class TemplateOut(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
-    mandatory: bool = False
-    frequency_cap: dict[str, Any] | None = None
-    digest: dict[str, Any] | None = None
+    mandatory: bool = Field(default=False, description=MANDATORY)
+    frequency_cap: dict[str, Any] | None = Field(default=None, description=FREQUENCY_CAP)
+    digest: dict[str, Any] | None = Field(default=None, description=DIGEST)
 
 
 class VersionOut(BaseModel):

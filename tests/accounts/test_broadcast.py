@@ -308,3 +308,25 @@ async def test_a_recipient_lacking_a_field_is_refused_before_anything_is_written
         client, tree.reseller, tree.reseller, recipient_id=str(tree.b.account_id)
     )
     assert (only_b["accounts"], only_b["recipients"]) == (1, 1)
+
+
+async def test_an_in_app_opt_out_withholds_the_broadcasts_inbox_item(
+    client: httpx.AsyncClient, make_tenant: MakeTenant, db: Database
+) -> None:
+    tree = await _tree(client, make_tenant)
+    off = {"channels": {"in_app": False}}
+    answer = await client.put("/v1/users/ann/preferences", json=off, headers=tree.a.headers)
+    assert answer.status_code == 200, answer.text
+    sent = await _broadcast(
+        client, tree.reseller, tree.reseller, user_type="all_users", channels=["email", "in_app"]
+    )
+    assert sent["recipients"] == 4  # ann still counts: her delivery says why she got no item
+    ann, boss = [await user_headers(client, tree.a, u) for u in ("ann", "boss")]
+    assert (await inbox(client, ann))["data"] == []
+    assert len((await inbox(client, boss))["data"]) == 1
+    ids = [uuid.UUID(i) for i in sent["ids"]]
+    async with db.sessions() as session:
+        rows = await session.scalars(select(Delivery).where(Delivery.notification_id.in_(ids)))
+        found = {(d.recipient["user"], d.channel): (d.status, d.reason) for d in rows}
+    assert found[("ann", "in_app")] == ("skipped", "preference")
+    assert found[("ann", "email")][1] is None and ("boss", "in_app") not in found

@@ -1,12 +1,14 @@
 """A real ``herald serve`` with a real SMTP server (aiosmtpd) for the delivery rules, shared by
-the modules of this folder: a SQLite database of its own, so its worker sends only what these
-tests make. Each test makes its own tenant, users and template."""
+the modules of this folder, once on a SQLite file and once on a throwaway PostgreSQL database
+(every test runs on both): a database of its own, so its worker sends only what these tests
+make. Each test makes its own tenant, users and template."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -22,6 +24,7 @@ from tests.channels.conftest import Sink
 from tests.compat.conftest import Seeded, serve_herald
 from tests.conftest import Tenant
 from tests.delivery.conftest import parsed
+from tests.support.postgres import throwaway_database
 
 
 @dataclass
@@ -44,28 +47,45 @@ class Rig:
             return list(rows)
 
 
-@pytest.fixture(scope="session")
-def smtp_sink() -> Iterator[tuple[int, Sink]]:
+@contextmanager
+def smtp_server() -> Iterator[tuple[int, Sink]]:
     """An SMTP server on a free port that accepts everything and keeps it."""
     sink = Sink()
     port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
-    yield port, sink
-    controller.stop()
+    try:
+        yield port, sink
+    finally:
+        controller.stop()
 
 
 @pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[tuple[int, Sink]]:
+    """An SMTP server for the tests that run their own processes."""
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
 async def rig(
-    tmp_path_factory: pytest.TempPathFactory, smtp_sink: tuple[int, Sink]
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Rig]:
-    """``herald serve`` sending email to the SMTP server."""
-    port, sink = smtp_sink
+    """``herald serve`` sending email to an SMTP server of its own (the tests' addresses are
+    the same on both databases), on each database."""
     folder = tmp_path_factory.mktemp("rules")
-    url = f"sqlite+aiosqlite:///{folder / 'herald.db'}"
-    env = {"SMTP_URL": f"smtp://127.0.0.1:{port}", "EMAIL_FROM": "Herald <noreply@herald.test>"}
-    async for server in serve_herald(url, folder / "serve.log", **env):
-        yield Rig(server, sink)
+    async with AsyncExitStack() as stack:
+        port, sink = stack.enter_context(smtp_server())
+        env = {
+            "SMTP_URL": f"smtp://127.0.0.1:{port}",
+            "EMAIL_FROM": "Herald <noreply@herald.test>",
+        }
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{folder / 'herald.db'}"
+        else:
+            url = await stack.enter_async_context(throwaway_database("herald_rules"))
+        async for server in serve_herald(url, folder / "serve.log", **env):
+            yield Rig(server, sink)
 
 
 Check = Callable[[], Awaitable[bool]]

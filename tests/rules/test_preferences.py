@@ -130,3 +130,64 @@ async def test_unknown_names_and_bad_quiet_hours_are_422_with_their_pointer(rig:
         assert unknown.status_code == 404
     async with httpx.AsyncClient(base_url=rig.herald.url) as anonymous:
         assert (await anonymous.get("/v1/me/preferences")).status_code == 401
+
+
+def _skipped_count(metrics: str, reason: str) -> float:
+    """The value of ``herald_deliveries_skipped_total{reason}`` in a ``/metrics`` answer."""
+    line = f'herald_deliveries_skipped_total{{reason="{reason}"}} '
+    found = [row for row in metrics.splitlines() if row.startswith(line)]
+    return float(found[0].removeprefix(line)) if found else 0.0
+
+
+async def test_an_in_app_opt_out_withholds_the_inbox_item_but_not_a_mandatory_one(
+    rig: Rig,
+) -> None:
+    users = {
+        "gil": {"first_name": "Gil", "email": "gil@inbox.test"},
+        "hal": {"first_name": "Hal", "email": "hal@inbox.test"},
+    }
+    tenant = await setup_tenant(rig, "inbox optout", users)
+    token = await _token(rig, tenant.api_key, "gil")
+    async with rig.herald.client(tenant.api_key) as http:
+        notice = {
+            "id": "security",
+            "category": "marketing",  # the opted-out category, made mandatory by the template
+            "mandatory": True,
+            "channels": {"in_app": {"message": "A new sign-in."}},
+        }
+        assert (await http.post("/v1/templates", json=notice)).status_code == 201
+        before = _skipped_count((await http.get("/metrics")).text, "preference")
+    async with rig.herald.client(token) as me:
+        off = {"categories": {"marketing": {"in_app": False}}}
+        assert (await me.put("/v1/me/preferences", json=off)).status_code == 200
+    plain = await send(rig, tenant, targets={"users": ["gil", "hal"]})
+    in_app_only = await send(rig, tenant, targets={"users": ["gil"]}, channels=["in_app"])
+    mandatory = await send(
+        rig, tenant, targets={"users": ["gil"]}, template="security", channels=["in_app"]
+    )
+    confirm = await send(rig, tenant, targets={"users": ["gil"]}, requireAction=True)
+
+    by_channel = {(d.recipient["user"], d.channel): d for d in await finished(rig, plain)}
+    assert set(by_channel) == {("gil", "in_app"), ("gil", "email"), ("hal", "email")}
+    withheld = by_channel["gil", "in_app"]
+    assert (withheld.status, withheld.reason, withheld.category) == (
+        "skipped", "preference", "marketing",
+    )  # fmt: skip
+    assert by_channel["gil", "email"].status == "delivered"  # only the inbox was turned off
+    assert [(d.channel, d.status) for d in await rig.deliveries(in_app_only)] == [
+        ("in_app", "skipped")
+    ]
+    for kept in (mandatory, confirm):
+        assert "in_app" not in {d.channel for d in await rig.deliveries(kept)}
+    async with rig.herald.client(token) as me:
+        count = (await me.get("/v1/me/notifications/count")).json()  # before a list sees them
+        inbox = (await me.get("/v1/me/notifications")).json()["data"]
+    assert sorted(item["notification_id"] for item in inbox) == sorted([mandatory, confirm])
+    assert count == {"unread": 2, "unseen": 2}
+    async with rig.herald.client(tenant.api_key) as http:
+        hal = (await http.get("/v1/users/hal/notifications/count")).json()
+        shown = (await http.get(f"/v1/notifications/{in_app_only}")).json()
+        after = _skipped_count((await http.get("/metrics")).text, "preference")
+    assert hal == {"unread": 1, "unseen": 1}
+    assert shown["status"] == "delivered" and shown["recipients"] == 1
+    assert after - before == 2  # the two withheld items, counted like any skipped delivery

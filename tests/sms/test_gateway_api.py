@@ -202,3 +202,13 @@ async def test_another_tenant_cannot_approve(
     stranger = await make_tenant("stranger")
     path = f"/v1/accounts/{family.child.account_id}/senders/Bakery/approve"
     assert (await client.post(path, headers=stranger.headers)).status_code == 404
+
+
+async def test_a_nul_character_is_422_at_its_pointer(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    for field in ("endpoint", "body"):
+        payload = {"message": {"body": "Hello", field: "F\x00"}, "to_numbers": [UK]}
+        answer = await client.post("/v1/messages", json=payload, headers=tenant.headers)
+        assert answer.status_code == 422, answer.text
+        assert [d["path"] for d in answer.json()["error"]["details"]] == [f"/message/{field}"]
