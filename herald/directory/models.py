@@ -27,7 +27,7 @@ class User(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "external_id", name="uq_users_account_external"),
         Index("ix_users_account_admin", "account_id", "admin"),
-        # Whose a raw address or number is (``herald.rules.owners``), migration 0016.
+        # Whose a raw address or number is (``herald.rules.owners``), migration 0015.
         Index("ix_users_account_email_lower", "account_id", text("lower(email)")),
         Index("ix_users_account_phone", "account_id", "phone"),
     )

@@ -1,6 +1,6 @@
 """user address indexes
 
-Revision ID: 0016
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-04 19:40:00.000000
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
