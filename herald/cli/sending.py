@@ -19,12 +19,12 @@ from rich.table import Table
 
 from herald.accounts import scopes
 from herald.accounts.auth import Principal
-from herald.app import start_runtime, stop_runtime
 from herald.cli.common import console, existing_account, out
 from herald.cli.rows import read_rows
 from herald.compat.reapit import envelope_of
 from herald.config import Settings
 from herald.errors import HeraldError
+from herald.lifecycle import start_runtime, stop_runtime
 from herald.notifications import service
 from herald.runtime import Runtime
 

@@ -154,10 +154,10 @@ def worker(concurrency: int, lease: float, poll: float) -> None:
 
 
 async def _work(settings: Settings, options: Any) -> None:
-    from herald.app import start_runtime, stop_runtime, warn_unserved_channels
     from herald.bus.base import cancel_task
     from herald.delivery.metrics_server import serve_metrics
     from herald.delivery.worker import Worker
+    from herald.lifecycle import start_runtime, stop_runtime, warn_unserved_channels
     from herald.logs import configure_logging
     from herald.startup import once_up
 
