@@ -42,7 +42,7 @@ test: dev ## Run the whole test suite (SQLite and PostgreSQL)
 
 lint: dev ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check herald tests
-	$(BIN)/ruff format --check herald
+	$(BIN)/ruff format --check herald tests
 	$(BIN)/mypy herald
 
 format: dev ## Apply ruff's formatting and safe fixes

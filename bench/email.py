@@ -29,13 +29,13 @@ from sqlalchemy import func, insert, select
 
 from bench.common import Report, free_port, pin, server_cores
 from herald.accounts import service as accounts
-from herald.app import start_runtime, stop_runtime
 from herald.channels.email.smtp import SmtpSettings
 from herald.config import Settings
 from herald.db import Database, new_id, utcnow
 from herald.delivery.models import Delivery
 from herald.delivery.status import TERMINAL
 from herald.delivery.worker import Worker, WorkerOptions
+from herald.lifecycle import start_runtime, stop_runtime
 from herald.logs import configure_logging
 from herald.migrate import upgrade
 from herald.notifications.models import Notification

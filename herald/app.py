@@ -10,9 +10,6 @@ from starlette.types import Receive, Scope, Send
 
 from herald import ops
 from herald.accounts import routes as accounts_routes
-from herald.accounts.secrets import load_signing_key
-from herald.bus import create_bus
-from herald.channels.registry import installed_channels
 from herald.compat import crm, reapit, relatel
 from herald.compat.hackney import routes as hackney_routes
 from herald.compat.kazoo import PREFIX as KAZOO_PREFIX
@@ -21,9 +18,7 @@ from herald.compat.kazoo.errors import render_error as kazoo_errors
 from herald.compat.notify import routes as notify_routes
 from herald.compat.notify import routing as notify_routing
 from herald.config import Settings
-from herald.db import Database
 from herald.delivery import routes as delivery_routes
-from herald.delivery.providers import channels_without_provider
 from herald.delivery.worker import Worker
 from herald.directory import routes as directory_routes
 from herald.endpoints import routes as endpoints_routes
@@ -35,6 +30,7 @@ from herald.http.handlers import install_error_handlers
 from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
 from herald.http.openapi import install_openapi
 from herald.inbox import routes as inbox_routes
+from herald.lifecycle import start_runtime, stop_runtime, warn_unserved_channels
 from herald.logs import configure_logging, get_logger
 from herald.notifications import routes as notifications_routes
 from herald.realtime import routes as realtime_routes
@@ -42,13 +38,11 @@ from herald.realtime.hub import start_hub
 from herald.replyto import routes as replyto_routes
 from herald.rules import options_routes as rules_options_routes
 from herald.rules import routes as rules_routes
-from herald.runtime import Runtime
 from herald.sms import routes as sms_routes
 from herald.sms import sender_routes
 from herald.startup import once_up
 from herald.templates import routes as templates_routes
 from herald.throttling.middleware import RateLimitHeaders
-from herald.throttling.service import Throttle
 from herald.web.console.router import router as console_router
 from herald.web.docs import routes as web_docs_routes
 from herald.web.pages import install_pages
@@ -56,10 +50,6 @@ from herald.web.unsubscribe import routes as web_unsubscribe_routes
 from herald.web.widget import routes as web_widget_routes
 
 log = get_logger(__name__)
-UNSERVED_HINTS = {
-    "email": "set HERALD_SMTP_URL (log:// writes mails to the log) or PUT /v1/providers/email/smtp",
-    "sms": "PUT /v1/providers/sms/http (or sms/smpp) for an account",
-}
 ROUTERS = (
     ops.router,
     accounts_routes.router,
@@ -109,50 +99,6 @@ class HeraldApp(FastAPI):
             await realtime_routes.realtime(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
-
-
-async def start_runtime(settings: Settings) -> Runtime:
-    """Open the database, load the signing key and connect the bus (not yet started).
-
-    Features subscribe to the bus before ``bus.start()``, so the caller starts it.
-    """
-    db = Database(settings)
-
-    async def read_secret() -> str:
-        async with db.sessions() as session, session.begin():
-            return await load_signing_key(session, settings)
-
-    secret = await once_up("database", read_secret)
-    return Runtime(
-        settings=settings,
-        db=db,
-        secret=secret,
-        bus=create_bus(settings),
-        throttle=Throttle(settings),
-    )
-
-
-async def warn_unserved_channels(runtime: Runtime) -> None:
-    """Name, in a warning each, the channels no provider serves (their deliveries would fail)."""
-    async with runtime.db.sessions() as session, session.begin():
-        missing = await channels_without_provider(
-            session, settings=runtime.settings, channels=installed_channels()
-        )
-    for channel in missing:
-        log.warning(
-            "channel_without_provider",
-            channel=channel,
-            hint=UNSERVED_HINTS.get(channel, f"PUT /v1/providers/{channel}/<provider>"),
-        )
-
-
-async def stop_runtime(runtime: Runtime) -> None:
-    """Close the bus, the rate limiter's connections and the database pool."""
-    try:
-        await runtime.bus.close()
-        await runtime.throttle.close()
-    finally:
-        await runtime.db.dispose()
 
 
 def create_app(settings: Settings | None = None, *, worker: bool = False) -> FastAPI:

@@ -14,8 +14,8 @@ from prometheus_client import REGISTRY
 from structlog.testing import LogCapture, capture_logs
 
 import herald.logs
-from herald.app import start_runtime, stop_runtime, warn_unserved_channels
 from herald.delivery.metrics_server import serve_metrics
+from herald.lifecycle import start_runtime, stop_runtime, warn_unserved_channels
 from herald.migrate import upgrade
 from tests.conftest import Tenant, settings_for
 

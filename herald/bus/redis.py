@@ -148,7 +148,7 @@ class RedisBus(Bus):
         self._confirmations.clear()
         if pubsub is not None:
             with contextlib.suppress(*_ERRORS):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8
 
     async def _listen(self, wire: str) -> None:
         pubsub = self._pubsub

@@ -120,14 +120,14 @@ def send(
     recipients (several with , or ;); every other column is personalisation. Exit code 0 only
     when every row was accepted.
     """
-    from herald.cli.sending import send_file
+    from herald.cli.rows import read_rows
 
     account_id = parse_id(account, "--account")
-    summary = run(
-        lambda settings: send_file(
-            settings, file, account_id=account_id, template=template, message=message
-        )
-    )
+    # A file that cannot be read fails before the services are imported (a second of start-up).
+    rows = read_rows(file, template=template, message=message)
+    from herald.cli.sending import send_rows
+
+    summary = run(lambda settings: send_rows(settings, rows, name=file.name, account_id=account_id))
     summary.print(as_json)
     if summary.refused:
         raise typer.Exit(1)
@@ -160,8 +160,7 @@ def main() -> None:
         report(Failure("aborted", "aborted"), as_json=as_json)
         sys.exit(1)
     except Exception as exc:
-        settings_url = _database_url()
-        failure = failure_of(exc, database=settings_url)
+        failure = failure_of(exc, database=_database_url)
         report(failure, as_json=as_json)
         sys.exit(failure.exit_code)
     sys.exit(code if isinstance(code, int) else 0)

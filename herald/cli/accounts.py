@@ -6,16 +6,12 @@ The CLI acts as every account's ancestor: it may create keys anywhere and decide
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts import scopes as scope_rules
-from herald.accounts import service
-from herald.accounts.models import Account, ApiKey
 from herald.cli.common import (
     JsonOption,
     existing_account,
@@ -28,6 +24,11 @@ from herald.cli.common import (
 )
 from herald.config import Settings
 from herald.errors import NotFound
+
+# The accounts service, its models and SQLAlchemy are imported by each command when it runs
+# (herald.cli.common says why).
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 accounts_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -43,6 +44,7 @@ def accounts_create(
 ) -> None:
     """Create an account and a key holding every scope."""
     parent_id = parse_id(parent, "--parent") if parent else None
+    from herald.accounts import service
 
     async def work(session: AsyncSession) -> dict[str, str]:
         account = await service.create_account(session, name=name, parent_id=parent_id)
@@ -59,6 +61,9 @@ def accounts_create(
 @accounts_app.command("list")
 def accounts_list(as_json: Annotated[bool, JsonOption] = False) -> None:
     """Every account, in creation order, with its parent."""
+    from sqlalchemy import select
+
+    from herald.accounts.models import Account
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         rows = await session.scalars(select(Account).order_by(Account.id))
@@ -94,8 +99,6 @@ def keys_create(
     as_json: Annotated[bool, JsonOption] = False,
 ) -> None:
     """Create an API key for an account (with --notify, a GOV.UK Notify-format key)."""
-    from herald.accounts.tokens import NOTIFY_KEY_TYPES
-
     for item in scope or []:
         if not scope_rules.is_valid(item):
             raise typer.BadParameter(f"unknown scope {item!r}", param_hint="--scope")
@@ -103,11 +106,15 @@ def keys_create(
         raise typer.BadParameter(
             "--type is for Notify-format keys: add --notify", param_hint="--type"
         )
-    if key_type is not None and key_type not in NOTIFY_KEY_TYPES:
-        raise typer.BadParameter("use live, team or test", param_hint="--type")
+    if key_type is not None:
+        from herald.accounts.tokens import NOTIFY_KEY_TYPES
+
+        if key_type not in NOTIFY_KEY_TYPES:
+            raise typer.BadParameter("use live, team or test", param_hint="--type")
     if notify and test:
         raise typer.BadParameter("a Notify test key is --type test", param_hint="--test")
     account_id = parse_id(account, "--account")
+    from herald.accounts import service
 
     async def work(session: AsyncSession, settings: Settings) -> dict[str, Any]:
         await existing_account(session, account_id)
@@ -142,6 +149,7 @@ def keys_create(
 def keys_list(account: AccountOption, as_json: Annotated[bool, JsonOption] = False) -> None:
     """An account's keys: ids, prefixes, scopes, whether revoked (never the keys)."""
     account_id = parse_id(account, "--account")
+    from herald.accounts import service
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         await existing_account(session, account_id)
@@ -165,6 +173,8 @@ def keys_list(account: AccountOption, as_json: Annotated[bool, JsonOption] = Fal
 def keys_revoke(key_id: str, as_json: Annotated[bool, JsonOption] = False) -> None:
     """Revoke a key now (its access tokens stop working too)."""
     key_uuid = parse_id(key_id, "KEY_ID")
+    from herald.accounts import service
+    from herald.accounts.models import ApiKey
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         key = await session.get(ApiKey, key_uuid)

@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 
 from herald.errors import DatabaseUnavailable, HeraldError
 
@@ -42,6 +40,8 @@ class Failure(Exception):
 
 
 def _database_failure(exc: Exception, database: str) -> Failure:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     text = str(exc).lower()
     if isinstance(exc, ProgrammingError | OperationalError) and any(
         marker in text for marker in NOT_MIGRATED
@@ -57,8 +57,9 @@ def _is_usage_error(exc: BaseException) -> bool:
     return callable(getattr(exc, "format_message", None)) and getattr(exc, "exit_code", 0) == USAGE
 
 
-def failure_of(exc: BaseException, *, database: str) -> Failure:
-    """The printable failure for any exception a command raised."""
+def failure_of(exc: BaseException, *, database: Callable[[], str]) -> Failure:
+    """The printable failure for any exception a command raised; ``database`` names the
+    database (without its password) when the failure is about it."""
     if isinstance(exc, Failure):
         return exc
     if _is_usage_error(exc):
@@ -66,6 +67,15 @@ def failure_of(exc: BaseException, *, database: str) -> Failure:
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         message: str = exc.format_message()  # type: ignore[attr-defined]
         return Failure(message + hint, "usage", USAGE)
+    return _failure_of_error(exc, database())
+
+
+def _failure_of_error(exc: BaseException, database: str) -> Failure:
+    # Imported here, as a command's own heavy imports are: a failure on the arguments alone
+    # does not wait for SQLAlchemy.
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
+
     if isinstance(exc, ValidationError):
         names = ", ".join("HERALD_" + str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
         return Failure(f"invalid setting {names or '(unknown)'}", "bad_setting")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -19,12 +18,12 @@ from rich.table import Table
 
 from herald.accounts import scopes
 from herald.accounts.auth import Principal
-from herald.app import start_runtime, stop_runtime
 from herald.cli.common import console, existing_account, out
-from herald.cli.rows import read_rows
+from herald.cli.rows import Row
 from herald.compat.reapit import envelope_of
 from herald.config import Settings
 from herald.errors import HeraldError
+from herald.lifecycle import start_runtime, stop_runtime
 from herald.notifications import service
 from herald.runtime import Runtime
 
@@ -90,23 +89,18 @@ async def _principal(runtime: Runtime, account_id: uuid.UUID) -> Principal:
     return Principal(account_id, EVERY_SCOPE)
 
 
-async def send_file(
-    settings: Settings,
-    path: Path,
-    *,
-    account_id: uuid.UUID,
-    template: str | None,
-    message: str | None,
+async def send_rows(
+    settings: Settings, rows: list[Row], *, name: str, account_id: uuid.UUID
 ) -> Summary:
-    """Accept each notification of the file as ``account_id``; the summary of every row."""
-    rows = read_rows(path, template=template, message=message)
+    """Accept each notification of the file ``name`` (its rows, read by ``herald.cli.rows``)
+    as ``account_id``; the summary of every row."""
     runtime = await start_runtime(settings)
     summary = Summary()
     try:
         principal = await _principal(runtime, account_id)
         await runtime.bus.start()
         with _progress() as progress:
-            task = progress.add_task(f"Sending {path.name}", total=len(rows))
+            task = progress.add_task(f"Sending {name}", total=len(rows))
             for number, body in rows:
                 try:
                     summary.accepted.append((number, await _accept(runtime, principal, body)))

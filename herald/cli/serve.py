@@ -120,10 +120,10 @@ def _say_listening(what: str, settings: Settings, host: str, port: int) -> None:
 
 def serve(host: str, port: int) -> None:
     """Migrate, then run the API, a worker and the real-time hub in one process."""
+    settings = Settings()
+    sock = bind(host, port)  # before the application's imports: a busy port fails at once
     from herald.app import create_app
 
-    settings = Settings()
-    sock = bind(host, port)
     _migrate_and_say(settings)
     application = create_app(settings, worker=True)
     _say_listening("Herald", settings, host, port)
@@ -132,10 +132,10 @@ def serve(host: str, port: int) -> None:
 
 def api(host: str, port: int) -> None:
     """Run the API and the real-time hub (no worker, no migration)."""
-    from herald.app import create_app
-
     settings = Settings()
     sock = bind(host, port)
+    from herald.app import create_app
+
     application = create_app(settings)
     _say_listening("Herald API", settings, host, port)
     _listen(application, sock, timeout_graceful_shutdown=5)
@@ -154,10 +154,10 @@ def worker(concurrency: int, lease: float, poll: float) -> None:
 
 
 async def _work(settings: Settings, options: Any) -> None:
-    from herald.app import start_runtime, stop_runtime, warn_unserved_channels
     from herald.bus.base import cancel_task
     from herald.delivery.metrics_server import serve_metrics
     from herald.delivery.worker import Worker
+    from herald.lifecycle import start_runtime, stop_runtime, warn_unserved_channels
     from herald.logs import configure_logging
     from herald.startup import once_up
 

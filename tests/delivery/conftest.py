@@ -19,12 +19,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import delete, insert, select
 
-from herald.app import start_runtime, stop_runtime
 from herald.config import Settings
 from herald.db import Database, new_id
 from herald.delivery.models import Delivery
 from herald.delivery.status import TERMINAL
 from herald.delivery.worker import Worker, WorkerOptions
+from herald.lifecycle import start_runtime, stop_runtime
 from herald.notifications.models import Notification
 from tests.channels.conftest import Server, Sink
 from tests.conftest import Tenant, settings_for

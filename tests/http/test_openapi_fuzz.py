@@ -34,7 +34,7 @@ from herald.app import create_app
 from herald.db import Database
 from herald.migrate import upgrade
 from tests.conftest import settings_for
-from tests.support.herald_process import herald_process
+from tests.support.herald_process import herald_processes
 from tests.support.postgres import throwaway_database
 
 # Bounded for the suite's time budget (a by-hand campaign runs thousands: docs/reliability.md).
@@ -203,26 +203,24 @@ async def targets(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[lis
     sqlite_url = f"sqlite+aiosqlite:///{folder / 'herald.db'}"
     await upgrade(settings_for(sqlite_url))
     async with throwaway_database("herald_fuzz") as postgres_url:
-        async for on_sqlite in _serve(sqlite_url, folder):
-            async for on_postgres in _serve(postgres_url, folder):
-                yield [on_sqlite, on_postgres]
-
-
-async def _serve(database_url: str, folder: Path) -> AsyncIterator[Target]:
-    key, notify_key = await _keys(database_url)
-    log = folder / f"herald-{uuid.uuid4().hex[:6]}.log"
-    with herald_process(
-        "api",
-        database_url,
-        log,
-        RATE_LIMIT="1000000/minute",
-        DAILY_LIMIT="100000000",
-        ALLOW_PRIVATE_URLS="true",
-        DOCUMENTS_DIR=str(folder / "documents"),
-        REALTIME_KEEPALIVE="0.2",
-    ) as process:
-        yield Target(process.url, key, notify_key, _populate(process.url, key), log)
-    assert "unhandled_error" not in log.read_text(), "a request hit an unexpected exception"
+        urls = [sqlite_url, postgres_url]
+        keys = [await _keys(url) for url in urls]
+        logs = [folder / f"herald-{uuid.uuid4().hex[:6]}.log" for _ in urls]
+        with herald_processes(
+            "api",
+            list(zip(urls, logs, strict=True)),
+            RATE_LIMIT="1000000/minute",
+            DAILY_LIMIT="100000000",
+            ALLOW_PRIVATE_URLS="true",
+            DOCUMENTS_DIR=str(folder / "documents"),
+            REALTIME_KEEPALIVE="0.2",
+        ) as processes:
+            yield [
+                Target(p.url, key, notify_key, _populate(p.url, key), p.log)
+                for p, (key, notify_key) in zip(processes, keys, strict=True)
+            ]
+    for log in logs:
+        assert "unhandled_error" not in log.read_text(), "a request hit an unexpected exception"
 
 
 @SCHEMA.parametrize()

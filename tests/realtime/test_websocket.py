@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
+import uuid
+from collections import Counter
 
 import httpx
+import jwt
 
+from tests.bus.conftest import eventually
 from tests.realtime.conftest import Api, Server, call, events_of, seqs, unique, websocket
 
 CREATED, UPDATED, WITHDRAWN, COUNT = (
@@ -16,9 +19,22 @@ CREATED, UPDATED, WITHDRAWN, COUNT = (
 )
 
 
-async def _live(server: Server, token: str) -> None:
-    """Let the grace for a first ``resume`` run out, so the connection is live at the head."""
-    await asyncio.sleep(server.app.state.runtime.settings.realtime_resume_grace + 0.2)
+async def _live(server: Server, *tokens: str) -> None:
+    """Wait for the grace for a first ``resume`` to run out on a connection per token (a token
+    twice: two connections): the hub has then placed each at the head, where live events reach
+    it."""
+    users = Counter(
+        uuid.UUID(jwt.decode(t, options={"verify_signature": False})["sub"]) for t in tokens
+    )
+
+    def placed() -> bool:
+        held = {user: server.hub._users.get(user, set()) for user in users}
+        return all(
+            len(held[user]) >= n and all(c.position is not None for c in held[user])
+            for user, n in users.items()
+        )
+
+    await eventually(placed)
 
 
 async def test_incoming_call_arrives_in_real_time(api: Api, server: Server) -> None:
@@ -44,7 +60,7 @@ async def test_answered_call_withdraws_it_for_the_rest_of_the_hunt_group(
         websocket(server.ws_url(members[1][1])) as answerer,
         websocket(server.ws_url(members[2][1])) as third,
     ):
-        await _live(server, members[0][1])
+        await _live(server, *(token for _, token in members))
         await api.send("incomingCall", [m[0] for m in members], payload=call(call_id))
         rung = {c: (await events_of(c, 2))[0] for c in (first, answerer, third)}
         answered = call(call_id, answeredById=members[1][0])
@@ -132,7 +148,7 @@ async def test_a_connection_naming_a_product_gets_that_products_events(
         websocket(server.ws_url(token, product="AgencyCloud")) as agency,
         websocket(server.ws_url(token, product="Console")) as console,
     ):
-        await _live(server, token)
+        await _live(server, token, token)
         await api.send("incomingCall", [alice], payload=call(unique("c")), products=["Console"])
         await api.send("incomingCall", [alice], payload=call(unique("c")), products=[])
         got = await events_of(agency, 3)

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,29 @@ def herald_process(
 
     ``env`` adds ``HERALD_*`` settings (names without the prefix, e.g. ``RATE_LIMIT``).
     """
+    with herald_processes(command, [(database_url, log)], **env) as (running,):
+        yield running
+
+
+@contextmanager
+def herald_processes(
+    command: str, databases: Sequence[tuple[str, Path]], **env: str
+) -> Iterator[list[HeraldProcess]]:
+    """``herald_process`` for each ``(database_url, log)``, started at once (each start-up is
+    seconds of imports, which the other core can run meanwhile), all up before this yields."""
+    started: list[HeraldProcess] = []
+    try:
+        for database_url, log in databases:
+            started.append(_start(command, database_url, log, env))
+        for running in started:
+            _wait_until_up(running)
+        yield started
+    finally:
+        for running in started:
+            _stop(running.process)
+
+
+def _start(command: str, database_url: str, log: Path, env: dict[str, str]) -> HeraldProcess:
     port = free_port()
     environment = {
         **os.environ,
@@ -49,17 +72,16 @@ def herald_process(
     argv = [HERALD, command, "--port", str(port)]
     with log.open("wb") as output:
         process = subprocess.Popen(argv, env=environment, stdout=output, stderr=subprocess.STDOUT)
-    running = HeraldProcess(f"http://127.0.0.1:{port}", log, process)
+    return HeraldProcess(f"http://127.0.0.1:{port}", log, process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
     try:
-        _wait_until_up(running)
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_up(running: HeraldProcess, timeout: float = 120) -> None:

@@ -4,7 +4,7 @@ The message carries the rendered HTML, the postal address and, from the pipeline
 PDF it rendered once and kept in the document store (``GET /v1/deliveries/{id}/pdf``),
 so the printed letter is the stored one and a retry prints it again. A message without
 a PDF is rendered here, in a thread (WeasyPrint is synchronous and CPU-bound), with
-``render_letter_pdf``.
+``render_letter_pdf``, imported on first use (``render_pdf``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import datetime as dt
 import hashlib
 import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from herald.channels.base import OutboundMessage, PermanentDeliveryError
-from herald.channels.letter.pdf import render_letter_pdf
 from herald.errors import ValidationFailed
 
 # A stream's data runs from the EOL after ``stream`` to ``endstream``; the EOL before that
@@ -56,6 +56,14 @@ class RenderedLetter:
         return hashlib.sha256(self.pdf).hexdigest()
 
 
+def render_pdf(*, html: str, address_lines: Sequence[str], postcode: str) -> bytes:
+    """``render_letter_pdf``, importing WeasyPrint only now: its import (Pango through cffi)
+    is a fifth of every ``herald`` process's start-up, and most never render a letter."""
+    from herald.channels.letter.pdf import render_letter_pdf
+
+    return render_letter_pdf(html=html, address_lines=address_lines, postcode=postcode)
+
+
 async def render(message: LetterMessage) -> RenderedLetter:
     """The letter's PDF (rendered in a thread unless it came with the message); an unusable
     address is permanent."""
@@ -63,7 +71,7 @@ async def render(message: LetterMessage) -> RenderedLetter:
         return RenderedLetter(message.pdf, page_count(message.pdf))
     try:
         pdf = await asyncio.to_thread(
-            render_letter_pdf,
+            render_pdf,
             html=message.html,
             address_lines=message.address_lines,
             postcode=message.postcode,

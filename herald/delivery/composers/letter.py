@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.channels.base import PermanentDeliveryError
-from herald.channels.letter.messages import LetterMessage, page_count
-from herald.channels.letter.pdf import render_letter_pdf
+from herald.channels.letter.messages import LetterMessage, page_count, render_pdf
 from herald.channels.letter.store import DocumentNotFound, DocumentStore, FilesystemDocumentStore
 from herald.config import Settings
 from herald.delivery.composers.base import Keys, Target
@@ -42,9 +41,7 @@ async def compose_letter(
     postcode = str(address.get("postcode") or "")
     html = str(parts.get("html") or "")
     try:
-        pdf = await asyncio.to_thread(
-            render_letter_pdf, html=html, address_lines=lines, postcode=postcode
-        )
+        pdf = await asyncio.to_thread(render_pdf, html=html, address_lines=lines, postcode=postcode)
     except ValidationFailed as exc:
         raise PermanentDeliveryError(exc.message) from exc
     delivery.document_id = await documents(target.settings).put(pdf)

@@ -16,12 +16,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from herald.app import start_runtime, stop_runtime
 from herald.config import Settings
 from herald.db import Database
 from herald.delivery.models import Delivery, DeliveryAttempt
 from herald.delivery.worker import Worker
 from herald.directory.models import Device
+from herald.lifecycle import start_runtime, stop_runtime
 from tests.channels.push.test_apns import KEY_ID, KEY_PEM, TEAM_ID, TOPIC, apns_reply
 from tests.channels.push.test_fcm import EMAIL, Google
 from tests.channels.push.test_fcm import KEY_PEM as FCM_KEY
