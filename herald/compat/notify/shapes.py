@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from herald.compat.notify.received import ReceivedText
 from herald.compat.notify.templates import NotifyTemplate, placeholders
+from herald.delivery.callbacks.notify_receipt import notify_status, notify_time
 from herald.delivery.models import Delivery
 from herald.notifications.single import Single
 from herald.templates.html_text import html_to_text
 from herald.templates.models import TemplateVersion
 
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 LINES = 7
-# A letter is "accepted" until printed and "received" once it is (Notify's letter statuses).
-LETTER_STATUSES = {"created": "accepted", "sending": "accepted", "delivered": "received"}
 # What each status Notify lets a list filter by means for a delivery; "failed" is all three
 # failures, as in Notify; statuses Herald never reaches select nothing.
 STATUS_FILTERS: dict[str, tuple[str, ...]] = {
@@ -33,7 +30,7 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
     "temporary-failure": ("temporary-failure",),
     "permanent-failure": ("permanent-failure",),
     "technical-failure": ("technical-failure",),
-    "cancelled": ("cancelled",),
+    "cancelled": ("cancelled", "skipped"),
     "accepted": ("created", "sending"),
     "received": ("delivered",),
     "pending-virus-check": (),
@@ -43,16 +40,9 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def notify_time(value: datetime | None) -> str | None:
-    """A UTC time as Notify writes it."""
-    return value.strftime(DATETIME_FORMAT) if value else None
-
-
 def status_of(delivery: Delivery) -> str:
     """The delivery's status under Notify's name for its channel."""
-    if delivery.channel == "letter":
-        return LETTER_STATUSES.get(delivery.status, delivery.status)
-    return delivery.status
+    return notify_status(delivery.channel, delivery.status)
 
 
 # Notify gives precompiled letters a hidden template of their own; Herald names one id for it.

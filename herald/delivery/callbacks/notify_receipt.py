@@ -19,6 +19,9 @@ from herald.notifications.models import Notification
 
 NOTIFY_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 LETTER_STATUSES = {"created": "accepted", "sending": "accepted", "delivered": "received"}
+# Notify never withholds a message, so it has no name for a delivery the recipient's choices
+# ruled out; "cancelled" (not sent, and never will be) is the nearest of its names.
+RULED_OUT = "cancelled"
 FINAL_EVENTS = (
     "delivery.delivered",
     "delivery.temporary-failure",
@@ -35,6 +38,8 @@ def notify_time(value: datetime | None) -> str | None:
 
 def notify_status(channel: str, status: str) -> str:
     """A delivery status under Notify's name for its channel."""
+    if status == "skipped":
+        return RULED_OUT
     if channel == "letter":
         return LETTER_STATUSES.get(status, status)
     return status
