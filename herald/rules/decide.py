@@ -100,6 +100,16 @@ def allowed(
     return True
 
 
+@dataclass(frozen=True)
+class Decision:
+    """One notification's planned rows, its facts (or each account's, by account id: a
+    broadcast) and its time."""
+
+    rows: list[dict[str, Any]]
+    facts: Facts | Mapping[uuid.UUID, Facts]
+    now: datetime
+
+
 async def decide(
     session: AsyncSession,
     rows: list[dict[str, Any]],
@@ -110,20 +120,48 @@ async def decide(
     """Apply the rules to planned delivery rows in place. The rows may span several accounts
     (a broadcast): ``facts`` is then each account's (by account id). The statements made do
     not grow with the accounts, only with the recipients (one per 5000)."""
-    facts_of_account = (lambda _: facts) if isinstance(facts, Facts) else facts.__getitem__
-    people: list[tuple[dict[str, Any], Facts]] = []
-    for row in rows:
-        own_facts = facts_of_account(row["account_id"])
-        row["category"] = own_facts.category
-        row["mandatory"] = own_facts.mandatory
-        if row["user_id"] is not None:
-            people.append((row, own_facts))
-    if not people:
+    await decide_each(session, [Decision(rows, facts, now)])
+
+
+async def decide_each(session: AsyncSession, decisions: Iterable[Decision]) -> None:
+    """``decide`` for several notifications at once (a group commit's batch): the accounts'
+    defaults and the users' documents are read once for all, and each notification's rows
+    are then decided as ``decide`` alone would, in turn."""
+    each: list[tuple[Decision, list[tuple[dict[str, Any], Facts]]]] = []
+    for decision in decisions:
+        facts = decision.facts
+        facts_of_account = (lambda _, f=facts: f) if isinstance(facts, Facts) else facts.__getitem__
+        people: list[tuple[dict[str, Any], Facts]] = []
+        for row in decision.rows:
+            own_facts = facts_of_account(row["account_id"])
+            row["category"] = own_facts.category
+            row["mandatory"] = own_facts.mandatory
+            if row["user_id"] is not None:
+                people.append((row, own_facts))
+        if people:
+            each.append((decision, people))
+    if not each:
         return
-    accounts = {row["account_id"] for row, _ in people}
-    defaults = await store.defaults_of(session, accounts)
-    own = await store.users_own(session, {row["user_id"] for row, _ in people})
+    everyone = [row for _, people in each for row, _ in people]
+    defaults = await store.defaults_of(session, {row["account_id"] for row in everyone})
+    own = await store.users_own(session, {row["user_id"] for row in everyone})
     skipped: dict[str, int] = defaultdict(int)
+    for decision, people in each:
+        await _apply(session, people, defaults, own, now=decision.now, skipped=skipped)
+    if skipped:
+        on_commit(session, _count(dict(skipped)))
+
+
+async def _apply(
+    session: AsyncSession,
+    people: list[tuple[dict[str, Any], Facts]],
+    defaults: Mapping[uuid.UUID, Mapping[str, Any]],
+    own: Mapping[uuid.UUID, Mapping[str, Any]],
+    *,
+    now: datetime,
+    skipped: dict[str, int],
+) -> None:
+    """The rules on one notification's rows of users, given the documents they read."""
     live: list[Live] = []
     for row, row_facts in people:
         account_defaults = defaults[row["account_id"]]
@@ -149,8 +187,6 @@ async def decide(
     for one in live:
         escalate(one.row, one.facts.escalation)
     await _apply_quiet_hours(session, [one for one in live if not one.facts.urgent])
-    if skipped:
-        on_commit(session, _count(dict(skipped)))
 
 
 @dataclass(frozen=True)
