@@ -2,7 +2,7 @@
 the application (no uvicorn, no wrk), with the statements each accept sends and its CPU.
 
     python -m bench.accept_profile [--backend sqlite|postgresql] [--accepts 640]
-        [--concurrency 64] [--no-batch] [--profile out.txt]
+        [--concurrency 64] [--no-batch] [--sql] [--profile out.txt [--show-all]]
 
 Statements are counted with SQLAlchemy's ``before_cursor_execute`` (an ``executemany`` is
 one); CPU is the process's user + system time over the measured accepts, per accept. With
@@ -39,11 +39,12 @@ def _backend(name: str) -> contextlib.AbstractContextManager[backends.Backend]:
 
 
 @contextlib.contextmanager
-def _statements(engine: Any) -> Iterator[list[str]]:
+def _statements(engine: Any, *, texts: bool) -> Iterator[list[str]]:
+    """Each statement the engine sends: its verb, or its first 150 characters (``texts``)."""
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement.split(None, 1)[0].upper() if not os.environ.get("SHOW_SQL") else statement[:150])
+        seen.append(statement[:150] if texts else statement.split(None, 1)[0].upper())
 
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -52,7 +53,8 @@ def _statements(engine: Any) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-async def _run(backend: backends.Backend, args: argparse.Namespace) -> None:
+async def _run(backend: backends.Backend, args: argparse.Namespace) -> str | None:
+    """Measure; the profiler's report when asked for one."""
     os.environ.update(backend.env())
     settings = Settings(group_commit_batch=not args.no_batch)
     app = create_app(settings)
@@ -77,14 +79,14 @@ async def _run(backend: backends.Backend, args: argparse.Namespace) -> None:
 
                 profiler = Profiler(async_mode="disabled")
                 profiler.start()
-            with _statements(engine) as seen:
+            with _statements(engine, texts=args.sql) as seen:
                 cpu, wall = time.process_time(), time.perf_counter()
                 codes = await asyncio.gather(*(one() for _ in range(args.accepts)))
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            report = None
             if profiler is not None:
                 profiler.stop()
-                with open(args.profile, "w") as out:
-                    out.write(profiler.output_text(unicode=True, show_all=False))
+                report = profiler.output_text(unicode=True, show_all=args.show_all)
     kinds: dict[str, int] = {}
     for kind in seen:
         kinds[kind] = kinds.get(kind, 0) + 1
@@ -93,6 +95,7 @@ async def _run(backend: backends.Backend, args: argparse.Namespace) -> None:
     print(f"  CPU {1000 * cpu / args.accepts:.2f} ms/accept, {args.accepts / wall:.0f} accepts/s")
     per = {k: round(v / args.accepts, 2) for k, v in sorted(kinds.items())}
     print(f"  statements per accept: {round(len(seen) / args.accepts, 2)} {per}")
+    return report
 
 
 def main() -> None:
@@ -102,10 +105,15 @@ def main() -> None:
     parser.add_argument("--accepts", type=int, default=640)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--no-batch", action="store_true")
-    parser.add_argument("--profile")
+    parser.add_argument("--profile", help="write pyinstrument's report of the accepts here")
+    parser.add_argument("--show-all", action="store_true", help="every frame in the report")
+    parser.add_argument("--sql", action="store_true", help="count statements by their text")
     args = parser.parse_args()
     with _backend(args.backend) as backend:
-        asyncio.run(_run(backend, args))
+        report = asyncio.run(_run(backend, args))
+    if report is not None:
+        with open(args.profile, "w") as out:
+            out.write(report)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.auth import Principal
 from herald.bus import Bus
-from herald.db import on_commit
+from herald.db import on_commit, share_reads, unshare_reads
 from herald.delivery.models import Delivery
 from herald.delivery.queue import wake_workers
 from herald.errors import HeraldError, ServiceUnavailable
@@ -114,8 +114,35 @@ async def write(session: AsyncSession, sends: Sequence[Send | None]) -> Written:
     keys = Counter((s.principal.account_id, s.key) for s in sends if s is not None and s.key)
     done = Written({}, [])
     ready: list[_Ready] = []
-    defaults: dict[uuid.UUID, dict[str, Any]] = {}
     hooks: list[object] = session.info.setdefault(HOOKS, [])
+    share_reads(session)  # the members' reads of users and templates, read once
+    try:
+        await _prepare_all(session, sends, keys, done, ready, hooks)
+    finally:
+        unshare_reads(session)
+    admitted, charges, noted = await _within_caps(session, ready, done.answers)
+    await _decide(session, admitted)
+    await _write(session, admitted)
+    for principal, messages, cap in charges:
+        await daily.spend(session, account_id=principal.account_id, messages=messages, cap=cap)
+    for throttle, account_id, used in noted:
+        throttle.note_daily_used(account_id, daily.day_of(datetime.now(UTC)), used)
+    for member in admitted:
+        done.answers[member.index] = _answer(member)
+    return done
+
+
+async def _prepare_all(
+    session: AsyncSession,
+    sends: Sequence[Send | None],
+    keys: Counter[tuple[uuid.UUID, str]],
+    done: Written,
+    ready: list[_Ready],
+    hooks: list[object],
+) -> None:
+    """Plan every member in turn: ready for the batch, answered already (a replay, a
+    refusal) or left to run alone."""
+    defaults: dict[uuid.UUID, dict[str, Any]] = {}
     for n, send in enumerate(sends):
         if send is None or (send.key and keys[(send.principal.account_id, send.key)] > 1):
             done.alone.append(n)
@@ -137,16 +164,6 @@ async def write(session: AsyncSession, sends: Sequence[Send | None]) -> Written:
             done.answers[n] = outcome
         else:
             ready.append(outcome)
-    admitted, charges, noted = await _within_caps(session, ready, done.answers)
-    await _decide(session, admitted)
-    await _write(session, admitted)
-    for principal, messages, cap in charges:
-        await daily.spend(session, account_id=principal.account_id, messages=messages, cap=cap)
-    for throttle, account_id, used in noted:
-        throttle.note_daily_used(account_id, daily.day_of(datetime.now(UTC)), used)
-    for member in admitted:
-        done.answers[member.index] = _answer(member)
-    return done
 
 
 class _Alone(Exception):
