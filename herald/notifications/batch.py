@@ -115,13 +115,14 @@ async def write(session: AsyncSession, sends: Sequence[Send | None]) -> Written:
     done = Written({}, [])
     ready: list[_Ready] = []
     hooks: list[object] = session.info.setdefault(HOOKS, [])
+    defaults: dict[uuid.UUID, dict[str, Any]] = {}  # each account's rules defaults, read once
     share_reads(session)  # the members' reads of users and templates, read once
     try:
-        await _prepare_all(session, sends, keys, done, ready, hooks)
+        await _prepare_all(session, sends, keys, done, ready, hooks, defaults)
     finally:
         unshare_reads(session)
     admitted, charges, noted = await _within_caps(session, ready, done.answers)
-    await _decide(session, admitted)
+    await _decide(session, admitted, defaults)
     await _write(session, admitted)
     for principal, messages, cap in charges:
         await daily.spend(session, account_id=principal.account_id, messages=messages, cap=cap)
@@ -139,10 +140,10 @@ async def _prepare_all(
     done: Written,
     ready: list[_Ready],
     hooks: list[object],
+    defaults: dict[uuid.UUID, dict[str, Any]],
 ) -> None:
     """Plan every member in turn: ready for the batch, answered already (a replay, a
     refusal) or left to run alone."""
-    defaults: dict[uuid.UUID, dict[str, Any]] = {}
     for n, send in enumerate(sends):
         if send is None or (send.key and keys[(send.principal.account_id, send.key)] > 1):
             done.alone.append(n)
@@ -287,7 +288,9 @@ async def _within_caps(
     return admitted, charges, noted
 
 
-async def _decide(session: AsyncSession, members: list[_Ready]) -> None:
+async def _decide(
+    session: AsyncSession, members: list[_Ready], defaults: dict[uuid.UUID, dict[str, Any]]
+) -> None:
     """The rules on every admitted member's rows, each as its own notification (its facts,
     its time); the documents they read are read once."""
     await rules.decide_each(
@@ -296,6 +299,7 @@ async def _decide(session: AsyncSession, members: list[_Ready]) -> None:
             rules.Decision(m.planned.rows, m.planned.facts, m.planned.notification.created_at)
             for m in members
         ],
+        defaults=defaults,
     )
 
 

@@ -123,10 +123,16 @@ async def decide(
     await decide_each(session, [Decision(rows, facts, now)])
 
 
-async def decide_each(session: AsyncSession, decisions: Iterable[Decision]) -> None:
+async def decide_each(
+    session: AsyncSession,
+    decisions: Iterable[Decision],
+    *,
+    defaults: Mapping[uuid.UUID, Mapping[str, Any]] | None = None,
+) -> None:
     """``decide`` for several notifications at once (a group commit's batch): the accounts'
-    defaults and the users' documents are read once for all, and each notification's rows
-    are then decided as ``decide`` alone would, in turn."""
+    defaults (unless given, as ``store.defaults_of`` reads them in this transaction) and the
+    users' documents are read once for all, and each notification's rows are then decided
+    as ``decide`` alone would, in turn."""
     each: list[tuple[Decision, list[tuple[dict[str, Any], Facts]]]] = []
     for decision in decisions:
         facts = decision.facts
@@ -143,7 +149,9 @@ async def decide_each(session: AsyncSession, decisions: Iterable[Decision]) -> N
     if not each:
         return
     everyone = [row for _, people in each for row, _ in people]
-    defaults = await store.defaults_of(session, {row["account_id"] for row in everyone})
+    accounts = {row["account_id"] for row in everyone}
+    if defaults is None or not accounts <= defaults.keys():
+        defaults = await store.defaults_of(session, accounts)
     own = await store.users_own(session, {row["user_id"] for row in everyone})
     skipped: dict[str, int] = defaultdict(int)
     for decision, people in each:
