@@ -398,3 +398,55 @@ async def test_the_daily_cap_is_exact_across_concurrent_batches(
             select(DailyUsage.messages).where(DailyUsage.account_id == tenant.account_id)
         )
     assert (stored, used) == (cap, cap)
+
+
+async def test_members_the_batch_does_not_take_run_alone_in_the_same_group(
+    grouped: httpx.AsyncClient, grouping_app: FastAPI, make_tenant: Any, db: Database
+) -> None:
+    """A call ringing twice (one correlated chain: its item is updated, not inserted) and two
+    plain messages in one group: the messages go in the batch, the chain's events run alone
+    after it, in the same transaction; every user's events are numbered without a gap and
+    the counters count the items."""
+    tenant = await make_tenant("mixed")
+    await add_users(grouped, tenant, "m1", "m2")
+    await _warm(grouped, tenant)
+    call = f"call-{uuid.uuid4()}"
+    requests = [
+        grouped.post(
+            "/v1/notifications",
+            json=call_event("incomingCall", {"users": ["m1"]}, id=call),
+            headers=tenant.headers,
+        ),
+        grouped.post("/v1/notifications", json=message("to m2", "m2"), headers=tenant.headers),
+        grouped.post(
+            "/v1/notifications",
+            json=call_event("incomingCall", {"users": ["m1", "m2"]}, id=call),
+            headers=tenant.headers,
+        ),
+        grouped.post("/v1/notifications", json=message("to m1", "m1"), headers=tenant.headers),
+    ]
+    with commits(grouping_app) as committed:
+        answers = await asyncio.gather(*requests)
+    assert len(committed) == 1
+    assert [a.status_code for a in answers] == [202] * GROUP, [a.text for a in answers]
+    for external_id, items in (("m1", 2), ("m2", 2)):  # the call's item and the message
+        user = await _user_id(db, tenant, external_id)
+        async with db.sessions() as session:
+            held = await session.scalar(select(func.count()).where(InboxItem.user_id == user))
+            seqs = list(
+                await session.scalars(
+                    select(InboxEvent.seq)
+                    .where(InboxEvent.user_id == user)
+                    .order_by(InboxEvent.seq)
+                )
+            )
+            kept = (
+                await session.execute(
+                    select(UserInboxSeq.seq, UserInboxSeq.unread).where(
+                        UserInboxSeq.user_id == user
+                    )
+                )
+            ).one()
+        assert held == items
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert tuple(kept) == (len(seqs), items)
