@@ -128,6 +128,16 @@ async def send(
     )
 
 
+# The hot route again, for the application to match before every other router's (~30 routes
+# ahead of this router's were tried on each accept, ~8-12% of its HTTP work under py-spy); out
+# of the OpenAPI document, which lists the route above where its router stands.
+hot_router = APIRouter(tags=["notifications"], include_in_schema=False)
+hot_router.add_api_route(
+    "/v1/notifications", send, methods=["POST"], status_code=status.HTTP_202_ACCEPTED,
+    response_model=AcceptedOut,
+)  # fmt: skip
+
+
 @router.get("/v1/notifications/{notification_id}", response_model=NotificationOut)
 async def get_notification(
     notification_id: uuid.UUID, session: SessionDep, caller: Reader
