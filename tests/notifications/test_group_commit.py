@@ -20,6 +20,7 @@ from sqlalchemy import event, func, select, update
 from herald.accounts.models import Account
 from herald.app import create_app
 from herald.db import Database
+from herald.delivery.models import Delivery
 from herald.directory.models import User
 from herald.inbox.models import InboxEvent, InboxItem, UserInboxSeq
 from herald.notifications.models import Notification
@@ -450,3 +451,36 @@ async def test_members_the_batch_does_not_take_run_alone_in_the_same_group(
         assert held == items
         assert seqs == list(range(1, len(seqs) + 1))
         assert tuple(kept) == (len(seqs), items)
+
+
+async def test_a_frequency_cap_counts_the_groups_earlier_members(
+    grouped: httpx.AsyncClient, grouping_app: FastAPI, make_tenant: Any, db: Database
+) -> None:
+    """Under the account's frequency cap (two per hour) four emails to one user in one group
+    are decided as four lone accepts would be: the members run alone, each seeing the
+    deliveries the ones before it wrote, so two go and two are skipped."""
+    tenant = await make_tenant("frequency")
+    await add_users(grouped, tenant, "q")
+    cap = {"frequency_cap": {"max": 2, "per": "1h"}}
+    answer = await grouped.put("/v1/preferences", json=cap, headers=tenant.headers)
+    assert answer.status_code == 200, answer.text
+    await _warm(grouped, tenant)
+    body = {**message("capped", "q"), "channels": ["in_app", "email"]}
+    with commits(grouping_app) as committed:
+        answers = await asyncio.gather(
+            *(
+                grouped.post("/v1/notifications", json={**body, "message": f"capped {n}"},
+                             headers=tenant.headers)
+                for n in range(GROUP)
+            )
+        )  # fmt: skip
+    assert len(committed) == 1
+    assert [a.status_code for a in answers] == [202] * GROUP
+    ids = [uuid.UUID(a.json()["id"]) for a in answers]
+    async with db.sessions() as session:
+        reasons = list(
+            await session.scalars(select(Delivery.reason).where(Delivery.notification_id.in_(ids)))
+        )
+    assert sorted(reasons, key=str) == sorted(
+        [None, None, "frequency_cap", "frequency_cap"], key=str
+    )
