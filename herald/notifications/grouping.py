@@ -2,11 +2,14 @@
 
 Each process has one committer. A request hands it its work and waits; the committer takes
 the requests pending (up to ``group_commit_size``, gathering for at most
-``group_commit_window_ms`` after the first), runs each in a savepoint of one transaction, commits
-once and only then answers each: a 202 still means committed. A member that fails (a rule only
-the database checks, an idempotency conflict, the daily cap, a bug) has its savepoint rolled
-back and gets its own answer; the others commit. A failure of the transaction itself (the
-database gone, the commit refused) fails every member, with the error a lone request would get.
+``group_commit_window_ms`` after the first) and writes them in one transaction, commits once
+and only then answers each: a 202 still means committed. The ``/v1`` sends are written
+together first, one statement per table (``herald.notifications.batch``, decision 0014); the
+rest run after them, each in a savepoint. A member that fails (a rule only the database
+checks, an idempotency conflict, the daily cap, a bug) gets its own answer; the others commit:
+a batch the database refuses is rolled back and every member runs again in its savepoint. A
+failure of the transaction itself (the database gone, the commit refused) fails every member,
+with the error a lone request would get.
 
 While a group is being written the next requests gather, so under load the groups grow by
 themselves and at rest a request waits at most the window. One transaction at a time per
