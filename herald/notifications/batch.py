@@ -1,11 +1,12 @@
 """A group commit's ``/v1`` sends written together: one statement per table for all of them.
 
-Each member is first read and planned on its own (``service.plan``, the rules, its
-idempotency key, the cap it already knows of), as a lone accept is; then the members that
-can go together are written together: one ``INSERT`` of the notifications, one copy of
-their inbox items with one statement each for the events, the sequences and the history
-(``herald.inbox.batch``), one of the deliveries, one of the idempotency answers, and, as
-the transaction's last write, one charge per account. A member that fails while it is
+Each member is first read and planned on its own (``service.plan``, its idempotency key,
+the cap it already knows of), as a lone accept is; then the members that can go together
+are decided by the rules at once (``rules.decide_each``: each its own facts and time) and
+written together: one ``INSERT`` of the notifications, one copy of their inbox items with
+one statement each for the sequences, the events and the history (``herald.inbox.batch``),
+one of the deliveries, one of the idempotency answers, and, as the transaction's last
+write, one charge per account. A member that fails while it is
 planned fails alone (nothing of it is written). The daily cap is exact: the day's count is
 read before the writes and each member admitted in turn while it fits, the others refused
 alone; the charge then checks it again, atomically.
