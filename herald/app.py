@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         redoc_url=None,
     )
     install_error_handlers(app, DIALECT_ERRORS)
+    app.include_router(notifications_routes.hot_router)  # matched first: see its comment
     for router in ROUTERS:
         app.include_router(router)
     install_pages(app)

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     group_commit_size: int = Field(
         default=64, ge=1, description="Accepts at most in one group commit."
     )
+    group_commit_batch: bool = Field(
+        default=True,
+        description="Write a group's sends together, one statement per table (those that "
+        "cannot go together run alone after them); false: each in its own savepoint.",
+    )
     bus_url: str | None = None
     secret_key: SecretStr | None = Field(
         default=None,

@@ -8,7 +8,7 @@ import secrets
 import sqlite3
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -233,6 +233,29 @@ class Database:
 
 
 AfterCommit = Callable[[], Awaitable[None]]
+
+
+SHARED_READS = "shared_reads"
+
+
+def share_reads(session: AsyncSession) -> dict[Hashable, Any]:
+    """Let the session's reads of what the transaction does not write (users by external id,
+    a type's template) be reused until ``unshare_reads``: a group commit's batch reads them
+    once for all its members. The dictionary the readers share."""
+    shared: dict[Hashable, Any] = {}
+    session.info[SHARED_READS] = shared
+    return shared
+
+
+def unshare_reads(session: AsyncSession) -> None:
+    """Read afresh again (``share_reads``)."""
+    session.info.pop(SHARED_READS, None)
+
+
+def shared_reads(session: AsyncSession) -> dict[Hashable, Any] | None:
+    """The reads to reuse, when the session shares them (``share_reads``)."""
+    found: dict[Hashable, Any] | None = session.info.get(SHARED_READS)
+    return found
 
 
 def on_commit(session: AsyncSession, hook: AfterCommit) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.cache import forget_credentials
+from herald.db import shared_reads
 from herald.directory.models import Device, Team, User, team_members
 from herald.directory.schemas import DeviceIn, UserIn
 from herald.errors import ErrorDetail, NotFound, ValidationFailed
@@ -74,10 +75,18 @@ async def resolve_external_ids(
     """Map external ids to user ids in one query; unknown ones are a 422 naming each."""
     wanted = list(dict.fromkeys(external_ids))
     found: dict[str, uuid.UUID] = {}
+    shared = shared_reads(session)
     for start in range(0, len(wanted), 5000):
         chunk = wanted[start : start + 5000]
+        key = ("external_ids", account_id, tuple(chunk))
+        if shared is not None and key in shared:
+            found.update(shared[key])
+            continue
         rows = await session.execute(BY_EXTERNAL_ID, {"account_id": account_id, "ids": chunk})
-        found.update({str(ext): uid for ext, uid in rows})
+        known = {str(ext): uid for ext, uid in rows}
+        found.update(known)
+        if shared is not None:
+            shared[key] = known
     missing = [
         ErrorDetail(f"{pointer}/{i}", f"Unknown user {ext}")
         for i, ext in enumerate(external_ids)

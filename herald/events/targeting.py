@@ -98,11 +98,12 @@ async def resolve_targets(
     )
     if problems:
         raise ValidationFailed("Unknown users or teams", details=problems, code="unknown_targets")
-    users.update(await _members(session, team_ids))
-    in_account = User.account_id == account_id
+    if team_ids:
+        users.update(await _members(session, team_ids))
     if targets.all:
-        users.update(await _users_where(session, in_account))
+        users.update(await _users_where(session, User.account_id == account_id))
     elif targets.admins:
+        in_account = User.account_id == account_id
         users.update(await _users_where(session, in_account & User.admin.is_(True)))
     addresses = {(tuple(a.lines), a.postcode): a.model_dump() for a in targets.addresses}
     return Recipients(

@@ -86,7 +86,7 @@ async def _allocate(session: AsyncSession, wanted: dict[uuid.UUID, int]) -> dict
     return last
 
 
-def _publisher(bus: Bus, account_id: uuid.UUID, pointers: Sequence[Sequence[Any]]) -> AfterCommit:
+def publisher(bus: Bus, account_id: uuid.UUID, pointers: Sequence[Sequence[Any]]) -> AfterCommit:
     """Publish ``[user id, last seq]`` pairs, 100 per bus message."""
 
     async def publish() -> None:
@@ -126,7 +126,7 @@ async def append_events(
     for start in range(0, len(rows), CHUNK):
         await session.execute(insert(EVENTS), rows[start : start + CHUNK])
     pointers = [[str(u), seq] for u, seq in last.items()]
-    on_commit(session, _publisher(bus, account_id, pointers))
+    on_commit(session, publisher(bus, account_id, pointers))
     return last
 
 
@@ -266,5 +266,5 @@ async def append_new_items(
     reason_json = {"reason": json_dumps(reason)}
     parts = {f"p{n}": part for n, part in enumerate(created.parts)} if created else {}
     await session.execute(statements[1], {**at, **reason_json, **parts})
-    on_commit(session, _publisher(bus, account_id, pointers))
+    on_commit(session, publisher(bus, account_id, pointers))
     return len(pointers)

@@ -159,7 +159,7 @@ def _same(value: Any) -> Any:
     return value
 
 
-async def _copy_rows(
+async def copy_rows(
     session: AsyncSession, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
     """Hand rows already in the driver's form to the driver, in the session's transaction.
@@ -186,13 +186,12 @@ async def _copy_rows(
     await connection.exec_driver_sql(sql, rows)
 
 
-async def _insert(
-    session: AsyncSession, message: InAppMessage, users: list[uuid.UUID], texts: Texts
-) -> None:
-    """One item per user, converted once per distinct value and copied by the driver."""
-    if not users:
-        return
-    convert = _item_converters(session.get_bind().dialect)
+def item_rows(
+    dialect: Dialect, message: InAppMessage, users: Sequence[uuid.UUID], texts: Texts
+) -> tuple[list[str], list[tuple[Any, ...]], list[uuid.UUID]]:
+    """One new item per user, in the driver's form: the columns, the rows and the items' ids
+    (converted once per distinct value)."""
+    convert = _item_converters(dialect)
     common = {
         **_content(message),
         "account_id": message.account_id,
@@ -210,16 +209,45 @@ async def _insert(
     shared = [name for name in common if name not in varying]
     constants = tuple(convert[name](common[name]) for name in shared)
     to_id, to_user = convert["id"], convert["user_id"]
+    ids = [new_id() for _ in users]
     if texts:
         to_text = convert["message"]
         rows = []
-        for user in users:
+        for item, user in zip(ids, users, strict=True):
             text = _text_of(message, texts, user)
             own = (to_text(text["message"]), to_text(text["message_formatted"]))
-            rows.append((to_id(new_id()), to_user(user), *own, *constants))
+            rows.append((to_id(item), to_user(user), *own, *constants))
     else:
-        rows = [(to_id(new_id()), to_user(user), *constants) for user in users]
-    await _copy_rows(session, ITEMS, [*varying, *shared], rows)
+        rows = [
+            (to_id(item), to_user(user), *constants) for item, user in zip(ids, users, strict=True)
+        ]
+    return [*varying, *shared], rows, ids
+
+
+async def _insert(
+    session: AsyncSession, message: InAppMessage, users: list[uuid.UUID], texts: Texts
+) -> None:
+    """One item per user, copied by the driver."""
+    if not users:
+        return
+    columns, rows, _ = item_rows(session.get_bind().dialect, message, users, texts)
+    await copy_rows(session, ITEMS, columns, rows)
+
+
+def new_item_document(message: InAppMessage, item_id: uuid.UUID) -> dict[str, Any]:
+    """The document of a new item (the payload of its ``notification.created`` event)."""
+    return item_document(
+        {
+            **_content(message),
+            "id": item_id,
+            "type": message.type,
+            "correlation_id": message.correlation_id,
+            "action_status": None,
+            "read_at": None,
+            "seen_at": None,
+            "created_at": message.at,
+        }
+    )
 
 
 def _created_document(message: InAppMessage, per_user_text: bool) -> inbox_events.Document:

@@ -19,7 +19,7 @@ from herald.throttling import daily
 from herald.throttling.service import Throttle, account_limits
 
 
-async def _daily_cap(session: AsyncSession, throttle: Throttle, principal: Principal) -> int | None:
+async def daily_cap(session: AsyncSession, throttle: Throttle, principal: Principal) -> int | None:
     """The cap the sending account's messages count against today; None for test keys."""
     if principal.test:
         return None  # test keys count against no cap (API.md "Accounts")
@@ -32,7 +32,7 @@ async def refuse_over_cap(
 ) -> None:
     """429 before any work when this process already knows ``messages`` cannot fit in today's
     cap (a request was refused with the day's count); ``charge`` decides for good."""
-    cap = await _daily_cap(session, throttle, principal)
+    cap = await daily_cap(session, throttle, principal)
     if cap is None or messages <= 0:
         return
     now = datetime.now(UTC)
@@ -46,7 +46,7 @@ async def charge(
 ) -> None:
     """Count messages against the sending account's daily cap, atomically (429 when they do
     not fit). Call it as the transaction's last write: it holds the count's row lock."""
-    cap = await _daily_cap(session, throttle, principal)
+    cap = await daily_cap(session, throttle, principal)
     if cap is None or messages <= 0:
         return
     try:

@@ -2,11 +2,14 @@
 
 Each process has one committer. A request hands it its work and waits; the committer takes
 the requests pending (up to ``group_commit_size``, gathering for at most
-``group_commit_window_ms`` after the first), runs each in a savepoint of one transaction, commits
-once and only then answers each: a 202 still means committed. A member that fails (a rule only
-the database checks, an idempotency conflict, the daily cap, a bug) has its savepoint rolled
-back and gets its own answer; the others commit. A failure of the transaction itself (the
-database gone, the commit refused) fails every member, with the error a lone request would get.
+``group_commit_window_ms`` after the first) and writes them in one transaction, commits once
+and only then answers each: a 202 still means committed. The ``/v1`` sends are written
+together first, one statement per table (``herald.notifications.batch``, decision 0014); the
+rest run after them, each in a savepoint. A member that fails (a rule only the database
+checks, an idempotency conflict, the daily cap, a bug) gets its own answer; the others commit:
+a batch the database refuses is rolled back and every member runs again in its savepoint. A
+failure of the transaction itself (the database gone, the commit refused) fails every member,
+with the error a lone request would get.
 
 While a group is being written the next requests gather, so under load the groups grow by
 themselves and at rest a request waits at most the window. One transaction at a time per
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from herald import db_faults
 from herald.db import Database, run_after_commit
 from herald.errors import ServiceUnavailable
+from herald.notifications import batch
 from herald.notifications.idempotency import Answer
 
 log = structlog.get_logger()
@@ -42,6 +47,7 @@ ATTEMPTS = 3  # runs of a group that a deadlock chose as its victim
 @dataclass
 class _Member:
     work: Work
+    send: batch.Send | None = None
     answer: asyncio.Future[Answer] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -50,17 +56,22 @@ class _Member:
 class GroupCommitter:
     """Gathers accepts and writes each group in one transaction (one per process)."""
 
-    def __init__(self, db: Database, *, window: float, size: int) -> None:
+    def __init__(self, db: Database, *, window: float, size: int, batched: bool = True) -> None:
         self._db = db
+        self._batch = batched
         self._window = window
         self._size = size
         self._pending: list[_Member] = []
         self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def run(self, work: Work) -> Answer:
-        """Run ``work`` in the next group; its answer once that group has committed."""
-        member = _Member(work)
+    async def run(self, work: Work, send: batch.Send | None = None) -> Answer:
+        """Run ``work`` in the next group; its answer once that group has committed.
+
+        With ``send`` (a ``/v1`` send) the member may be written in the group's batch
+        instead (``herald.notifications.batch``); ``work`` is what it runs alone.
+        """
+        member = _Member(work, send)
         self._pending.append(member)
         if len(self._pending) >= self._size:
             self._full.set()
@@ -88,41 +99,85 @@ class GroupCommitter:
         then refuses one statement as the deadlock's victim. Only rolling back the victim's
         whole transaction releases what its earlier members locked, so the group runs again,
         behind the other one; a member still refused on the last attempt fails alone.
-        """
-        for attempt in range(1, ATTEMPTS + 1):
-            if await self._attempt(group, last=attempt == ATTEMPTS):
-                return
-            log.info("group_commit.retried", members=len(group), attempt=attempt + 1)
 
-    async def _attempt(self, group: list[_Member], *, last: bool) -> bool:
-        """One try at the group; False when it was rolled back to run again."""
-        answers: list[Answer | BaseException] = []
+        The first try writes the batchable members together; when that batch fails (a
+        constraint only the database checks, a deadlock, a bug) the transaction is rolled
+        back and every member runs alone, each in its savepoint, for its own answer.
+        """
+        batched = self._batch and any(member.send is not None for member in group)
+        attempt = 1
+        while True:
+            outcome = await self._attempt(group, last=attempt == ATTEMPTS, batched=batched)
+            if outcome is _Outcome.DONE:
+                return
+            if outcome is _Outcome.UNBATCH:
+                batched = False
+                log.info("group_commit.unbatched", members=len(group))
+                continue
+            attempt += 1
+            log.info("group_commit.retried", members=len(group), attempt=attempt)
+
+    async def _attempt(self, group: list[_Member], *, last: bool, batched: bool) -> _Outcome:
+        """One try at the group (its batch first when ``batched``)."""
+        answers: dict[int, Answer | BaseException] = {}
         async with self._db.sessions() as session:
             try:
                 async with session.begin():
-                    for member in group:
-                        answer = await _run_member(session, member)
+                    alone = list(range(len(group)))
+                    if batched:
+                        written = await _write_batch(session, group)
+                        if written is None:
+                            raise _Unbatch
+                        answers.update(written.answers)
+                        alone = written.alone
+                    for n in alone:
+                        answer = await _run_member(session, group[n])
                         if not last and _deadlocked(answer):
                             raise _RunAgain
-                        answers.append(answer)
+                        answers[n] = answer
             except _RunAgain:
                 session.info.pop(HOOKS, None)
-                return False
+                return _Outcome.AGAIN
+            except _Unbatch:
+                session.info.pop(HOOKS, None)
+                return _Outcome.UNBATCH
             except BaseException as exc:  # the transaction failed: every member with it
                 session.info.pop(HOOKS, None)
                 for n, member in enumerate(group):
-                    own = answers[n] if n < len(answers) else None
+                    own = answers.get(n)
                     _settle(member, own if isinstance(own, BaseException) else exc)
                 if not isinstance(exc, Exception):
                     raise
-                return True
+                return _Outcome.DONE
             try:
                 await run_after_commit(session)
             except Exception:  # committed: the answers stand; a missed publication is logged
                 log.exception("group_commit.after_commit_failed", members=len(group))
-        for member, answer in zip(group, answers, strict=True):
-            _settle(member, answer)
-        return True
+        for n, member in enumerate(group):
+            _settle(member, answers[n])
+        return _Outcome.DONE
+
+
+class _Outcome(enum.Enum):
+    DONE = "done"
+    AGAIN = "again"  # a deadlock's victim: the whole group again
+    UNBATCH = "unbatch"  # the batch failed: the members one at a time
+
+
+class _Unbatch(Exception):
+    """The batch failed: roll the group back and run its members one at a time."""
+
+
+async def _write_batch(session: AsyncSession, group: list[_Member]) -> batch.Written | None:
+    """The batch's answers and the members left to run alone; None when the batch failed
+    (the transaction must then be rolled back). The database being gone fails the group."""
+    try:
+        return await batch.write(session, [member.send for member in group])
+    except ServiceUnavailable:
+        raise
+    except Exception:
+        log.info("group_commit.batch_failed", members=len(group), exc_info=True)
+        return None
 
 
 class _RunAgain(Exception):
@@ -163,7 +218,10 @@ def committer(runtime_extras: dict[str, object], db: Database) -> GroupCommitter
         return found
     settings = db.settings
     made = GroupCommitter(
-        db, window=settings.group_commit_window_ms / 1000, size=settings.group_commit_size
+        db,
+        window=settings.group_commit_window_ms / 1000,
+        size=settings.group_commit_size,
+        batched=settings.group_commit_batch,
     )
     runtime_extras["group_committer"] = made
     return made

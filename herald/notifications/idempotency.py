@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +31,7 @@ from herald.errors import Conflict, ValidationFailed
 from herald.notifications.models import IdempotencyKey
 
 KEEP = timedelta(hours=24)
+KEYS = cast(Table, IdempotencyKey.__table__)
 HEADER_POINTER = "/header/Idempotency-Key"
 
 
@@ -96,27 +99,58 @@ async def claim(
     return Answer(row.status_code, row.body.encode())
 
 
+ANSWER_COLUMNS = ("fingerprint", "status_code", "body", "locked_until", "expires_at", "created_at")
+
+
+@cache
+def _complete_statement(dialect: str) -> Any:
+    """The answer's upsert (an expired row of the same key is replaced), built once per
+    dialect: its values are parameters, so one statement serves one answer or many."""
+    insert_: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_(KEYS)
+    return statement.on_conflict_do_update(
+        index_elements=[KEYS.c.account_id, KEYS.c.key],
+        set_={name: statement.excluded[name] for name in ANSWER_COLUMNS},
+    )
+
+
+@dataclass(frozen=True)
+class Completed:
+    """An answer to store under one account's key."""
+
+    account_id: uuid.UUID
+    key: str
+    digest: str
+    answer: Answer
+
+
+async def complete_all(session: AsyncSession, answers: Sequence[Completed]) -> None:
+    """Store the answers to replay, in the same transaction as the work they answer: one
+    statement for all of them."""
+    if not answers:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "account_id": one.account_id,
+            "key": one.key,
+            "fingerprint": one.digest,
+            "status_code": one.answer.status_code,
+            "body": one.answer.body.decode(),
+            "locked_until": now,
+            "expires_at": now + KEEP,
+            "created_at": now,
+        }
+        for one in answers
+    ]
+    await session.execute(_complete_statement(session.get_bind().dialect.name), rows)
+
+
 async def complete(
     session: AsyncSession, *, account_id: uuid.UUID, key: str, digest: str, answer: Answer
 ) -> None:
-    """Store the answer to replay, in the same transaction as the work it answers (an expired
-    row of the same key is replaced)."""
-    now = utcnow()
-    insert_ = pg_insert if _is_postgres(session) else sqlite_insert
-    values = {
-        "fingerprint": digest,
-        "status_code": answer.status_code,
-        "body": answer.body.decode(),
-        "locked_until": now,
-        "expires_at": now + KEEP,
-        "created_at": now,
-    }
-    statement = insert_(IdempotencyKey).values(account_id=account_id, key=key, **values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[IdempotencyKey.account_id, IdempotencyKey.key], set_=values
-        )
-    )
+    """Store the answer to replay, in the same transaction as the work it answers."""
+    await complete_all(session, [Completed(account_id, key, digest, answer)])
 
 
 async def run_once(

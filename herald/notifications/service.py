@@ -178,14 +178,18 @@ async def _write_inbox(
 INSERT_NOTIFICATION = insert(NOTIFICATIONS)
 
 
+def row_of(notification: Notification) -> dict[str, Any]:
+    """The notification's column values as set (column defaults fill the rest)."""
+    return {k: v for k, v in inspect(notification).dict.items() if k in NOTIFICATIONS.c}
+
+
 async def _insert(session: AsyncSession, notification: Notification) -> None:
     """One Core ``INSERT`` of the attributes set on ``notification``; column defaults fill the
     rest. The ORM flush cost more than the statement on the accept path, and nothing here
     reads the row back. The values go as parameters of a statement built once (its compiled
     form is cached by the keys given), not through ``.values()``, which built and keyed a new
     statement on every accept."""
-    values = {k: v for k, v in inspect(notification).dict.items() if k in NOTIFICATIONS.c}
-    await session.execute(INSERT_NOTIFICATION, values)
+    await session.execute(INSERT_NOTIFICATION, row_of(notification))
 
 
 async def _recount(session: AsyncSession, notification: Notification, reached: int) -> None:
@@ -235,16 +239,33 @@ async def _restate(
         )
 
 
-async def accept(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    envelope: Envelope,
-    throttle: Throttle,
-    bus: Bus,
-    sending: Sending | None = None,
-) -> Accepted:
-    """Validate, resolve, and write a notification with its inbox items and deliveries."""
+@dataclass
+class Planned:
+    """A notification resolved and planned, not written yet: what ``accept`` writes alone and
+    ``herald.notifications.batch`` writes with the other members of a group."""
+
+    notification: Notification
+    definition: TypeDef
+    envelope: Envelope
+    template: SendingTemplate | None
+    claimed: uuid.UUID | None
+    recipients: Recipients
+    rows: list[dict[str, Any]]
+    """The pending deliveries (decided by the rules once ``settle`` has run)."""
+    in_app: bool
+    """Whether the notification has in-app items (for the users among its recipients)."""
+    messages: int
+    """What it costs against the daily cap."""
+    facts: rules.Facts
+    withheld: list[dict[str, Any]] = field(default_factory=list)
+    """The in-app rows the rules ruled out (``take_inbox``): written, and no item for their
+    users."""
+
+
+async def plan(
+    session: AsyncSession, *, principal: Principal, envelope: Envelope, sending: Sending | None
+) -> Planned:
+    """Validate and resolve the envelope and plan its rows; reads only, nothing written."""
     principal.require(type_scope(envelope.type))
     account_id = principal.account_id
     definition = await catalogue.get_type(
@@ -281,27 +302,65 @@ async def accept(
         outbox.pin(rows, await _external_template(session, envelope, template, account_id))
     if own is not None:
         outbox.choose_provider(rows, own.sealed)
-    await rules.decide(
-        session, rows, _facts(definition, envelope, template), now=notification.created_at
-    )
-    rows, withheld = outbox.take_inbox(rows)
-    messages = len(rows) + in_app * len(recipients.users)
-    await refuse_over_cap(session, throttle, principal, messages)
     notification.recipients = recipients.count
-    items = in_app and bool(recipients.users)
+    return Planned(
+        notification=notification, definition=definition, envelope=envelope, template=template,
+        claimed=claimed, recipients=recipients, rows=rows, in_app=in_app,
+        # Every user's in-app item is a message, withheld or not (its row is one of ``rows``).
+        messages=sum(row["channel"] != outbox.IN_APP for row in rows)
+        + in_app * len(recipients.users),
+        facts=_facts(definition, envelope, template),
+    )  # fmt: skip
+
+
+async def settle(
+    session: AsyncSession, planned: Planned, *, throttle: Throttle, principal: Principal
+) -> None:
+    """Decide the rows by the rules, and refuse at once what cannot fit in today's cap."""
+    now = planned.notification.created_at
+    await rules.decide(session, planned.rows, planned.facts, now=now)
+    take_inbox(planned)
+    await refuse_over_cap(session, throttle, principal, planned.messages)
+
+
+def take_inbox(planned: Planned) -> None:
+    """Once decided: the in-app rows the rules ruled out become ``withheld`` (written, their
+    users get no item); the others leave ``rows`` (the inbox item is their record)."""
+    planned.rows, planned.withheld = outbox.take_inbox(planned.rows)
+
+
+def has_items(planned: Planned) -> bool:
+    """Whether the notification writes inbox items."""
+    return planned.in_app and bool(planned.recipients.users)
+
+
+async def accept(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    envelope: Envelope,
+    throttle: Throttle,
+    bus: Bus,
+    sending: Sending | None = None,
+) -> Accepted:
+    """Validate, resolve, and write a notification with its inbox items and deliveries."""
+    planned = await plan(session, principal=principal, envelope=envelope, sending=sending)
+    await settle(session, planned, throttle=throttle, principal=principal)
+    notification, rows = planned.notification, planned.rows
+    items = has_items(planned)
     notification.status = progress.accepted_status((r["status"] for r in rows), in_app=items)
     await _insert(session, notification)
-    if in_app:
+    if planned.in_app:
         reached = await _write_inbox(
-            session, notification, definition=definition, envelope=envelope, template=template,
-            claimed=claimed, recipients=recipients, bus=bus,
-            withheld={row["user_id"] for row in withheld},
+            session, notification, definition=planned.definition, envelope=envelope,
+            template=planned.template, claimed=planned.claimed, recipients=planned.recipients,
+            bus=bus, withheld={row["user_id"] for row in planned.withheld},
         )  # fmt: skip
         await _recount(session, notification, reached)
-    written = await outbox.insert_deliveries(session, rows=rows + withheld, bus=bus)
+    written = await outbox.insert_deliveries(session, rows=rows + planned.withheld, bus=bus)
     await _restate(session, notification, written, in_app=items)
-    await charge(session, throttle, principal, messages)
-    on_commit(session, _counter(envelope.type))
+    await charge(session, throttle, principal, planned.messages)
+    on_commit(session, counted(envelope.type))
     return Accepted(notification.id, notification.recipients)
 
 
@@ -338,7 +397,7 @@ def _facts(
     )
 
 
-def _counter(notification_type: str) -> AfterCommit:
+def counted(notification_type: str) -> AfterCommit:
     """Count the notification in ``/metrics`` once it is committed, never before."""
 
     async def count() -> None:

@@ -102,6 +102,16 @@ def allowed(
     return True
 
 
+@dataclass(frozen=True)
+class Decision:
+    """One notification's planned rows, its facts (or each account's, by account id: a
+    broadcast) and its time."""
+
+    rows: list[dict[str, Any]]
+    facts: Facts | Mapping[uuid.UUID, Facts]
+    now: datetime
+
+
 async def decide(
     session: AsyncSession,
     rows: list[dict[str, Any]],
@@ -112,14 +122,50 @@ async def decide(
     """Apply the rules to planned delivery rows in place. The rows may span several accounts
     (a broadcast): ``facts`` is then each account's (by account id). The statements made do
     not grow with the accounts, only with the recipients (one per 5000)."""
-    facts_of_account = (lambda _: facts) if isinstance(facts, Facts) else facts.__getitem__
-    people = await _people(session, rows, facts_of_account)
-    if not people:
+    await decide_each(session, [Decision(rows, facts, now)])
+
+
+async def decide_each(
+    session: AsyncSession,
+    decisions: Iterable[Decision],
+    *,
+    defaults: Mapping[uuid.UUID, Mapping[str, Any]] | None = None,
+) -> None:
+    """``decide`` for several notifications at once (a group commit's batch): the accounts'
+    defaults (unless given, as ``store.defaults_of`` reads them in this transaction) and the
+    users' documents are read once for all, and each notification's rows are then decided
+    as ``decide`` alone would, in turn."""
+    each: list[tuple[Decision, list[Person]]] = []
+    for decision in decisions:
+        facts = decision.facts
+        facts_of_account = (lambda _, f=facts: f) if isinstance(facts, Facts) else facts.__getitem__
+        people = await _people(session, decision.rows, facts_of_account)
+        if people:
+            each.append((decision, people))
+    if not each:
         return
-    accounts = {one.row["account_id"] for one in people}
-    defaults = await store.defaults_of(session, accounts)
-    own = await store.users_own(session, {one.who for one in people})
+    everyone = [person for _, people in each for person in people]
+    accounts = {person.row["account_id"] for person in everyone}
+    if defaults is None or not accounts <= defaults.keys():
+        defaults = await store.defaults_of(session, accounts)
+    own = await store.users_own(session, {person.who for person in everyone})
     skipped: dict[str, int] = defaultdict(int)
+    for decision, people in each:
+        await _apply(session, people, defaults, own, now=decision.now, skipped=skipped)
+    if skipped:
+        on_commit(session, _count(dict(skipped)))
+
+
+async def _apply(
+    session: AsyncSession,
+    people: list[Person],
+    defaults: Mapping[uuid.UUID, Mapping[str, Any]],
+    own: Mapping[uuid.UUID, Mapping[str, Any]],
+    *,
+    now: datetime,
+    skipped: dict[str, int],
+) -> None:
+    """The rules on one notification's rows of users, given the documents they read."""
     live: list[Live] = []
     for person in people:
         row, row_facts = person.row, person.facts
@@ -146,8 +192,6 @@ async def decide(
     for one in live:
         escalate(one.row, one.facts.escalation)
     await _apply_quiet_hours(session, [one for one in live if not one.facts.urgent])
-    if skipped:
-        on_commit(session, _count(dict(skipped)))
 
 
 class Person(NamedTuple):  # one per planned row of a fan-out: a tuple is cheapest to make

@@ -18,6 +18,7 @@ from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.models import Account, ancestors_in
+from herald.db import shared_reads
 from herald.errors import ErrorDetail, MissingPersonalisation, NotFound, ValidationFailed
 from herald.templates.catalogue import declared_macros, optional_fields
 from herald.templates.compose import Rendered, account_fields, context, render_channels
@@ -191,6 +192,20 @@ async def ref_for_type(
     account's path known. Rows are read for every id that has a row of this type anywhere in the
     chain, so that an override which changed the type is seen as what it is.
     """
+    shared = shared_reads(session)
+    key = ("ref_for_type", account_id, type_, sub_type)
+    if shared is not None and key in shared:
+        known: TemplateRef | None = shared[key]
+        return known
+    found = await _ref_for_type(session, account_id=account_id, type_=type_, sub_type=sub_type)
+    if shared is not None:
+        shared[key] = found
+    return found
+
+
+async def _ref_for_type(
+    session: AsyncSession, *, account_id: uuid.UUID, type_: str, sub_type: str
+) -> TemplateRef | None:
     path = await _path_of(session, account_id)
     if path is None:
         return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,9 +41,14 @@ class RateLimitHeaders:
         async def send_with_headers(message: Message) -> None:
             quota = scope.get("state", {}).get(STATE_KEY)
             if message["type"] == "http.response.start" and isinstance(quota, Quota):
-                headers = MutableHeaders(scope=message)
-                for name, value in quota.headers().items():
-                    headers.setdefault(name, value)
+                # The raw list, with the names present read once (``MutableHeaders.setdefault``
+                # walked every header for each of the three).
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                for name, value in quota.raw_headers():
+                    if name not in present:
+                        headers.append((name, value))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

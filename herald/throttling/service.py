@@ -14,6 +14,7 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from limits import RateLimitItem, parse
@@ -46,6 +47,13 @@ def storage_uri(settings: Settings) -> str:
     return "async+memory://"
 
 
+@lru_cache(maxsize=256)
+def _parsed(rate: str) -> RateLimitItem:
+    """A rate as ``limits`` takes it, parsed once per distinct rate string."""
+    item: RateLimitItem = parse(rate)
+    return item
+
+
 @dataclass(frozen=True)
 class Quota:
     """Where a caller stands in its window: the ``RateLimit-*`` headers."""
@@ -61,6 +69,10 @@ class Quota:
             "RateLimit-Remaining": str(self.remaining),
             "RateLimit-Reset": str(self.reset_seconds),
         }
+
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The same headers as ASGI sends them (lower-case names)."""
+        return [(name.lower().encode(), value.encode()) for name, value in self.headers().items()]
 
 
 class Throttle:
@@ -116,7 +128,7 @@ class Throttle:
 
     async def hit_request(self, *, caller: str, rate: str | None) -> Quota:
         """Count one request of ``caller`` (a key, or a user token); 429 when over the rate."""
-        item: RateLimitItem = parse(rate or self.default_rate)
+        item = _parsed(rate or self.default_rate)
         allowed = await self.limiter.hit(item, "request", caller)
         stats = await self.limiter.get_window_stats(item, "request", caller)
         quota = Quota(

@@ -20,12 +20,13 @@ from sqlalchemy import event, func, select, update
 from herald.accounts.models import Account
 from herald.app import create_app
 from herald.db import Database
+from herald.delivery.models import Delivery
 from herald.directory.models import User
 from herald.inbox.models import InboxEvent, InboxItem, UserInboxSeq
 from herald.notifications.models import Notification
 from herald.throttling.models import DailyUsage
 from tests.conftest import Tenant, settings_for
-from tests.notifications.helpers import add_users, call_event
+from tests.notifications.helpers import add_users, call_event, inbox, user_headers
 
 GROUP = 4  # every test sends one group of exactly this many accepts at once
 
@@ -219,3 +220,267 @@ async def test_two_processes_groups_crossing_recipients_all_commit(
             select(func.count()).where(Notification.account_id == tenant.account_id)
         )
     assert stored == len(answers)
+
+
+@pytest.fixture(scope="module")
+async def lone(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An application without group commit: a transaction per request, the answers a lone
+    accept gets."""
+    app = create_app(settings_for(database_url, group_commit=False))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lone.test") as http:
+            yield http
+
+
+async def test_a_batch_writes_the_events_lone_accepts_write(
+    grouped: httpx.AsyncClient,
+    lone: httpx.AsyncClient,
+    grouping_app: FastAPI,
+    make_tenant: Any,
+    db: Database,
+) -> None:
+    """A group's members to one user, written in one batch: the user's events and counters
+    are those the same accepts write one at a time (numbered in turn, each count the
+    numbers once its own item is in)."""
+    tenant = await make_tenant("events")
+    await add_users(grouped, tenant, "e", "f")
+    await _warm(grouped, tenant)
+    await _warm(lone, tenant)
+    with commits(grouping_app) as committed:
+        answers = await asyncio.gather(
+            *(
+                grouped.post(
+                    "/v1/notifications", json=message(f"b{n}", "e"), headers=tenant.headers
+                )
+                for n in range(GROUP)
+            )
+        )
+    assert len(committed) == 1
+    for n in range(GROUP):
+        alone = await lone.post(
+            "/v1/notifications", json=message(f"b{n}", "f"), headers=tenant.headers
+        )
+        assert alone.status_code == 202
+    assert [a.status_code for a in answers] == [202] * GROUP
+
+    async def stream(external_id: str) -> list[tuple[int, str, dict[str, Any]]]:
+        user = await _user_id(db, tenant, external_id)
+        async with db.sessions() as session:
+            rows = await session.execute(
+                select(InboxEvent.seq, InboxEvent.event, InboxEvent.payload)
+                .where(InboxEvent.user_id == user)
+                .order_by(InboxEvent.seq)
+            )
+            counters = (
+                await session.execute(
+                    select(UserInboxSeq.seq, UserInboxSeq.unread, UserInboxSeq.unseen).where(
+                        UserInboxSeq.user_id == user
+                    )
+                )
+            ).one()
+        assert tuple(counters) == (2 * GROUP, GROUP, GROUP)
+        return [(seq, event, payload) for seq, event, payload in rows]
+
+    batched, one_by_one = await stream("e"), await stream("f")
+    assert [(s, e) for s, e, _ in batched] == [(s, e) for s, e, _ in one_by_one]
+    counts = [p for _, e, p in batched if e == "count"]
+    assert counts == [{"unread": n, "unseen": n, "reason": "message"} for n in range(1, GROUP + 1)]
+    created = [p for _, e, p in batched if e == "notification.created"]
+    # Each created event is its item's document, as the inbox serves it (a batch's members
+    # may be written in any order: the documents are matched by message).
+    listed = await inbox(grouped, await user_headers(grouped, tenant, "e"))
+    served = {item["message"]: item for item in listed["data"]}
+    assert {p["message"]: p for p in created} == served
+
+
+async def test_a_member_the_database_refuses_fails_alone_in_a_batch(
+    grouped: httpx.AsyncClient,
+    lone: httpx.AsyncClient,
+    grouping_app: FastAPI,
+    make_tenant: Any,
+    db: Database,
+) -> None:
+    """A text PostgreSQL cannot store (a NUL character) fails only when the batch writes it:
+    the batch is rolled back, every member runs alone, and each gets the answer it gets as a
+    lone request. (SQLite stores the text: there every member is accepted.)"""
+    tenant = await make_tenant("refused")
+    await add_users(grouped, tenant, "n")
+    await _warm(grouped, tenant)
+    await _warm(lone, tenant)
+    bodies = [message(f"good {n}", "n") for n in range(GROUP - 1)] + [message("bad \0", "n")]
+    expected = [
+        (await lone.post("/v1/notifications", json=b, headers=tenant.headers)) for b in bodies
+    ]
+    with commits(grouping_app) as committed:
+        answers = await asyncio.gather(
+            *(grouped.post("/v1/notifications", json=b, headers=tenant.headers) for b in bodies)
+        )
+    assert len(committed) == 1
+    assert [a.status_code for a in answers] == [e.status_code for e in expected]
+    assert [a.status_code for a in answers[:-1]] == [202] * (GROUP - 1)
+    if answers[-1].status_code != 202:
+        assert answers[-1].json()["error"]["code"] == expected[-1].json()["error"]["code"]
+    accepted = {uuid.UUID(a.json()["id"]) for a in answers if a.status_code == 202}
+    async with db.sessions() as session:
+        stored = set(
+            await session.scalars(select(Notification.id).where(Notification.id.in_(accepted)))
+        )
+    assert stored == accepted
+
+
+async def test_a_key_answered_in_a_batch_replays_in_the_next(
+    grouped: httpx.AsyncClient, make_tenant: Any, db: Database
+) -> None:
+    """Keys used once each in a group are written with the batch; the same requests in the
+    next group replay the stored answers, byte for byte, and write nothing more."""
+    tenant = await make_tenant("replays")
+    await add_users(grouped, tenant, "r")
+    await _warm(grouped, tenant)
+    keys = [f"key-{uuid.uuid4()}" for _ in range(GROUP)]
+
+    async def send_all() -> list[httpx.Response]:
+        return await asyncio.gather(
+            *(
+                grouped.post(
+                    "/v1/notifications", json=message(f"r{n}", "r"),
+                    headers={**tenant.headers, "Idempotency-Key": key},
+                )
+                for n, key in enumerate(keys)
+            )
+        )  # fmt: skip
+
+    first, again = await send_all(), await send_all()
+    assert [a.status_code for a in first] == [202] * GROUP
+    assert [a.content for a in again] == [a.content for a in first]
+    async with db.sessions() as session:
+        stored = await session.scalar(
+            select(func.count()).where(Notification.account_id == tenant.account_id)
+        )
+    assert stored == GROUP
+
+
+async def test_the_daily_cap_is_exact_across_concurrent_batches(
+    grouped: httpx.AsyncClient, database_url: str, make_tenant: Any, db: Database
+) -> None:
+    """Two processes' batches straddle one account's cap at once: each reads the day's count
+    before the other has committed, and the charge, checked again in the database, refuses
+    the later batch, whose members then run alone. Exactly the cap is accepted."""
+    cap = GROUP + 1
+    tenant = await make_tenant("straddled")
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            update(Account).where(Account.id == tenant.account_id).values(daily_limit=cap)
+        )
+    users = [f"s{n}" for n in range(2 * GROUP)]
+    await add_users(grouped, tenant, *users)
+    settings = settings_for(database_url, group_commit_window_ms=30_000, group_commit_size=GROUP)
+    other = create_app(settings)
+    async with other.router.lifespan_context(other):
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://other.test") as http:
+            await _warm(http, tenant)
+            await _warm(grouped, tenant)
+            answers = await asyncio.gather(
+                *(
+                    (grouped, http)[n % 2].post(
+                        "/v1/notifications", json=message(f"c{n}", user), headers=tenant.headers
+                    )
+                    for n, user in enumerate(users)
+                )
+            )
+    codes = Counter(a.status_code for a in answers)
+    assert codes == {202: cap, 429: 2 * GROUP - cap}, [a.text for a in answers]
+    async with db.sessions() as session:
+        stored = await session.scalar(
+            select(func.count()).where(Notification.account_id == tenant.account_id)
+        )
+        used = await session.scalar(
+            select(DailyUsage.messages).where(DailyUsage.account_id == tenant.account_id)
+        )
+    assert (stored, used) == (cap, cap)
+
+
+async def test_members_the_batch_does_not_take_run_alone_in_the_same_group(
+    grouped: httpx.AsyncClient, grouping_app: FastAPI, make_tenant: Any, db: Database
+) -> None:
+    """A call ringing twice (one correlated chain: its item is updated, not inserted) and two
+    plain messages in one group: the messages go in the batch, the chain's events run alone
+    after it, in the same transaction; every user's events are numbered without a gap and
+    the counters count the items."""
+    tenant = await make_tenant("mixed")
+    await add_users(grouped, tenant, "m1", "m2")
+    await _warm(grouped, tenant)
+    call = f"call-{uuid.uuid4()}"
+    requests = [
+        grouped.post(
+            "/v1/notifications",
+            json=call_event("incomingCall", {"users": ["m1"]}, id=call),
+            headers=tenant.headers,
+        ),
+        grouped.post("/v1/notifications", json=message("to m2", "m2"), headers=tenant.headers),
+        grouped.post(
+            "/v1/notifications",
+            json=call_event("incomingCall", {"users": ["m1", "m2"]}, id=call),
+            headers=tenant.headers,
+        ),
+        grouped.post("/v1/notifications", json=message("to m1", "m1"), headers=tenant.headers),
+    ]
+    with commits(grouping_app) as committed:
+        answers = await asyncio.gather(*requests)
+    assert len(committed) == 1
+    assert [a.status_code for a in answers] == [202] * GROUP, [a.text for a in answers]
+    for external_id, items in (("m1", 2), ("m2", 2)):  # the call's item and the message
+        user = await _user_id(db, tenant, external_id)
+        async with db.sessions() as session:
+            held = await session.scalar(select(func.count()).where(InboxItem.user_id == user))
+            seqs = list(
+                await session.scalars(
+                    select(InboxEvent.seq)
+                    .where(InboxEvent.user_id == user)
+                    .order_by(InboxEvent.seq)
+                )
+            )
+            kept = (
+                await session.execute(
+                    select(UserInboxSeq.seq, UserInboxSeq.unread).where(
+                        UserInboxSeq.user_id == user
+                    )
+                )
+            ).one()
+        assert held == items
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert tuple(kept) == (len(seqs), items)
+
+
+async def test_a_frequency_cap_counts_the_groups_earlier_members(
+    grouped: httpx.AsyncClient, grouping_app: FastAPI, make_tenant: Any, db: Database
+) -> None:
+    """Under the account's frequency cap (two per hour) four emails to one user in one group
+    are decided as four lone accepts would be: the members run alone, each seeing the
+    deliveries the ones before it wrote, so two go and two are skipped."""
+    tenant = await make_tenant("frequency")
+    await add_users(grouped, tenant, "q")
+    cap = {"frequency_cap": {"max": 2, "per": "1h"}}
+    answer = await grouped.put("/v1/preferences", json=cap, headers=tenant.headers)
+    assert answer.status_code == 200, answer.text
+    await _warm(grouped, tenant)
+    body = {**message("capped", "q"), "channels": ["in_app", "email"]}
+    with commits(grouping_app) as committed:
+        answers = await asyncio.gather(
+            *(
+                grouped.post("/v1/notifications", json={**body, "message": f"capped {n}"},
+                             headers=tenant.headers)
+                for n in range(GROUP)
+            )
+        )  # fmt: skip
+    assert len(committed) == 1
+    assert [a.status_code for a in answers] == [202] * GROUP
+    ids = [uuid.UUID(a.json()["id"]) for a in answers]
+    async with db.sessions() as session:
+        reasons = list(
+            await session.scalars(select(Delivery.reason).where(Delivery.notification_id.in_(ids)))
+        )
+    assert sorted(reasons, key=str) == sorted(
+        [None, None, "frequency_cap", "frequency_cap"], key=str
+    )
