@@ -236,25 +236,12 @@ async def _insert(
 
 def new_item_document(message: InAppMessage, item_id: uuid.UUID) -> dict[str, Any]:
     """The document of a new item (the payload of its ``notification.created`` event)."""
-    return item_document(
-        {
-            **_content(message),
-            "id": item_id,
-            "type": message.type,
-            "correlation_id": message.correlation_id,
-            "action_status": None,
-            "read_at": None,
-            "seen_at": None,
-            "created_at": message.at,
-        }
-    )
+    return item_document({**_fresh(message), "id": item_id})
 
 
-def _created_document(message: InAppMessage, per_user_text: bool) -> inbox_events.Document:
-    """Every new item's document as JSON around holes for what differs per recipient."""
-    holes = ["id", "message", "message_formatted"] if per_user_text else ["id"]
-    tokens = {name: f"hole-{secrets.token_hex(16)}" for name in holes}
-    row = {
+def _fresh(message: InAppMessage) -> dict[str, Any]:
+    """A new item's fields but its id: unread, unseen, no action yet."""
+    return {
         **_content(message),
         "type": message.type,
         "correlation_id": message.correlation_id,
@@ -262,8 +249,14 @@ def _created_document(message: InAppMessage, per_user_text: bool) -> inbox_event
         "read_at": None,
         "seen_at": None,
         "created_at": message.at,
-        **tokens,
     }
+
+
+def _created_document(message: InAppMessage, per_user_text: bool) -> inbox_events.Document:
+    """Every new item's document as JSON around holes for what differs per recipient."""
+    holes = ["id", "message", "message_formatted"] if per_user_text else ["id"]
+    tokens = {name: f"hole-{secrets.token_hex(16)}" for name in holes}
+    row = {**_fresh(message), **tokens}
     document = json_dumps(item_document(row))
     parts: list[str] = []
     found = sorted((document.index(json_dumps(token)), name) for name, token in tokens.items())
