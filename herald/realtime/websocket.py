@@ -24,6 +24,7 @@ from herald.realtime import gate, ops, recovery
 from herald.realtime.connection import LEFT, TOO_SLOW, Connection
 from herald.realtime.frames import PING
 from herald.realtime.hub import Hub
+from herald.realtime.watchdog import SendWatchdog
 from herald.runtime import Runtime
 
 
@@ -100,28 +101,25 @@ async def _send_forever(
 ) -> None:
     """Drain the connection to the socket until it closes, or a frame waits ``bound`` s.
 
-    A send waits while the server's write buffer is full, that is while the client reads
-    nothing: without a bound it would wait for as long as the client does, and the hub's
-    "too slow" (which only the sender acts on) would never take effect.
+    Unbounded, a send to a client that reads nothing would wait for as long as the client does,
+    and the hub's "too slow" (which only the sender acts on) would never take effect.
     """
+    watchdog = SendWatchdog(bound)
     try:
         while connection.closure is None:
             replies, events = await connection.take(keepalive)
             if connection.closure is not None:
                 return
             if not replies and not events:
-                await _send(websocket, PING.decode(), bound)
+                await watchdog.send(websocket, PING.decode())
             for reply in replies:
-                await _send(websocket, reply.decode(), bound)
+                await watchdog.send(websocket, reply.decode())
             for event in events:
-                await _send(websocket, event.text(), bound)
+                await watchdog.send(websocket, event.text())
     except TimeoutError:
         connection.close(TOO_SLOW)
-
-
-async def _send(websocket: WebSocket, text: str, bound: float) -> None:
-    async with asyncio.timeout(bound):
-        await websocket.send_text(text)
+    finally:
+        watchdog.stop()
 
 
 async def _receive_forever(
