@@ -2,7 +2,8 @@
 
 A send waits while the server's write buffer is full, that is while the client reads nothing.
 ``asyncio.timeout`` around every send would bound it, but arms and cancels a timer per frame:
-6.8 µs a frame under uvloop, as much as the send itself, where this bookkeeping costs 0.06 µs.
+6.1 µs more a frame under uvloop, where this bookkeeping adds 0.18 µs (``python -m
+bench.send_bound``, bench/results/send_bound.md).
 Here a connection has at most one timer, armed by a send when none is pending and, when it
 fires, re-armed from the start of the send under way; it cancels the sender only when that
 send has waited the whole bound.
