@@ -44,12 +44,13 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
         uvicorn closes the transport when the application returns, and a transport closes only
         once its write buffer has drained: for a client that stopped reading, never, so the
-        socket and its buffers stayed until the client read again. A buffer still above its
-        high-water mark once the application has returned means the application could not
-        write even its close frame in time (herald.realtime.websocket bounds every send).
+        socket and its buffers stayed until the client read again. No close frame sent and a
+        buffer still above its high-water mark once the application has returned mean the
+        application could not write even its close frame in time (herald.realtime.websocket
+        bounds every send).
         """
         await super().run_asgi()
-        if not self.disconnected and not self.writable.is_set():
+        if not self.disconnected and not self.close_sent and not self.writable.is_set():
             self.transport.abort()
 
 
