@@ -66,8 +66,8 @@ async def _read_until_closed(client: Client) -> tuple[list[int], ConnectionClose
 
 def _let_go(server: Server, user_id: uuid.UUID) -> bool:
     """Whether the hub has told one of the user's connections to go: the stalled sender is
-    only counted in ``stats.too_slow`` once the client reads again, so sending until then
-    would only fill buffers nobody reads."""
+    only counted in ``stats.too_slow`` once its send times out or the client reads again, so
+    sending until then would only fill buffers nobody reads."""
     return any(c.closure is TOO_SLOW for c in server.hub._users.get(user_id, ()))
 
 
