@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     realtime_keepalive: float = Field(
         default=20.0, gt=0, description="Seconds of silence before a real-time ping."
     )
+    realtime_send_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a real-time client may take to accept one frame (the close frame "
+        "too) before it is dropped as too slow.",
+    )
     realtime_resume_grace: float = Field(
         default=0.5, ge=0, description="Seconds a new WebSocket waits for a resume before live."
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from herald.cli.common import console, safe_url
 from herald.cli.failures import Failure
@@ -35,6 +36,24 @@ class HttpProtocol(HttpToolsProtocol):
         self.parser = None  # type: ignore[assignment]
 
 
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O WebSocket protocol, which lets go of a client that stopped reading."""
+
+    async def run_asgi(self) -> None:
+        """Run the application; if it gave up on a client that reads nothing, cut the socket.
+
+        uvicorn closes the transport when the application returns, and a transport closes only
+        once its write buffer has drained: for a client that stopped reading, never, so the
+        socket and its buffers stayed until the client read again. No close frame sent and a
+        buffer still above its high-water mark once the application has returned mean the
+        application could not write even its close frame in time (herald.realtime.websocket
+        bounds every send).
+        """
+        await super().run_asgi()
+        if not self.disconnected and not self.close_sent and not self.writable.is_set():
+            self.transport.abort()
+
+
 # How uvicorn serves Herald, measured with bench/realtime.py (docs/performance.md):
 # - websockets' sans-I/O protocol: one task per WebSocket (the application's), where the
 #   default legacy protocol adds three more; the tests run this one too;
@@ -47,7 +66,7 @@ class HttpProtocol(HttpToolsProtocol):
 # - Herald writes its own access log (herald.http.middleware), in its JSON lines.
 SERVER_OPTIONS: dict[str, Any] = {
     "http": HttpProtocol,
-    "ws": "websockets-sansio",
+    "ws": WebSocketProtocol,
     "ws_per_message_deflate": False,
     "ws_max_size": 64 * 1024,
     "backlog": 4096,

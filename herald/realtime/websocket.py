@@ -2,9 +2,11 @@
 
 The connection's own task is the sender: it drains the connection's buffer to the socket (and
 pings an idle one). One more task, the receiver, carries out the client's ops. The client
-leaving, or the hub's request to close (too slow, shutdown), ends both. One task more per
-connection, not three: at 10,000 connections every task and every event costs memory and
-garbage-collector time (docs/performance.md).
+leaving, or the hub's request to close (too slow, shutdown), ends both. Every frame, the close
+frame too, waits at most ``HERALD_REALTIME_SEND_TIMEOUT`` for the client to take it: a client
+that stops reading is dropped as too slow in bounded time, not held until it reads again.
+One task more per connection, not three: at 10,000 connections every task and every event costs
+memory and garbage-collector time (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -19,12 +21,11 @@ from herald.bus.base import cancel_task
 from herald.errors import HeraldError
 from herald.http.handlers import error_response
 from herald.realtime import gate, ops, recovery
-from herald.realtime.connection import LEFT, Connection
+from herald.realtime.connection import LEFT, TOO_SLOW, Connection
 from herald.realtime.frames import PING
 from herald.realtime.hub import Hub
+from herald.realtime.watchdog import SendWatchdog
 from herald.runtime import Runtime
-
-CLOSE_TIMEOUT = 5.0
 
 
 async def serve(websocket: WebSocket, *, hub: Hub, runtime: Runtime) -> None:
@@ -64,13 +65,15 @@ async def _run(
         _receive_forever(websocket, connection, principal, head, hub=hub, runtime=runtime)
     )
     receiver.add_done_callback(lambda _: connection.close(LEFT))
+    settings = runtime.settings
+    timeout = settings.realtime_send_timeout
     try:
-        await _send_forever(websocket, connection, runtime.settings.realtime_keepalive)
+        await _send_forever(websocket, connection, settings.realtime_keepalive, timeout)
     finally:
         await cancel_task(receiver)
         hub.disconnect(connection)  # before the close frame, which a stalled client may hold up
     if connection.closure is not None and connection.closure is not LEFT:
-        await _close(websocket, connection.closure.code, connection.closure.reason)
+        await _close(websocket, connection.closure.code, connection.closure.reason, timeout)
 
 
 async def _head(runtime: Runtime, connection: Connection) -> int:
@@ -80,26 +83,43 @@ async def _head(runtime: Runtime, connection: Connection) -> int:
         return await recovery.head(session, connection.user_id)
 
 
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    """Send a close frame, unless the client is gone or cannot take even that in time."""
+async def _close(websocket: WebSocket, code: int, reason: str, bound: float) -> None:
+    """Send a close frame, unless the client is gone or cannot take even that in time.
+
+    A close frame that cannot be written in time is given up: the application returns and the
+    server cuts the socket (``herald.cli.serve.WebSocketProtocol``).
+    """
     if websocket.application_state != WebSocketState.CONNECTED:
         return
     with contextlib.suppress(TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
-        async with asyncio.timeout(CLOSE_TIMEOUT):
+        async with asyncio.timeout(bound):
             await websocket.close(code, reason)
 
 
-async def _send_forever(websocket: WebSocket, connection: Connection, keepalive: float) -> None:
-    while connection.closure is None:
-        replies, events = await connection.take(keepalive)
-        if connection.closure is not None:
-            return
-        if not replies and not events:
-            await websocket.send_text(PING.decode())
-        for reply in replies:
-            await websocket.send_text(reply.decode())
-        for event in events:
-            await websocket.send_text(event.text())
+async def _send_forever(
+    websocket: WebSocket, connection: Connection, keepalive: float, bound: float
+) -> None:
+    """Drain the connection to the socket until it closes, or a frame waits ``bound`` s.
+
+    Unbounded, a send to a client that reads nothing would wait for as long as the client does,
+    and the hub's "too slow" (which only the sender acts on) would never take effect.
+    """
+    watchdog = SendWatchdog(bound)
+    try:
+        while connection.closure is None:
+            replies, events = await connection.take(keepalive)
+            if connection.closure is not None:
+                return
+            if not replies and not events:
+                await watchdog.send(websocket, PING.decode())
+            for reply in replies:
+                await watchdog.send(websocket, reply.decode())
+            for event in events:
+                await watchdog.send(websocket, event.text())
+    except TimeoutError:
+        connection.close(TOO_SLOW)
+    finally:
+        watchdog.stop()
 
 
 async def _receive_forever(

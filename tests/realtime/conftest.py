@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
 from herald.app import create_app
-from herald.cli import HttpProtocol
+from herald.cli.serve import HttpProtocol, WebSocketProtocol
 from herald.realtime.hub import Hub
 from tests.bus.conftest import free_port
 from tests.conftest import MakeTenant, Tenant, settings_for
@@ -71,7 +71,7 @@ async def serve(app: FastAPI, port: int) -> AsyncIterator[uvicorn.Server]:
         log_config=None,
         # herald api's protocols (herald/cli.py SERVER_OPTIONS), which test_garbage.py relies on.
         http=HttpProtocol,
-        ws="websockets-sansio",
+        ws=WebSocketProtocol,
         # No protocol pings: the back-pressure test stalls a client on purpose, and on a busy
         # machine filling its buffers outlasted even a 60 s ping, whose timeout then closed it
         # (1011) before the hub's 4008. Herald's own keep-alive (realtime_keepalive) stays.
@@ -101,6 +101,9 @@ async def server(database_url: str) -> AsyncIterator[Server]:
         realtime_queue=QUEUE,
         realtime_resume_grace=0.3,
         realtime_keepalive=2,
+        # test_backpressure's slow client reads its 4008 only after the fast one has caught
+        # up, which a busy machine may stretch past the default send timeout.
+        realtime_send_timeout=60,
     )
     app = create_app(settings)
     port = free_port()

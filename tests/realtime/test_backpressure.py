@@ -7,18 +7,30 @@ import base64
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import jwt
+import orjson
 import pytest
+import uvicorn
+from prometheus_client import REGISTRY
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Opcode
+from websockets.http11 import Response
+from websockets.uri import parse_uri
 
+from herald.app import create_app
+from herald.cli.serve import WebSocketProtocol
 from herald.db import run_after_commit
 from herald.inbox.events import COUNT, PendingEvent, append_events
 from herald.realtime.connection import TOO_SLOW
 from herald.runtime import Runtime
-from tests.bus.conftest import eventually
-from tests.realtime.conftest import Api, Client, Server, seqs, websocket
+from tests.bus.conftest import eventually, free_port
+from tests.conftest import Tenant, settings_for
+from tests.realtime.conftest import QUEUE, Api, Client, Server, seqs, serve, websocket
 
 # Big, incompressible events (WebSocket compression is on) fill the socket buffers quickly.
 PAD_BYTES = 45_000
@@ -54,8 +66,8 @@ async def _read_until_closed(client: Client) -> tuple[list[int], ConnectionClose
 
 def _let_go(server: Server, user_id: uuid.UUID) -> bool:
     """Whether the hub has told one of the user's connections to go: the stalled sender is
-    only counted in ``stats.too_slow`` once the client reads again, so sending until then
-    would only fill buffers nobody reads."""
+    only counted in ``stats.too_slow`` once its send times out or the client reads again, so
+    sending until then would only fill buffers nobody reads."""
     return any(c.closure is TOO_SLOW for c in server.hub._users.get(user_id, ()))
 
 
@@ -98,3 +110,141 @@ async def test_a_slow_client_is_cut_off_and_a_fast_one_gets_every_event(
     assert seqs(fast_frames) == list(range(1, sent + 1))
     assert slow_seqs == list(range(1, len(slow_seqs) + 1)) and len(slow_seqs) < sent
     assert closed.rcvd is not None and closed.rcvd.code == 4008
+
+
+# The strict server's bound on one frame: a client that takes nothing for this long is dropped.
+SEND_TIMEOUT = 1.5
+# Scheduling slack on a busy machine, on top of the bound.
+SLACK = 1.5
+
+
+@pytest.fixture(scope="module")
+async def strict(database_url: str) -> AsyncIterator[tuple[Server, uvicorn.Server]]:
+    """A second Herald on the same database whose sends time out after ``SEND_TIMEOUT``."""
+    settings = settings_for(
+        database_url,
+        realtime_queue=QUEUE,
+        realtime_resume_grace=0.3,
+        realtime_keepalive=2,
+        realtime_send_timeout=SEND_TIMEOUT,
+    )
+    app = create_app(settings)
+    port = free_port()
+    async for running in serve(app, port):
+        yield Server(app, port), running
+
+
+class RawClient:
+    """A WebSocket client on a bare socket that reads only when asked to, then not at all.
+
+    websockets' sans-I/O protocol makes the handshake and frames; nothing reads the socket
+    in the background, so once the client stops, the server's buffers fill and stay full.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.protocol = ClientProtocol(parse_uri(url))
+        self.sock = socket.socket()
+        # A tiny receive window: unread frames back up into the server at once.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.setblocking(False)
+        self.seqs: list[int] = []
+
+    async def open(self, port: int) -> None:
+        """Connect and complete the handshake."""
+        loop = asyncio.get_running_loop()
+        await loop.sock_connect(self.sock, ("127.0.0.1", port))
+        self.protocol.send_request(self.protocol.connect())
+        await self._flush()
+        while not any(isinstance(e, Response) for e in await self._receive()):
+            pass
+        assert self.protocol.handshake_exc is None
+
+    async def op(self, **frame: Any) -> None:
+        """Send a client op."""
+        self.protocol.send_text(orjson.dumps(frame))
+        await self._flush()
+
+    async def read_until(self, seq: int) -> None:
+        """Read frames until one of seq ``seq`` or later has arrived."""
+        async with asyncio.timeout(10):
+            while not self.seqs or self.seqs[-1] < seq:
+                for event in await self._receive():
+                    if not isinstance(event, Response) and event.opcode is Opcode.TEXT:
+                        frame = orjson.loads(event.data)
+                        if "seq" in frame:
+                            self.seqs.append(frame["seq"])
+
+    async def _receive(self) -> list[Any]:
+        data = await asyncio.get_running_loop().sock_recv(self.sock, 65536)
+        assert data, "the server closed the connection"
+        self.protocol.receive_data(data)
+        return list(self.protocol.events_received())
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.sock_sendall(self.sock, b"".join(self.protocol.data_to_send()))
+
+
+def _websockets(server: uvicorn.Server) -> int:
+    """WebSocket connections the uvicorn server still holds (a socket and its buffers each)."""
+    return sum(isinstance(c, WebSocketProtocol) for c in server.server_state.connections)
+
+
+def _gauge() -> float | None:
+    return REGISTRY.get_sample_value("herald_realtime_connections", {"transport": "websocket"})
+
+
+@pytest.mark.timeout(60)
+async def test_a_client_that_stops_reading_is_dropped_within_the_send_timeout(
+    strict: tuple[Server, uvicorn.Server], tenant: Tenant
+) -> None:
+    server, running = strict
+    async with httpx.AsyncClient(base_url=server.http, headers=tenant.headers) as http:
+        _, token = await Api(server, tenant, http).user()
+    user_id = uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sub"])
+    runtime: Runtime = server.app.state.runtime
+    cut_before = server.hub.stats.too_slow
+    stalled = RawClient(server.ws_url(token))
+    fast_frames: list[dict[str, Any]] = []
+    with stalled.sock:
+        async with websocket(server.ws_url(token)) as fast:
+            await stalled.open(server.port)
+            await stalled.op(op="resume", after=0)
+            await fast.op(op="resume", after=0)
+            reader = asyncio.create_task(_read_all(fast, fast_frames))
+            await eventually(lambda: server.hub.count() == 2)
+            open_before, gauge_before = _websockets(running), _gauge()
+            for _ in range(3):
+                await _append(runtime, tenant.account_id, user_id)
+            await stalled.read_until(3)
+            last_seq = stalled.seqs[-1]  # where the stalled client will resume from
+            assert stalled.seqs == list(range(1, last_seq + 1))
+
+            # From here on the stalled client reads nothing.
+            sent = 3
+            while not _let_go(server, user_id) and sent < MAX_EVENTS:
+                await _append(runtime, tenant.account_id, user_id)
+                sent += 1
+            assert _let_go(server, user_id), f"{sent} events never filled the buffers"
+
+            # Out of the hub within the bound: the send under way when it was let go times out.
+            await eventually(lambda: server.hub.count() == 1, within=SEND_TIMEOUT + SLACK)
+            assert server.hub.stats.too_slow == cut_before + 1
+            assert gauge_before is not None and _gauge() == gauge_before - 1
+            # Its close frame cannot be written either: the socket is cut, its buffers freed.
+            await eventually(
+                lambda: _websockets(running) == open_before - 1, within=SEND_TIMEOUT + SLACK
+            )
+            # The reading client got, and keeps getting, every event.
+            for _ in range(2):
+                await _append(runtime, tenant.account_id, user_id)
+            sent += 2
+            await eventually(lambda: len(fast_frames) >= sent)
+            reader.cancel()
+    assert seqs(fast_frames) == list(range(1, sent + 1))
+
+    # Back, it resumes from its last seq: every event after it, once, in order.
+    async with websocket(server.ws_url(token)) as back:
+        await back.op(op="resume", after=last_seq)
+        replay = [await back.next() for _ in range(sent - last_seq)]
+    assert seqs(replay) == list(range(last_seq + 1, sent + 1))
