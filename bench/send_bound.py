@@ -47,7 +47,7 @@ async def timer_per_frame(websocket: WebSocket) -> None:
 async def watchdog(websocket: WebSocket) -> None:
     guard = SendWatchdog(BOUND)
     for _ in range(FRAMES):
-        await guard.send(websocket, "{}")
+        await guard.send(websocket.send_text("{}"))
     guard.stop()
 
 

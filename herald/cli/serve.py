@@ -14,7 +14,8 @@ import socket
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from herald.cli.common import console, safe_url
@@ -23,7 +24,8 @@ from herald.config import Settings
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, without the garbage cycle each WebSocket upgrade left."""
+    """uvicorn's httptools protocol, without the garbage cycle each WebSocket upgrade left, and
+    which lets go of an SSE client that stopped reading."""
 
     def handle_websocket_upgrade(self) -> None:
         """Hand the transport to the WebSocket protocol, then drop the HTTP parser.
@@ -34,6 +36,31 @@ class HttpProtocol(HttpToolsProtocol):
         """
         super().handle_websocket_upgrade()
         self.parser = None  # type: ignore[assignment]
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        super()._start_asgi_task(cycle, self._cutting_stalled(cycle, app))
+
+    def _cutting_stalled(
+        self, cycle: RequestResponseCycle, app: ASGI3Application
+    ) -> ASGI3Application:
+        """``app``, after which a response left unfinished over a full buffer cuts the socket.
+
+        uvicorn closes the transport then, and a transport closes only once its write buffer
+        has drained: for a client that stopped reading, never (as WebSocketProtocol, below, says). An
+        unfinished response and a buffer above its high-water mark mean the application gave
+        up on a client that reads nothing (herald.realtime.sse bounds every chunk).
+        """
+
+        async def run(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+            await app(scope, receive, send)
+            stalled = cycle.response_started and not cycle.response_complete
+            if stalled and not cycle.disconnected and self.flow.write_paused:
+                self.transport.abort()
+                # What connection_lost records once the loop runs it, but uvicorn looks now:
+                # gone, not "returned without completing response" (an error in its log).
+                cycle.disconnected = True
+
+        return run
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):

@@ -1,4 +1,4 @@
-"""A bound on each WebSocket send, without a timer per frame.
+"""A bound on each send to a real-time client (WebSocket frame, SSE chunk), without a timer each.
 
 A send waits while the server's write buffer is full, that is while the client reads nothing.
 ``asyncio.timeout`` around every send would bound it, but arms and cancels a timer per frame:
@@ -12,12 +12,11 @@ send has waited the whole bound.
 from __future__ import annotations
 
 import asyncio
-
-from starlette.websockets import WebSocket
+from collections.abc import Awaitable
 
 
 class SendWatchdog:
-    """Sends frames for the current task; a frame not taken within ``bound`` seconds fails."""
+    """Guards the current task's sends; one not taken within ``bound`` seconds fails."""
 
     __slots__ = ("_bound", "_fired", "_loop", "_sending", "_since", "_task", "_timer")
 
@@ -32,14 +31,14 @@ class SendWatchdog:
         self._sending = False
         self._fired = False
 
-    async def send(self, websocket: WebSocket, text: str) -> None:
-        """Send one text frame; ``TimeoutError`` once it has waited ``bound`` seconds."""
+    async def send(self, sending: Awaitable[None]) -> None:
+        """Await one send; ``TimeoutError`` once it has waited ``bound`` seconds."""
         self._since = self._loop.time()
         if self._timer is None:
             self._timer = self._loop.call_at(self._since + self._bound, self._check)
         self._sending = True
         try:
-            await websocket.send_text(text)
+            await sending
         except asyncio.CancelledError:
             # Ours, unless the task was cancelled for another reason as well.
             if not self._fired or self._task.uncancel() > 0:

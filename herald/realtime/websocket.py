@@ -111,11 +111,11 @@ async def _send_forever(
             if connection.closure is not None:
                 return
             if not replies and not events:
-                await watchdog.send(websocket, PING.decode())
+                await watchdog.send(websocket.send_text(PING.decode()))
             for reply in replies:
-                await watchdog.send(websocket, reply.decode())
+                await watchdog.send(websocket.send_text(reply.decode()))
             for event in events:
-                await watchdog.send(websocket, event.text())
+                await watchdog.send(websocket.send_text(event.text()))
     except TimeoutError:
         connection.close(TOO_SLOW)
     finally:

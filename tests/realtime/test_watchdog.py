@@ -41,7 +41,7 @@ async def test_a_send_that_waits_the_bound_fails_with_a_timeout() -> None:
     watchdog = SendWatchdog(BOUND)
     started = time.monotonic()
     with pytest.raises(TimeoutError):
-        await watchdog.send(websocket, "stuck")
+        await watchdog.send(websocket.send_text("stuck"))
     assert BOUND <= time.monotonic() - started < BOUND + 0.5
     watchdog.stop()
     # The cancellation it used is spent: the task goes on as if it had never been cancelled.
@@ -55,7 +55,7 @@ async def test_slow_sends_each_within_the_bound_never_fail() -> None:
     websocket = await _accepted(peer)
     watchdog = SendWatchdog(BOUND)
     for n in range(10):  # 2.5 bounds in all, a quarter each
-        await watchdog.send(websocket, str(n))
+        await watchdog.send(websocket.send_text(str(n)))
     watchdog.stop()
     assert peer.sent == [str(n) for n in range(10)]
 
@@ -66,7 +66,7 @@ async def test_a_cancellation_from_elsewhere_is_not_taken_for_a_timeout() -> Non
     async def sender() -> None:
         watchdog = SendWatchdog(BOUND)
         try:
-            await watchdog.send(websocket, "stuck")
+            await watchdog.send(websocket.send_text("stuck"))
         finally:
             watchdog.stop()
 
