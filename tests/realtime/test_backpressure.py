@@ -23,7 +23,7 @@ from websockets.http11 import Response
 from websockets.uri import parse_uri
 
 from herald.app import create_app
-from herald.cli.serve import WebSocketProtocol
+from herald.cli.serve import HttpProtocol, WebSocketProtocol
 from herald.db import run_after_commit
 from herald.inbox.events import COUNT, PendingEvent, append_events
 from herald.realtime.connection import TOO_SLOW
@@ -31,6 +31,7 @@ from herald.runtime import Runtime
 from tests.bus.conftest import eventually, free_port
 from tests.conftest import Tenant, settings_for
 from tests.realtime.conftest import QUEUE, Api, Client, Server, seqs, serve, websocket
+from tests.realtime.test_sse import stream as sse_stream
 
 # Big, incompressible events (WebSocket compression is on) fill the socket buffers quickly.
 PAD_BYTES = 45_000
@@ -190,8 +191,8 @@ def _websockets(server: uvicorn.Server) -> int:
     return sum(isinstance(c, WebSocketProtocol) for c in server.server_state.connections)
 
 
-def _gauge() -> float | None:
-    return REGISTRY.get_sample_value("herald_realtime_connections", {"transport": "websocket"})
+def _gauge(transport: str = "websocket") -> float | None:
+    return REGISTRY.get_sample_value("herald_realtime_connections", {"transport": transport})
 
 
 @pytest.mark.timeout(60)
@@ -248,3 +249,106 @@ async def test_a_client_that_stops_reading_is_dropped_within_the_send_timeout(
         await back.op(op="resume", after=last_seq)
         replay = [await back.next() for _ in range(sent - last_seq)]
     assert seqs(replay) == list(range(last_seq + 1, sent + 1))
+
+
+class RawEventSource:
+    """An SSE client on a bare socket that reads only when asked to, then not at all."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.sock = socket.socket()
+        # A tiny receive window: unread chunks back up into the server at once.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.setblocking(False)
+        self.seqs: list[int] = []
+        self._read = b""
+
+    async def open(self, port: int) -> None:
+        """Connect and send the stream's request."""
+        loop = asyncio.get_running_loop()
+        await loop.sock_connect(self.sock, ("127.0.0.1", port))
+        request = (
+            f"GET /v1/stream?token={self.token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Accept: text/event-stream\r\n\r\n"
+        )
+        await loop.sock_sendall(self.sock, request.encode())
+
+    def port(self) -> int:
+        """The client's own port: how the server knows this connection."""
+        port: int = self.sock.getsockname()[1]
+        return port
+
+    async def read_until(self, seq: int) -> None:
+        """Read until the event of seq ``seq`` or a later one has arrived whole."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(10):
+            while not self.seqs or self.seqs[-1] < seq:
+                data = await loop.sock_recv(self.sock, 65536)
+                assert data, "the server closed the connection"
+                self._read += data
+                # An event is whole once its blank line has arrived (chunks hold whole events).
+                *whole, self._read = self._read.split(b"\n\n")
+                for event in whole:
+                    for line in event.splitlines():
+                        if line.startswith(b"id: "):
+                            self.seqs.append(int(line.removeprefix(b"id: ")))
+
+
+def _holds(server: uvicorn.Server, client_port: int) -> bool:
+    """Whether the uvicorn server still holds the HTTP connection from this client port."""
+    return any(
+        isinstance(c, HttpProtocol) and c.client is not None and c.client[1] == client_port
+        for c in server.server_state.connections
+    )
+
+
+@pytest.mark.timeout(60)
+async def test_an_event_source_that_stops_reading_is_dropped_within_the_send_timeout(
+    strict: tuple[Server, uvicorn.Server], tenant: Tenant
+) -> None:
+    server, running = strict
+    async with httpx.AsyncClient(base_url=server.http, headers=tenant.headers) as http:
+        _, token = await Api(server, tenant, http).user()
+    user_id = uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sub"])
+    runtime: Runtime = server.app.state.runtime
+    cut_before = server.hub.stats.too_slow
+    stalled = RawEventSource(token)
+    fast_frames: list[dict[str, Any]] = []
+    with stalled.sock:
+        async with websocket(server.ws_url(token)) as fast:
+            await fast.op(op="resume", after=0)
+            await stalled.open(server.port)
+            reader = asyncio.create_task(_read_all(fast, fast_frames))
+            await eventually(lambda: server.hub.count() == 2)
+            gauge_before = _gauge("sse")
+            for _ in range(3):
+                await _append(runtime, tenant.account_id, user_id)
+            await stalled.read_until(3)
+            last_seq = stalled.seqs[-1]  # where the stalled client will resume from
+            assert stalled.seqs == list(range(1, last_seq + 1))
+
+            # From here on the stalled client reads nothing.
+            sent = 3
+            while not _let_go(server, user_id) and sent < MAX_EVENTS:
+                await _append(runtime, tenant.account_id, user_id)
+                sent += 1
+            assert _let_go(server, user_id), f"{sent} events never filled the buffers"
+
+            # Out of the hub within the bound: the chunk under way when it was let go times out.
+            await eventually(lambda: server.hub.count() == 1, within=SEND_TIMEOUT + SLACK)
+            assert server.hub.stats.too_slow == cut_before + 1
+            assert gauge_before is not None and _gauge("sse") == gauge_before - 1
+            # The unfinished response's socket is cut, its buffers freed.
+            await eventually(lambda: not _holds(running, stalled.port()), within=SLACK)
+            # The reading client got, and keeps getting, every event.
+            for _ in range(2):
+                await _append(runtime, tenant.account_id, user_id)
+            sent += 2
+            await eventually(lambda: len(fast_frames) >= sent)
+            reader.cancel()
+    assert seqs(fast_frames) == list(range(1, sent + 1))
+
+    # Back with Last-Event-ID: every event after it, once, in order.
+    async with sse_stream(server, token, **{"Last-Event-ID": str(last_seq)}) as back:
+        replay = await back.take(sent - last_seq)
+    assert [int(e["id"]) for e in replay] == list(range(last_seq + 1, sent + 1))
