@@ -46,9 +46,9 @@ class HttpProtocol(HttpToolsProtocol):
         """``app``, after which a response left unfinished over a full buffer cuts the socket.
 
         uvicorn closes the transport then, and a transport closes only once its write buffer
-        has drained: for a client that stopped reading, never (as WebSocketProtocol, below, says). An
-        unfinished response and a buffer above its high-water mark mean the application gave
-        up on a client that reads nothing (herald.realtime.sse bounds every chunk).
+        has drained: for a client that stopped reading, never (``WebSocketProtocol`` below).
+        An unfinished response and a buffer above its high-water mark mean the application
+        gave up on a client that reads nothing (herald.realtime.sse bounds every chunk).
         """
 
         async def run(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
