@@ -64,8 +64,8 @@ class Settings(BaseSettings):
     realtime_send_timeout: float = Field(
         default=10.0,
         gt=0,
-        description="Seconds a real-time client may take to accept one frame (the close frame "
-        "too) before it is dropped as too slow.",
+        description="Seconds a real-time client may take to accept one WebSocket frame (the "
+        "close frame too) or one SSE chunk before it is dropped as too slow.",
     )
     realtime_resume_grace: float = Field(
         default=0.5, ge=0, description="Seconds a new WebSocket waits for a resume before live."
