@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -176,19 +177,32 @@ async def _fill_inbox(url: str, notification_id: str, items: int) -> None:
     try:
         async with db.engine.begin() as connection:
             await connection.execute(copy, {"nid": uuid.UUID(notification_id), "n": items})
-        # The server is stopped: settle the copy so that no measured run pays for it. On
-        # PostgreSQL (autovacuum off on this server) the visibility map and statistics; on
-        # SQLite the copy's WAL folded back into the database file, which the server's commits
-        # would otherwise checkpoint during the first runs after it, and the statistics.
-        async with db.engine.connect() as connection:
-            auto = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            if postgres:
+        if postgres:  # autovacuum is off on this server: visibility map and statistics
+            async with db.engine.connect() as connection:
+                auto = await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await auto.execute(text("VACUUM ANALYZE inbox_items"))
-            else:
-                await auto.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-                await auto.execute(text("ANALYZE"))
     finally:
         await db.dispose()
+    if not postgres:
+        _settle_sqlite(url)
+
+
+def _settle_sqlite(url: str) -> None:
+    """Fold the copy's WAL back into the database file and refresh the statistics.
+
+    Run with the server stopped (a checkpoint is refused while it holds its connection), so that
+    the server's commits do not checkpoint the copy's pages during the first runs after it.
+    Plain ``sqlite3``: Herald's driver opens ``BEGIN IMMEDIATE`` transactions, in which neither
+    statement may run.
+    """
+    connection = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+    try:
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise RuntimeError("the copy's WAL could not be checkpointed: the database is busy")
+        connection.execute("ANALYZE")
+    finally:
+        connection.close()
 
 
 async def _written(url: str) -> dict[str, int]:
