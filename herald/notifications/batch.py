@@ -1,15 +1,15 @@
 """A group commit's ``/v1`` sends written together: one statement per table for all of them.
 
-Each member is first read and planned on its own (``service.plan``, its idempotency key,
-the cap it already knows of), as a lone accept is; then the members that can go together
-are decided by the rules at once (``rules.decide_each``: each its own facts and time) and
-written together: one ``INSERT`` of the notifications, one copy of their inbox items with
-one statement each for the sequences, the events and the history (``herald.inbox.batch``),
-one of the deliveries, one of the idempotency answers, and, as the transaction's last
-write, one charge per account. A member that fails while it is
-planned fails alone (nothing of it is written). The daily cap is exact: the day's count is
-read before the writes and each member admitted in turn while it fits, the others refused
-alone; the charge then checks it again, atomically.
+Each member is first read and planned on its own (``service.plan``, its idempotency key),
+as a lone accept is; then the members that can go together are decided by the rules at once
+(``rules.decide_each``: each its own facts and time), checked against the cap this process
+already knows of for what the rules left to send, and written together: one ``INSERT`` of
+the notifications, one copy of their inbox items with one statement each for the sequences,
+the events and the history (``herald.inbox.batch``), one of the deliveries, one of the
+idempotency answers, and, as the transaction's last write, one charge per account. A member
+that fails while it is planned fails alone (nothing of it is written). The daily cap is
+exact: the day's count is read before the writes and each member admitted in turn while it
+fits, the others refused alone; the charge then checks it again, atomically.
 
 A member whose writing depends on what the group's other members write runs after the batch,
 alone, with the code a lone accept runs (``alone``): a correlated chain or a claim (their
@@ -123,8 +123,9 @@ async def write(session: AsyncSession, sends: Sequence[Send | None]) -> Written:
         await _prepare_all(session, sends, keys, done, ready, hooks, defaults)
     finally:
         unshare_reads(session)
+    await _decide(session, ready, defaults)
+    ready = await _refused_early(session, ready, done.answers)
     admitted, charges, noted = await _within_caps(session, ready, done.answers)
-    await _decide(session, admitted, defaults)
     await _write(session, admitted)
     for principal, messages, cap in charges:
         await daily.spend(session, account_id=principal.account_id, messages=messages, cap=cap)
@@ -190,7 +191,6 @@ async def _prepare(
     _check(planned)
     items = _new_items(session, planned)
     await _check_rules(session, planned, defaults)
-    await refuse_over_cap(session, send.throttle, send.principal, planned.messages)
     return _Ready(index, send, planned, items)
 
 
@@ -240,6 +240,23 @@ async def _check_rules(
         defaults.update(await store.defaults_of(session, [account_id]))
     if facts.frequency_cap or defaults.get(account_id, {}).get("frequency_cap"):
         raise _Alone
+
+
+async def _refused_early(
+    session: AsyncSession, ready: list[_Ready], answers: dict[int, Outcome]
+) -> list[_Ready]:
+    """The members this process does not already know cannot fit in today's cap, as a lone
+    accept checks once the rules have decided what it costs; the others refused alone."""
+    kept: list[_Ready] = []
+    for member in ready:
+        send = member.send
+        try:
+            await refuse_over_cap(session, send.throttle, send.principal, member.planned.messages)
+        except daily.DailyCapReached as refused:
+            answers[member.index] = refused
+        else:
+            kept.append(member)
+    return kept
 
 
 Charge = tuple[Principal, int, int]

@@ -340,7 +340,7 @@ async def broadcast(
     rows, withheld = outbox.take_inbox(planned)
     recipients = sum(len(t.users) for t in targets)
     in_app = "in_app" in request.channels
-    messages = len(rows) + in_app * recipients
+    messages = outbox.charged(rows, withheld, in_app * recipients)
     await refuse_over_cap(session, throttle, principal, messages)
     _set_statuses(notifications, rows, in_app=in_app)
     session.add_all(notifications)

@@ -160,6 +160,14 @@ def take_inbox(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[d
     return external, withheld
 
 
+def charged(rows: list[dict[str, Any]], withheld: list[dict[str, Any]], items: int) -> int:
+    """What decided rows cost against the daily cap: the deliveries the rules left to send
+    (held and due later included) and the inbox items written (``items`` planned, less the
+    ``withheld``); what the rules ruled out is never sent, so it costs nothing."""
+    skipped = DeliveryStatus.SKIPPED.value
+    return sum(1 for row in rows if row["status"] != skipped) + items - len(withheld)
+
+
 async def insert_deliveries(
     session: AsyncSession, *, rows: list[dict[str, Any]], bus: Bus
 ) -> list[dict[str, Any]]:

@@ -255,7 +255,8 @@ class Planned:
     in_app: bool
     """Whether the notification has in-app items (for the users among its recipients)."""
     messages: int
-    """What it costs against the daily cap."""
+    """What it costs against the daily cap: once ``take_inbox`` has run, only what the rules
+    left to send."""
     facts: rules.Facts
     withheld: list[dict[str, Any]] = field(default_factory=list)
     """The in-app rows the rules ruled out (``take_inbox``): written, and no item for their
@@ -306,7 +307,7 @@ async def plan(
     return Planned(
         notification=notification, definition=definition, envelope=envelope, template=template,
         claimed=claimed, recipients=recipients, rows=rows, in_app=in_app,
-        # Every user's in-app item is a message, withheld or not (its row is one of ``rows``).
+        # Until the rules decide, every row and item is a message (its in-app rows are items).
         messages=sum(row["channel"] != outbox.IN_APP for row in rows)
         + in_app * len(recipients.users),
         facts=_facts(definition, envelope, template),
@@ -327,6 +328,8 @@ def take_inbox(planned: Planned) -> None:
     """Once decided: the in-app rows the rules ruled out become ``withheld`` (written, their
     users get no item); the others leave ``rows`` (the inbox item is their record)."""
     planned.rows, planned.withheld = outbox.take_inbox(planned.rows)
+    items = planned.in_app * len(planned.recipients.users)
+    planned.messages = outbox.charged(planned.rows, planned.withheld, items)
 
 
 def has_items(planned: Planned) -> bool:

@@ -67,3 +67,47 @@ async def test_concurrent_requests_take_exactly_the_cap(
             select(func.count()).where(Notification.account_id == tenant.account_id)
         )
     assert (counted, written) == (CAP, CAP)
+
+
+async def test_what_the_rules_rule_out_costs_nothing(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    """A delivery the recipient's choices skip is never sent: it does not count against the
+    cap, alone or in a group (in-app items withheld by an ``in_app`` opt-out likewise)."""
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            update(Account).where(Account.id == tenant.account_id).values(daily_limit=2)
+        )
+    for user, address in (("kay", "kay@example.com"), ("lee", "lee@example.com")):
+        made = await client.put(
+            f"/v1/users/{user}", json={"email": address}, headers=tenant.headers
+        )
+        assert made.status_code in (200, 201)
+    off = {"channels": {"email": False, "in_app": False}}
+    chose = await client.put("/v1/users/kay/preferences", json=off, headers=tenant.headers)
+    assert chose.status_code == 200, chose.text
+    body = {
+        "type": "custom",
+        "subType": "message",
+        "message": "hi",
+        "channels": ["in_app", "email"],
+    }
+
+    async def send(user: str) -> httpx.Response:
+        return await client.post(
+            "/v1/notifications", json={**body, "targets": {"users": [user]}},
+            headers=tenant.headers,
+        )  # fmt: skip
+
+    # Six to kay at once (one group or several), each of whose two messages kay turned off.
+    kays = await asyncio.gather(*(send("kay") for _ in range(6)))
+    assert [a.status_code for a in kays] == [202] * 6, [a.text for a in kays]
+    # lee's item and email are the day's two messages; the next send to lee is refused.
+    assert (await send("lee")).status_code == 202
+    refused = await send("lee")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "daily_limit_reached"
+    async with db.sessions() as session:
+        counted = await session.scalar(
+            select(DailyUsage.messages).where(DailyUsage.account_id == tenant.account_id)
+        )
+    assert counted == 2
