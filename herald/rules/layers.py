@@ -23,10 +23,10 @@ from herald.rules import store
 from herald.rules.models import ACCOUNT, Preference
 from herald.templates.models import Template
 
-RECIPIENT_CHANNELS = ("email", "sms", "push")
-"""The channels the pages let a recipient choose between. An ``in_app`` choice made through the
-API is applied (no inbox item), but the pages do not offer it: they are shown beside the inbox
-itself. Webhooks, letters and chat go to addresses the sender chose, not to a person's devices."""
+RECIPIENT_CHANNELS = ("in_app", "email", "sms", "push")
+"""The channels the pages let a recipient choose between: the inbox (off: no inbox item) and
+the person's own addresses and devices. Webhooks, letters and chat go to addresses the sender
+chose, not to a person."""
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ async def test_options_keep_the_inherited_defaults_apart_from_the_users_own(
 
     options = (await client.get("/v1/me/preferences/options", headers=mine)).json()
 
-    assert options["channels"] == ["email", "sms", "push"]
+    assert options["channels"] == ["in_app", "email", "sms", "push"]
     by_name = {c["name"]: c["mandatory"] for c in options["categories"]}
     assert by_name["security"] is True and by_name["billing"] is False
     assert by_name["custom"] is False  # a built-in type

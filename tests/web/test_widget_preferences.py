@@ -138,3 +138,35 @@ async def test_quiet_hours_and_a_refused_save_are_shown_beside_the_form(
     await expect(error).to_contain_text("Ihre Einstellungen konnten nicht gespeichert werden.")
     await expect(error).to_contain_text("/categories/flash_sale")
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_the_inbox_turned_off_for_a_category_withholds_its_items(
+    site: Site, page: Page
+) -> None:
+    offers = await template(site, "offers")
+    user, token = await site.user()
+    await open_demo(page, site, token, categories="offers")
+    await open_preferences(page)
+    view = page.locator(VIEW)
+    await expect(view.locator(".pref-channels")).to_contain_text("This inbox")
+
+    switch = page.get_by_role("switch", name="Offers: Inbox")
+    await expect(switch).to_have_attribute("aria-checked", "true")
+    await switch.click()
+    await expect(switch).to_have_attribute("aria-checked", "false")
+    await page.get_by_role("button", name="Save").click()
+    await expect(view.get_by_role("status")).to_have_text("Preferences saved.")
+    stored = (await site.http.get(f"/v1/users/{user}/preferences")).json()
+    assert stored["categories"] == {"offers": {"in_app": False}}
+
+    sent = await send_template(site, user, offers)
+    by_channel = {d["channel"]: d for d in sent["deliveries"]}
+    assert (by_channel["in_app"]["status"], by_channel["in_app"]["reason"]) == (
+        "skipped",
+        "preference",
+    )
+    assert by_channel["email"]["status"] != "skipped"
+    assert await site.items(user) == []
+    await page.get_by_role("button", name="Back to notifications").click()
+    await expect(page.locator(BADGE)).to_be_hidden()
+    assert page.errors == []  # type: ignore[attr-defined]

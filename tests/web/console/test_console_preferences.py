@@ -70,8 +70,9 @@ async def test_defaults_saved_in_the_console_are_inherited_by_a_child_and_shown_
     row = re.search(r'<tr data-category="custom">(.*?)</tr>', shown.text, re.S)
     assert row is not None
     cells = re.findall(r"<td>(.*?)</td>", row.group(1), re.S)
-    assert "off" in cells[1] and "the user's own" in cells[1]  # email
-    assert "off" in cells[2] and "Prefs Reseller" in cells[2]  # sms, from the grandparent
+    assert "on" in cells[1] and "off" not in cells[1]  # in_app: nobody turned it off
+    assert "off" in cells[2] and "the user's own" in cells[2]  # email
+    assert "off" in cells[3] and "Prefs Reseller" in cells[3]  # sms, from the grandparent
     assert "Europe/Paris" in shown.text
     users = (await child_console.http.get("/console/users")).text
     assert 'href="/console/users/fay/preferences"' in users

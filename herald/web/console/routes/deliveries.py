@@ -30,7 +30,7 @@ from herald.web.console.routing import ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Reader = Annotated[Visit, Depends(console("deliveries.read"))]
-CHANNELS = ("email", "sms", "push", "webhook", "letter", "chat")
+CHANNELS = ("in_app", "email", "sms", "push", "webhook", "letter", "chat")
 
 
 class DeliveryQuery(ListQuery):
