@@ -215,18 +215,7 @@ async def test_a_client_that_stops_reading_is_dropped_within_the_send_timeout(
             reader = asyncio.create_task(_read_all(fast, fast_frames))
             await eventually(lambda: server.hub.count() == 2)
             open_before, gauge_before = _websockets(running), _gauge()
-            for _ in range(3):
-                await _append(runtime, tenant.account_id, user_id)
-            await stalled.read_until(3)
-            last_seq = stalled.seqs[-1]  # where the stalled client will resume from
-            assert stalled.seqs == list(range(1, last_seq + 1))
-
-            # From here on the stalled client reads nothing.
-            sent = 3
-            while not _let_go(server, user_id) and sent < MAX_EVENTS:
-                await _append(runtime, tenant.account_id, user_id)
-                sent += 1
-            assert _let_go(server, user_id), f"{sent} events never filled the buffers"
+            last_seq, sent = await _stall(server, runtime, tenant.account_id, user_id, stalled)
 
             # Out of the hub within the bound: the send under way when it was let go times out.
             await eventually(lambda: server.hub.count() == 1, within=SEND_TIMEOUT + SLACK)
@@ -302,6 +291,28 @@ def _holds(server: uvicorn.Server, client_port: int) -> bool:
     )
 
 
+async def _stall(
+    server: Server,
+    runtime: Runtime,
+    account_id: uuid.UUID,
+    user_id: uuid.UUID,
+    stalled: RawClient | RawEventSource,
+) -> tuple[int, int]:
+    """Three events the stalled client reads, then events it never reads until the hub lets
+    it go; the last seq it read (where it resumes from) and the events sent."""
+    for _ in range(3):
+        await _append(runtime, account_id, user_id)
+    await stalled.read_until(3)
+    last_seq = stalled.seqs[-1]
+    assert stalled.seqs == list(range(1, last_seq + 1))
+    sent = 3
+    while not _let_go(server, user_id) and sent < MAX_EVENTS:
+        await _append(runtime, account_id, user_id)
+        sent += 1
+    assert _let_go(server, user_id), f"{sent} events never filled the buffers"
+    return last_seq, sent
+
+
 @pytest.mark.timeout(60)
 async def test_an_event_source_that_stops_reading_is_dropped_within_the_send_timeout(
     strict: tuple[Server, uvicorn.Server], tenant: Tenant
@@ -321,18 +332,7 @@ async def test_an_event_source_that_stops_reading_is_dropped_within_the_send_tim
             reader = asyncio.create_task(_read_all(fast, fast_frames))
             await eventually(lambda: server.hub.count() == 2)
             gauge_before = _gauge("sse")
-            for _ in range(3):
-                await _append(runtime, tenant.account_id, user_id)
-            await stalled.read_until(3)
-            last_seq = stalled.seqs[-1]  # where the stalled client will resume from
-            assert stalled.seqs == list(range(1, last_seq + 1))
-
-            # From here on the stalled client reads nothing.
-            sent = 3
-            while not _let_go(server, user_id) and sent < MAX_EVENTS:
-                await _append(runtime, tenant.account_id, user_id)
-                sent += 1
-            assert _let_go(server, user_id), f"{sent} events never filled the buffers"
+            last_seq, sent = await _stall(server, runtime, tenant.account_id, user_id, stalled)
 
             # Out of the hub within the bound: the chunk under way when it was let go times out.
             await eventually(lambda: server.hub.count() == 1, within=SEND_TIMEOUT + SLACK)
