@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -94,6 +94,8 @@ class _Ready:
     send: Send
     planned: Planned
     items: NewItems | None
+    skipped: Mapping[str, int] = field(default_factory=dict)
+    """What the rules ruled out, by reason (counted if the member is written)."""
 
 
 Outcome = Answer | BaseException
@@ -126,6 +128,7 @@ async def write(session: AsyncSession, sends: Sequence[Send | None]) -> Written:
     await _decide(session, ready, defaults)
     ready = await _refused_early(session, ready, done.answers)
     admitted, charges, noted = await _within_caps(session, ready, done.answers)
+    rules.count_skipped(session, [member.skipped for member in admitted])
     await _write(session, admitted)
     for principal, messages, cap in charges:
         await daily.spend(session, account_id=principal.account_id, messages=messages, cap=cap)
@@ -313,7 +316,7 @@ async def _decide(
     """The rules on every admitted member's rows, each as its own notification (its facts,
     its time); the documents they read are read once. A user whose in-app item the rules
     withheld gets none (the skipped row is written instead)."""
-    await rules.decide_each(
+    decided = await rules.decide_each(
         session,
         [
             rules.Decision(m.planned.rows, m.planned.facts, m.planned.notification.created_at)
@@ -321,7 +324,8 @@ async def _decide(
         ],
         defaults=defaults,
     )
-    for member in members:
+    for member, skipped in zip(members, decided, strict=True):
+        member.skipped = skipped
         take_inbox(member.planned)
         if member.items is not None and member.planned.withheld:
             withheld = {row["user_id"] for row in member.planned.withheld}

@@ -14,7 +14,7 @@ digests), never one per recipient.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -122,7 +122,7 @@ async def decide(
     """Apply the rules to planned delivery rows in place. The rows may span several accounts
     (a broadcast): ``facts`` is then each account's (by account id). The statements made do
     not grow with the accounts, only with the recipients (one per 5000)."""
-    await decide_each(session, [Decision(rows, facts, now)])
+    count_skipped(session, await decide_each(session, [Decision(rows, facts, now)]))
 
 
 async def decide_each(
@@ -130,30 +130,41 @@ async def decide_each(
     decisions: Iterable[Decision],
     *,
     defaults: Mapping[uuid.UUID, Mapping[str, Any]] | None = None,
-) -> None:
+) -> list[dict[str, int]]:
     """``decide`` for several notifications at once (a group commit's batch): the accounts'
     defaults (unless given, as ``store.defaults_of`` reads them in this transaction) and the
     users' documents are read once for all, and each notification's rows are then decided
-    as ``decide`` alone would, in turn."""
-    each: list[tuple[Decision, list[Person]]] = []
-    for decision in decisions:
+    as ``decide`` alone would, in turn. Answers what each decision ruled out, by reason, for
+    ``count_skipped`` to count once the ones written are known."""
+    decisions = list(decisions)
+    skipped: list[dict[str, int]] = [defaultdict(int) for _ in decisions]
+    each: list[tuple[int, Decision, list[Person]]] = []
+    for n, decision in enumerate(decisions):
         facts = decision.facts
         facts_of_account = (lambda _, f=facts: f) if isinstance(facts, Facts) else facts.__getitem__
         people = await _people(session, decision.rows, facts_of_account)
         if people:
-            each.append((decision, people))
+            each.append((n, decision, people))
     if not each:
-        return
-    everyone = [person for _, people in each for person in people]
+        return skipped
+    everyone = [person for _, _, people in each for person in people]
     accounts = {person.row["account_id"] for person in everyone}
     if defaults is None or not accounts <= defaults.keys():
         defaults = await store.defaults_of(session, accounts)
     own = await store.users_own(session, {person.who for person in everyone})
-    skipped: dict[str, int] = defaultdict(int)
-    for decision, people in each:
-        await _apply(session, people, defaults, own, now=decision.now, skipped=skipped)
-    if skipped:
-        on_commit(session, _count(dict(skipped)))
+    for n, decision, people in each:
+        await _apply(session, people, defaults, own, now=decision.now, skipped=skipped[n])
+    return skipped
+
+
+def count_skipped(session: AsyncSession, decided: Iterable[Mapping[str, int]]) -> None:
+    """Once committed, count the deliveries the rules ruled out (``decide_each``'s answers
+    for the notifications written) in ``herald_deliveries_skipped_total``."""
+    total: Counter[str] = Counter()
+    for skipped in decided:
+        total.update(skipped)
+    if total:
+        on_commit(session, _count(dict(total)))
 
 
 async def _apply(

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
 
 from herald.accounts.models import Account
@@ -111,3 +112,37 @@ async def test_what_the_rules_rule_out_costs_nothing(
             select(DailyUsage.messages).where(DailyUsage.account_id == tenant.account_id)
         )
     assert counted == 2
+
+
+async def test_a_send_the_cap_refuses_counts_nothing_it_would_have_skipped(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    """A refused send writes nothing, so the rules' skips it planned are not counted either."""
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            update(Account).where(Account.id == tenant.account_id).values(daily_limit=1)
+        )
+    made = await client.put(
+        "/v1/users/kim", json={"email": "kim@example.com"}, headers=tenant.headers
+    )
+    assert made.status_code in (200, 201)
+    off = {"channels": {"email": False}}
+    chose = await client.put("/v1/users/kim/preferences", json=off, headers=tenant.headers)
+    assert chose.status_code == 200, chose.text
+    body = {
+        "type": "custom", "subType": "message", "message": "hi", "channels": ["in_app", "email"],
+        "targets": {"users": ["kim"]},
+    }  # fmt: skip
+
+    def skipped() -> float:
+        found = REGISTRY.get_sample_value(
+            "herald_deliveries_skipped_total", {"reason": "preference"}
+        )
+        return found or 0.0
+
+    before = skipped()
+    kept = await client.post("/v1/notifications", json=body, headers=tenant.headers)
+    assert kept.status_code == 202, kept.text  # the item is the day's one message
+    refused = await client.post("/v1/notifications", json=body, headers=tenant.headers)
+    assert refused.status_code == 429, refused.text
+    assert skipped() - before == 1  # the first send's email, not the refused one's
