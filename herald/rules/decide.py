@@ -138,11 +138,21 @@ async def decide_each(
     ``count_skipped`` to count once the ones written are known."""
     decisions = list(decisions)
     skipped: list[dict[str, int]] = [defaultdict(int) for _ in decisions]
-    each: list[tuple[int, Decision, list[Person]]] = []
-    for n, decision in enumerate(decisions):
+    sorted_rows: list[tuple[list[Person], list[_Raw]]] = []
+    for decision in decisions:
         facts = decision.facts
         facts_of_account = (lambda _, f=facts: f) if isinstance(facts, Facts) else facts.__getitem__
-        people = await _people(session, decision.rows, facts_of_account)
+        sorted_rows.append(_sort(decision.rows, facts_of_account))
+    # Whose the raw addresses are, for every decision at once.
+    addresses = {address for _, raw in sorted_rows for _, _, address in raw}
+    found = await owners.owners(session, addresses) if addresses else {}
+    each: list[tuple[int, Decision, list[Person]]] = []
+    for n, (decision, (people, raw)) in enumerate(zip(decisions, sorted_rows, strict=True)):
+        people += [
+            Person(row, replace(own_facts, digest=None, escalation={}), found[address], True)
+            for row, own_facts, address in raw
+            if address in found
+        ]
         if people:
             each.append((n, decision, people))
     if not each:
@@ -217,12 +227,16 @@ class Person(NamedTuple):  # one per planned row of a fan-out: a tuple is cheape
     by_address: bool = False
 
 
-async def _people(
-    session: AsyncSession, rows: list[dict[str, Any]], facts_of: Callable[[uuid.UUID], Facts]
-) -> list[Person]:
-    """Give each row its category, and answer the rows a directory user receives."""
+_Raw = tuple[dict[str, Any], Facts, owners.Address]
+
+
+def _sort(
+    rows: list[dict[str, Any]], facts_of: Callable[[uuid.UUID], Facts]
+) -> tuple[list[Person], list[_Raw]]:
+    """Give each row its category; the rows a directory user receives, and those to a raw
+    address that may be one user's."""
     people: list[Person] = []
-    raw: list[tuple[dict[str, Any], Facts, owners.Address]] = []
+    raw: list[_Raw] = []
     for row in rows:
         own_facts = facts_of(row["account_id"])
         row["category"] = own_facts.category
@@ -231,14 +245,7 @@ async def _people(
             people.append(Person(row, own_facts, row["user_id"]))
         elif (address := owners.address_of(row)) is not None:
             raw.append((row, own_facts, address))
-    if raw:
-        found = await owners.owners(session, {address for _, _, address in raw})
-        people += [
-            Person(row, replace(own_facts, digest=None, escalation={}), found[address], True)
-            for row, own_facts, address in raw
-            if address in found
-        ]
-    return people
+    return people, raw
 
 
 @dataclass(frozen=True)

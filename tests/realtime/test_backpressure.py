@@ -195,14 +195,19 @@ def _gauge(transport: str = "websocket") -> float | None:
     return REGISTRY.get_sample_value("herald_realtime_connections", {"transport": transport})
 
 
+async def _user(server: Server, tenant: Tenant) -> tuple[str, uuid.UUID]:
+    """A new user's token and id."""
+    async with httpx.AsyncClient(base_url=server.http, headers=tenant.headers) as http:
+        _, token = await Api(server, tenant, http).user()
+    return token, uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sub"])
+
+
 @pytest.mark.timeout(60)
 async def test_a_client_that_stops_reading_is_dropped_within_the_send_timeout(
     strict: tuple[Server, uvicorn.Server], tenant: Tenant
 ) -> None:
     server, running = strict
-    async with httpx.AsyncClient(base_url=server.http, headers=tenant.headers) as http:
-        _, token = await Api(server, tenant, http).user()
-    user_id = uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sub"])
+    token, user_id = await _user(server, tenant)
     runtime: Runtime = server.app.state.runtime
     cut_before = server.hub.stats.too_slow
     stalled = RawClient(server.ws_url(token))
@@ -318,9 +323,7 @@ async def test_an_event_source_that_stops_reading_is_dropped_within_the_send_tim
     strict: tuple[Server, uvicorn.Server], tenant: Tenant
 ) -> None:
     server, running = strict
-    async with httpx.AsyncClient(base_url=server.http, headers=tenant.headers) as http:
-        _, token = await Api(server, tenant, http).user()
-    user_id = uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sub"])
+    token, user_id = await _user(server, tenant)
     runtime: Runtime = server.app.state.runtime
     cut_before = server.hub.stats.too_slow
     stalled = RawEventSource(token)
