@@ -13,15 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from herald.accounts import scopes as scope_rules
-from herald.accounts.cache import credential_cache
+from herald.accounts.cache import CredentialCache, credential_cache, engine_credential_cache
 from herald.accounts.models import Account, ApiKey
-from herald.accounts.tokens import Claims, hash_api_key, looks_like_api_key, verify
+from herald.accounts.tokens import hash_api_key, looks_like_api_key, verify
 from herald.directory.models import User
 from herald.errors import Forbidden, TooManyRequests, Unauthorized
 from herald.http.deps import RuntimeDep, SessionDep
 from herald.http.openapi import raises
 from herald.runtime import Runtime
-from herald.throttling.middleware import throttle_request
+from herald.throttling.middleware import count_request, throttle_request
 from herald.throttling.service import AccountLimits, remember_limits
 
 
@@ -64,24 +64,22 @@ def bearer_token(connection: HTTPConnection, *, allow_query: bool = False) -> st
 
 
 @dataclass(frozen=True)
-class _Known:
+class Credential:
     """A credential as the database last said: who it is and its account's limits."""
 
     principal: Principal
     limits: AccountLimits
 
 
-async def _from_api_key(session: AsyncSession, token: str) -> Principal:
-    key_hash = hash_api_key(token)
-    cache = credential_cache(session)
-    known = await cache.resolve(("key", key_hash), lambda: _read_api_key(session, key_hash))
-    remember_limits(session, account_id=known.principal.account_id, limits=known.limits)
-    return known.principal
+Reads = Callable[[], Awaitable[AsyncSession]]
+"""The session a credential is read with when the cache does not know it: the request's own,
+or one opened only then (``POST /v1/notifications`` opens none when the cache knows it)."""
 
 
-async def _read_key(session: AsyncSession, where: ColumnElement[bool], *, refused: str) -> _Known:
+async def _read_key(reads: Reads, where: ColumnElement[bool], *, refused: str) -> Credential:
     # The account's limits come with the key: the rate is checked next and the daily cap when
     # sending, so one statement replaces three.
+    session = await reads()
     found = await session.execute(
         select(
             ApiKey.id,
@@ -99,39 +97,24 @@ async def _read_key(session: AsyncSession, where: ColumnElement[bool], *, refuse
     if key is None or key.revoked_at is not None:
         raise Unauthorized(refused)
     principal = Principal(key.account_id, frozenset(key.scopes), key_id=key.id, test=key.test)
-    return _Known(principal, AccountLimits(key.rate_limit, key.daily_limit))
+    return Credential(principal, AccountLimits(key.rate_limit, key.daily_limit))
 
 
-def _read_api_key(session: AsyncSession, key_hash: str) -> Awaitable[_Known]:
-    return _read_key(session, ApiKey.key_hash == key_hash, refused="The API key is not valid")
-
-
-def _read_key_by_id(session: AsyncSession, key_id: uuid.UUID) -> Awaitable[_Known]:
-    return _read_key(session, ApiKey.id == key_id, refused="The token's key has been revoked")
-
-
-async def _live_key(session: AsyncSession, key_id: uuid.UUID, account_id: uuid.UUID) -> Principal:
+async def _live_key(
+    cache: CredentialCache, reads: Reads, key_id: uuid.UUID, account_id: uuid.UUID
+) -> Credential:
     """The key an access token was issued from, while it is not revoked."""
-    cache = credential_cache(session)
-    known = await cache.resolve(("key_id", key_id), lambda: _read_key_by_id(session, key_id))
+    known = await cache.resolve(
+        ("key_id", key_id),
+        lambda: _read_key(reads, ApiKey.id == key_id, refused="The token's key has been revoked"),
+    )
     if known.principal.account_id != account_id:
         raise Unauthorized("The token's key has been revoked")
-    remember_limits(session, account_id=account_id, limits=known.limits)
-    return known.principal
+    return known
 
 
-async def _from_user_token(session: AsyncSession, claims: Claims) -> Principal:
-    """The user a user token names; its account's limits come along (the rate is checked next)."""
-    user_id, account_id = uuid.UUID(claims.subject), claims.account_id
-    known = await credential_cache(session).resolve(
-        ("user", user_id, account_id), lambda: _read_user(session, user_id, account_id)
-    )
-    remember_limits(session, account_id=claims.account_id, limits=known.limits)
-    # The token says whether it is a test token; the cached user says who it is.
-    return replace(known.principal, test=claims.test)
-
-
-async def _read_user(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> _Known:
+async def _read_user(reads: Reads, user_id: uuid.UUID, account_id: uuid.UUID) -> Credential:
+    session = await reads()
     found = await session.execute(
         select(User.id, User.external_id, Account.rate_limit, Account.daily_limit)
         .join(Account, Account.id == User.account_id)
@@ -143,23 +126,54 @@ async def _read_user(session: AsyncSession, user_id: uuid.UUID, account_id: uuid
     principal = Principal(
         account_id, frozenset(), user_id=user.id, user_external_id=user.external_id
     )
-    return _Known(principal, AccountLimits(user.rate_limit, user.daily_limit))
+    return Credential(principal, AccountLimits(user.rate_limit, user.daily_limit))
 
 
-async def authenticate(token: str, *, session: AsyncSession, runtime: Runtime) -> Principal:
-    """Resolve a bearer token to a principal, or raise 401."""
+async def credential(
+    token: str, *, cache: CredentialCache, reads: Reads, runtime: Runtime
+) -> Credential:
+    """The caller a bearer token names, with its account's limits, or 401: from ``cache`` while
+    it knows the token, else read with the session ``reads`` gives."""
     if looks_like_api_key(token):
-        return await _from_api_key(session, token)
+        key_hash = hash_api_key(token)
+        return await cache.resolve(
+            ("key", key_hash),
+            lambda: _read_key(
+                reads, ApiKey.key_hash == key_hash, refused="The API key is not valid"
+            ),
+        )
     claims = verify(token, secret=runtime.secret)
     if claims.kind == "access":
         if claims.key_id is None:
             raise Unauthorized("The token is not valid")
-        key = await _live_key(session, claims.key_id, claims.account_id)
+        key = await _live_key(cache, reads, claims.key_id, claims.account_id)
         # The token keeps the scopes its key still grants: narrowed from notifications.write,
         # notifications.telephony.write is granted, though the key does not list it.
-        kept = frozenset(s for s in claims.scopes if scope_rules.grants(key.scopes, s))
-        return replace(key, scopes=kept)
-    return await _from_user_token(session, claims)
+        kept = frozenset(s for s in claims.scopes if scope_rules.grants(key.principal.scopes, s))
+        return replace(key, principal=replace(key.principal, scopes=kept))
+    user_id, account_id = uuid.UUID(claims.subject), claims.account_id
+    known = await cache.resolve(
+        ("user", user_id, account_id), lambda: _read_user(reads, user_id, account_id)
+    )
+    # The token says whether it is a test token; the cached user says who it is.
+    return replace(known, principal=replace(known.principal, test=claims.test))
+
+
+def _reads(session: AsyncSession) -> Reads:
+    async def read_with() -> AsyncSession:
+        return session
+
+    return read_with
+
+
+async def authenticate(token: str, *, session: AsyncSession, runtime: Runtime) -> Principal:
+    """Resolve a bearer token to a principal, or raise 401; the account's limits are kept for
+    ``session``'s transaction (the rate is checked next, the daily cap when sending)."""
+    known = await credential(
+        token, cache=credential_cache(session), reads=_reads(session), runtime=runtime
+    )
+    remember_limits(session, account_id=known.principal.account_id, limits=known.limits)
+    return known.principal
 
 
 @raises(
@@ -174,21 +188,50 @@ async def get_principal(
     return await principal_for(connection, token, session=session, runtime=runtime)
 
 
+def _caller(principal: Principal) -> str:
+    """Whose rate a request counts against: its key's, or its user token's user's."""
+    return f"key:{principal.key_id}" if principal.key_id else f"user:{principal.user_id}"
+
+
 async def principal_for(
     connection: HTTPConnection, token: str, *, session: AsyncSession, runtime: Runtime
 ) -> Principal:
     """The caller a token names, counted against its rate limit (a dialect's routes find the
     token in a header of their own, seed 002's ``X-Auth-Token``)."""
     principal = await authenticate(token, session=session, runtime=runtime)
-    caller = f"key:{principal.key_id}" if principal.key_id else f"user:{principal.user_id}"
     await throttle_request(
         connection,
-        caller=caller,
+        caller=_caller(principal),
         account_id=principal.account_id,
         session=session,
         throttle=runtime.throttle,
     )
     return principal
+
+
+async def server_credential(
+    connection: HTTPConnection, *, reads: Reads, runtime: Runtime, scope: str | None = None
+) -> Credential:
+    """What ``server(scope)`` admits, without a session unless the cache misses: the bearer
+    token's credential (401), counted against its rate (429), a server one holding ``scope``
+    (403), in that order."""
+    token = bearer_token(connection)
+    cache = engine_credential_cache(runtime.db.engine.sync_engine)
+    known = await credential(token, cache=cache, reads=reads, runtime=runtime)
+    principal = known.principal
+    await count_request(
+        connection.scope, caller=_caller(principal), rate=known.limits.rate,
+        throttle=runtime.throttle,
+    )  # fmt: skip
+    _admit_server(principal, scope)
+    return known
+
+
+def _admit_server(principal: Principal, scope: str | None) -> None:
+    if principal.is_user:
+        raise Forbidden("User tokens may only use the /v1/me routes")
+    if scope is not None:
+        principal.require(scope)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -203,10 +246,7 @@ def server(scope: str | None = None) -> Callable[..., Awaitable[Principal]]:
         else Forbidden("User tokens may only use the /v1/me routes")
     )
     async def dependency(principal: PrincipalDep) -> Principal:
-        if principal.is_user:
-            raise Forbidden("User tokens may only use the /v1/me routes")
-        if scope is not None:
-            principal.require(scope)
+        _admit_server(principal, scope)
         return principal
 
     return dependency
@@ -233,7 +273,8 @@ async def key_principal(
 ) -> Principal:
     """The live key a caller acts with by its id (the console's session names it), 401 once it
     is revoked; the request counts against the key's rate limit like any other of that key."""
-    principal = await _live_key(session, key_id, account_id)
+    known = await _live_key(credential_cache(session), _reads(session), key_id, account_id)
+    remember_limits(session, account_id=account_id, limits=known.limits)
     await throttle_request(
         connection,
         caller=f"key:{key_id}",
@@ -241,4 +282,4 @@ async def key_principal(
         session=session,
         throttle=runtime.throttle,
     )
-    return principal
+    return known.principal

@@ -90,7 +90,11 @@ _caches: weakref.WeakKeyDictionary[Engine, CredentialCache] = weakref.WeakKeyDic
 def credential_cache(session: AsyncSession) -> CredentialCache:
     """The cache of the database ``session`` talks to."""
     bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
+    return engine_credential_cache(bind.engine if isinstance(bind, Connection) else bind)
+
+
+def engine_credential_cache(engine: Engine) -> CredentialCache:
+    """The cache of ``engine``'s database (for a request that has opened no session)."""
     found = _caches.get(engine)
     if found is None:
         found = _caches[engine] = CredentialCache()

@@ -23,8 +23,14 @@ async def throttle_request(
 ) -> None:
     """Count this authenticated request against its caller's rate (429 when over it)."""
     rate = await account_rate(session, account_id=account_id)
+    await count_request(connection.scope, caller=caller, rate=rate, throttle=throttle)
+
+
+async def count_request(scope: Scope, *, caller: str, rate: str | None, throttle: Throttle) -> None:
+    """Count a request against ``rate`` (None: the process default), 429 when over it; the
+    answer then carries the caller's ``RateLimit-*`` headers (``RateLimitHeaders``)."""
     quota = await throttle.hit_request(caller=caller, rate=rate)
-    connection.scope.setdefault("state", {})[STATE_KEY] = quota
+    scope.setdefault("state", {})[STATE_KEY] = quota
 
 
 class RateLimitHeaders:
