@@ -210,11 +210,11 @@ async def principal_for(
 
 
 async def server_credential(
-    connection: HTTPConnection, *, reads: Reads, runtime: Runtime, scope: str | None = None
+    connection: HTTPConnection, *, reads: Reads, runtime: Runtime
 ) -> Credential:
-    """What ``server(scope)`` admits, without a session unless the cache misses: the bearer
-    token's credential (401), counted against its rate (429), a server one holding ``scope``
-    (403), in that order."""
+    """What ``server()`` admits, without a session unless the cache misses: the bearer token's
+    credential (401), counted against its rate (429), a server credential (403), in that
+    order."""
     token = bearer_token(connection)
     cache = engine_credential_cache(runtime.db.engine.sync_engine)
     known = await credential(token, cache=cache, reads=reads, runtime=runtime)
@@ -223,7 +223,7 @@ async def server_credential(
         connection.scope, caller=_caller(principal), rate=known.limits.rate,
         throttle=runtime.throttle,
     )  # fmt: skip
-    _admit_server(principal, scope)
+    _admit_server(principal, None)
     return known
 
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from herald.accounts import service as accounts
 from herald.app import create_app
 from tests.conftest import Database, Tenant, bearer, make_key, settings_for
 from tests.notifications.helpers import add_users, user_headers
@@ -187,6 +188,50 @@ async def test_the_middleware_refuses_large_and_non_json_bodies(
     assert refused(large, 413, "payload_too_large", "The body is larger than 1048576 bytes") == []
     text = await post(client, b"hello", {**sender, "Content-Type": "text/plain"})
     assert refused(text, 415, "unsupported_media_type", "Send the body as application/json") == []
+
+
+async def test_a_key_read_once_then_remembered_is_refused_at_once_when_revoked(
+    client: httpx.AsyncClient, sender: dict[str, str], tenant: Tenant, db: Database
+) -> None:
+    async with db.sessions() as session, session.begin():
+        issued = await accounts.create_key(
+            session, account_id=tenant.account_id, scopes=["notifications.write"]
+        )
+    key = {**bearer(issued.plain), **JSON_HEADERS}
+    # The first is read (a session opened for it alone), the second remembered.
+    assert [(await post(client, GOOD, key)).status_code for _ in range(2)] == [202, 202]
+    revoked = await client.delete(f"/v1/keys/{issued.key.id}", headers=tenant.headers)
+    assert revoked.status_code == 204
+    assert (
+        refused(await post(client, GOOD, key), 401, "unauthorized", "The API key is not valid")
+        == []
+    )
+
+
+async def test_an_access_token_keeps_only_the_scopes_it_was_narrowed_to(
+    client: httpx.AsyncClient, sender: dict[str, str], tenant: Tenant, db: Database
+) -> None:
+    async with db.sessions() as session, session.begin():
+        issued = await accounts.create_key(
+            session, account_id=tenant.account_id, scopes=["notifications.write"]
+        )
+    tokens = []
+    for scope in ("notifications.write", "notifications.telephony.write"):
+        form = {
+            "grant_type": "client_credentials", "client_id": str(issued.key.id),
+            "client_secret": issued.plain, "scope": scope,
+        }  # fmt: skip
+        made = await client.post("/oauth/token", data=form)
+        assert made.status_code == 200, made.text
+        tokens.append({**bearer(made.json()["access_token"]), **JSON_HEADERS})
+    assert (await post(client, GOOD, tokens[0])).status_code == 202
+    narrowed = await post(client, GOOD, tokens[1])
+    assert (
+        refused(
+            narrowed, 403, "forbidden", "This credential lacks the scope notifications.custom.write"
+        )
+        == []
+    )
 
 
 @pytest.fixture
