@@ -94,7 +94,8 @@ async def send_envelope(
     With group commit (the default) the work runs in the process's next group transaction
     (``herald.notifications.grouping``), and this answers once that has committed.
     """
-    digest = fingerprint(envelope.model_dump_json())
+    # Only a key's replays are told apart by the digest: without a key none is compared.
+    digest = fingerprint(envelope.model_dump_json()) if key is not None else ""
     if limits is None and session is not None:
         limits = known_limits(session, account_id=caller.account_id)
     sending = service.Sending(sealing_key=runtime.secret)
