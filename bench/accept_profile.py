@@ -5,7 +5,9 @@ the application (no uvicorn, no wrk), with the statements each accept sends and 
         [--concurrency 64] [--no-batch] [--sql] [--profile out.txt [--show-all]]
 
 Statements are counted with SQLAlchemy's ``before_cursor_execute`` (an ``executemany`` is
-one); CPU is the process's user + system time over the measured accepts, per accept. With
+one); CPU is the process's user + system time over the measured accepts, per accept. After
+the warm-up the process freezes its startup objects and sets the collector's thresholds as
+``herald api`` does (``herald.cli.serve.freeze_startup_objects``). With
 ``--profile`` the measured accepts run under pyinstrument and its text report is written
 (``pip install pyinstrument`` in the venv: a tool, not a dependency of Herald).
 """
