@@ -102,7 +102,7 @@ SERVER_OPTIONS: dict[str, Any] = {
 }
 
 
-def _freeze_startup_objects() -> None:
+def freeze_startup_objects() -> None:
     """Keep the objects of imports and app setup out of every later garbage collection.
 
     They live as long as the process, yet each full collection walks them again; with
@@ -133,7 +133,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def _listen(application: Any, sock: socket.socket, **options: Any) -> None:
-    _freeze_startup_objects()
+    freeze_startup_objects()
     config = uvicorn.Config(application, **SERVER_OPTIONS, **options)
     uvicorn.Server(config).run(sockets=[sock])
 

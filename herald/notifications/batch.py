@@ -53,7 +53,6 @@ from herald.notifications.service import (
     in_app_message,
     in_app_text,
     plan,
-    row_of,
     take_inbox,
 )
 from herald.notifications.templated import Shared
@@ -349,7 +348,7 @@ async def _write(session: AsyncSession, members: list[_Ready]) -> None:
         notification.status = progress.accepted_status(
             written[notification.id], in_app=has_items(member.planned)
         )
-    await session.execute(INSERT_NOTIFICATION, [row_of(m.planned.notification) for m in members])
+    await session.execute(INSERT_NOTIFICATION, [m.planned.notification.row() for m in members])
     await write_new_items(
         session, [m.items for m in members if m.items is not None], members[0].send.bus
     )

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Table, exists, func, insert, inspect, or_, select, update
+from sqlalchemy import ColumnElement, Table, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.auth import Principal
@@ -83,15 +83,60 @@ class Sending:
     """Seals a provider the envelope chooses (``provider``); without it one is refused."""
 
 
+@dataclass(slots=True)
+class Record:
+    """A notification's row as accepting writes it: the column values it sets, plain (column
+    defaults fill the rest). Building an ORM ``Notification`` for it was most of planning's
+    cost (its instrumented attribute sets: 0.14 s of a 1,280-accept profile), and nothing on
+    the accept path uses the ORM object: the row goes out in one Core ``INSERT`` (a group's
+    members in one ``executemany``)."""
+
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    account_id: uuid.UUID
+    key_id: uuid.UUID | None
+    test: bool
+    type: str
+    sub_type: str
+    products: list[str]
+    targets: dict[str, Any]
+    channels: list[str]
+    payload: dict[str, Any]
+    message: str | None
+    correlation_id: str | None
+    require_action: bool
+    actions: list[dict[str, Any]]
+    template: str | None
+    personalisation: dict[str, Any]
+    scheduled_at: datetime | None
+    reference: str | None
+    options: dict[str, Any]
+    about_id: str | None
+    about_type: str | None
+    sent_by: str | None
+    recipients: int = 0
+    status: str = "queued"
+
+    def row(self) -> dict[str, Any]:
+        """The column values, by column name (every field is a column of ``notifications``)."""
+        return {name: getattr(self, name) for name in RECORD_COLUMNS}
+
+
+RECORD_COLUMNS = tuple(one.name for one in fields(Record))
+"""The columns a ``Record`` sets, in its fields' order."""
+
+
 def _record(
     principal: Principal,
     envelope: Envelope,
     channels: list[str],
     template_id: str | None,
     sending: Sending,
-) -> Notification:
+) -> Record:
     now = utcnow()
-    return Notification(
+    about = envelope.about
+    return Record(
         id=new_id(),
         created_at=now,
         updated_at=now,
@@ -113,14 +158,37 @@ def _record(
         scheduled_at=envelope.scheduledAt,
         reference=sending.reference,
         options=dict(sending.options),
-        about_id=envelope.about.id if envelope.about else None,
-        about_type=envelope.about.type if envelope.about else None,
+        about_id=about.id if about else None,
+        about_type=about.type if about else None,
         sent_by=envelope.sentBy,
     )
 
 
+class _NotificationLike(Protocol):
+    """What an inbox message takes of a notification: a ``Record`` or a stored one."""
+
+    @property
+    def account_id(self) -> uuid.UUID: ...
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def sub_type(self) -> str: ...
+    @property
+    def correlation_id(self) -> str | None: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def actions(self) -> list[dict[str, Any]]: ...
+    @property
+    def require_action(self) -> bool: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
 def in_app_message(
-    notification: Notification, *, text: ItemText, realtime: bool, claimed: uuid.UUID | None
+    notification: _NotificationLike, *, text: ItemText, realtime: bool, claimed: uuid.UUID | None
 ) -> InAppMessage:
     """What the notification's inbox items show (``text`` unless each gets its own)."""
     return InAppMessage(
@@ -152,7 +220,7 @@ def in_app_text(
 
 async def _write_inbox(
     session: AsyncSession,
-    notification: Notification,
+    notification: Record,
     *,
     definition: TypeDef,
     envelope: Envelope,
@@ -178,21 +246,16 @@ async def _write_inbox(
 INSERT_NOTIFICATION = insert(NOTIFICATIONS)
 
 
-def row_of(notification: Notification) -> dict[str, Any]:
-    """The notification's column values as set (column defaults fill the rest)."""
-    return {k: v for k, v in inspect(notification).dict.items() if k in NOTIFICATIONS.c}
+async def _insert(session: AsyncSession, notification: Record) -> None:
+    """One Core ``INSERT`` of the record's columns; column defaults fill the rest. The ORM
+    flush cost more than the statement on the accept path, and nothing here reads the row
+    back. The values go as parameters of a statement built once (its compiled form is cached
+    by the keys given), not through ``.values()``, which built and keyed a new statement on
+    every accept."""
+    await session.execute(INSERT_NOTIFICATION, notification.row())
 
 
-async def _insert(session: AsyncSession, notification: Notification) -> None:
-    """One Core ``INSERT`` of the attributes set on ``notification``; column defaults fill the
-    rest. The ORM flush cost more than the statement on the accept path, and nothing here
-    reads the row back. The values go as parameters of a statement built once (its compiled
-    form is cached by the keys given), not through ``.values()``, which built and keyed a new
-    statement on every accept."""
-    await session.execute(INSERT_NOTIFICATION, row_of(notification))
-
-
-async def _recount(session: AsyncSession, notification: Notification, reached: int) -> None:
+async def _recount(session: AsyncSession, notification: Record, reached: int) -> None:
     """Store the recipients a correlated fan-out reached (earlier chain members count too)."""
     if reached == notification.recipients:
         return
@@ -222,7 +285,7 @@ async def _external_template(
 
 async def _restate(
     session: AsyncSession,
-    notification: Notification,
+    notification: Record,
     written: list[dict[str, Any]],
     *,
     in_app: bool,
@@ -244,7 +307,7 @@ class Planned:
     """A notification resolved and planned, not written yet: what ``accept`` writes alone and
     ``herald.notifications.batch`` writes with the other members of a group."""
 
-    notification: Notification
+    notification: Record
     definition: TypeDef
     envelope: Envelope
     template: SendingTemplate | None

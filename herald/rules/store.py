@@ -14,13 +14,14 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from herald.accounts.models import Account
+from herald.accounts.models import Account, ancestors_in
 from herald.db import utcnow
 from herald.errors import ErrorDetail, ValidationFailed, json_pointer
 from herald.events.builtin import BUILTIN
 from herald.events.models import NotificationType
 from herald.rules.models import ACCOUNT, Preference
 from herald.templates.models import Template
+from herald.templates.sending import paths_of
 
 CHUNK = 5000
 
@@ -42,9 +43,10 @@ def merge(documents: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 async def defaults_of(
     session: AsyncSession, account_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    """The defaults in effect for each account, in two statements whatever their number."""
-    accounts = list(await session.scalars(select(Account).where(Account.id.in_(account_ids))))
-    chains = {a.id: [*a.ancestor_ids, a.id] for a in accounts}
+    """The defaults in effect for each account, in two statements whatever their number (one
+    once the accounts' paths are known: ``paths_of``)."""
+    paths = await paths_of(session, account_ids)
+    chains = {a: [*ancestors_in(path), a] for a, path in paths.items()}
     every = {member for chain in chains.values() for member in chain}
     rows = await session.execute(
         select(Preference.account_id, Preference.document).where(

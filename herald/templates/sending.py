@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -150,15 +150,26 @@ PATHS_KEPT = 10_000
 
 
 async def _path_of(session: AsyncSession, account_id: uuid.UUID) -> str | None:
-    """The account's materialised path, read once per process: it never changes once made."""
-    path = _PATHS.get(account_id)
-    if path is None:
-        path = await session.scalar(select(Account.path).where(Account.id == account_id))
-        if path is not None:
+    """The account's materialised path (``paths_of``)."""
+    return (await paths_of(session, [account_id])).get(account_id)
+
+
+async def paths_of(
+    session: AsyncSession, account_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The accounts' materialised paths (those that exist), each read once per process: a
+    path never changes once made. One statement for those not known yet, none when all are."""
+    found = {a: _PATHS[a] for a in account_ids if a in _PATHS}
+    unknown = [a for a in account_ids if a not in found]
+    if unknown:
+        rows = await session.execute(
+            select(Account.id, Account.path).where(Account.id.in_(unknown))
+        )
+        for account_id, path in rows:
             if len(_PATHS) >= PATHS_KEPT:
                 _PATHS.clear()
-            _PATHS[account_id] = path
-    return path
+            _PATHS[account_id] = found[account_id] = path
+    return found
 
 
 def _candidates() -> Select[Any]:

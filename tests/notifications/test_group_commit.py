@@ -294,6 +294,113 @@ async def test_a_batch_writes_the_events_lone_accepts_write(
     assert {p["message"]: p for p in created} == served
 
 
+def full_message(text: str, user: str) -> dict[str, Any]:
+    """A message setting every column a send can set, in-app and by email to one user."""
+    return {
+        "type": "custom",
+        "subType": "message",
+        "products": ["AgencyCloud"],
+        "message": text,
+        "targets": {"users": [user]},
+        "channels": ["in_app", "email"],
+        "payload": {"answer": 42, "nested": {"text": text}},
+        "personalisation": {"name": "Ann"},
+        "requireAction": True,
+        "actions": [{"label": "Open", "url": "https://example.com/open"}],
+        "scheduledAt": "2030-01-02T03:04:05Z",
+        "about": {"id": "estimate-1", "type": "estimate"},
+        "sentBy": "officer@example.com",
+    }
+
+
+SAME_ANYWAY = {"id", "notification_id", "user_id", "recipient", "created_at", "updated_at"}
+"""What differs between two sends of one message to two users anyway."""
+
+
+async def _written(db: Database, tenant: Tenant, external_id: str) -> dict[str, Any]:
+    """What the accepts to one user wrote, by message: each notification's row, its
+    deliveries and its inbox item, less ``SAME_ANYWAY`` (the user's own id, address and
+    external id: the notification's targets)."""
+    user = await _user_id(db, tenant, external_id)
+
+    def plain(row: Any) -> dict[str, Any]:
+        return {k: v for k, v in row._mapping.items() if k not in SAME_ANYWAY}
+
+    async with db.sessions() as session:
+        items = (
+            await session.execute(select(InboxItem.__table__).where(InboxItem.user_id == user))
+        ).all()
+        written: dict[str, Any] = {}
+        for item in items:
+            notification = (
+                await session.execute(
+                    select(Notification.__table__).where(Notification.id == item.notification_id)
+                )
+            ).one()
+            deliveries = (
+                await session.execute(
+                    select(Delivery.__table__)
+                    .where(Delivery.notification_id == notification.id)
+                    .order_by(Delivery.channel)
+                )
+            ).all()
+            assert notification.targets == {"users": [external_id]}
+            assert [d.user_id for d in deliveries] == [user]
+            row = plain(notification)
+            del row["targets"]
+            written[notification.message] = {
+                "notification": row,
+                "deliveries": [plain(d) for d in deliveries],
+                "item": plain(item),
+            }
+    return written
+
+
+async def test_a_batch_writes_the_rows_lone_accepts_write(
+    grouped: httpx.AsyncClient,
+    lone: httpx.AsyncClient,
+    grouping_app: FastAPI,
+    make_tenant: Any,
+    db: Database,
+) -> None:
+    """A group's members written in one batch write, column for column, the notification,
+    delivery and inbox item rows the same accepts write one at a time (the plain records and
+    the statements the batch shares with a lone accept)."""
+    tenant = await make_tenant("rows")
+    for external_id in ("g", "h"):
+        made = await grouped.put(
+            f"/v1/users/{external_id}",
+            json={"email": f"{external_id}@example.com"},
+            headers=tenant.headers,
+        )
+        assert made.status_code in (200, 201)
+    await _warm(grouped, tenant)
+    await _warm(lone, tenant)
+    with commits(grouping_app) as committed:
+        answers = await asyncio.gather(
+            *(
+                grouped.post(
+                    "/v1/notifications", json=full_message(f"r{n}", "g"), headers=tenant.headers
+                )
+                for n in range(GROUP)
+            )
+        )
+    assert len(committed) == 1
+    assert [a.status_code for a in answers] == [202] * GROUP
+    for n in range(GROUP):
+        alone = await lone.post(
+            "/v1/notifications", json=full_message(f"r{n}", "h"), headers=tenant.headers
+        )
+        assert alone.status_code == 202
+    batched, one_by_one = await _written(db, tenant, "g"), await _written(db, tenant, "h")
+    assert sorted(batched) == [f"r{n}" for n in range(GROUP)]
+    assert batched == one_by_one
+    first = batched["r0"]
+    assert first["notification"]["about_id"] == "estimate-1"  # the envelope's columns are set
+    assert first["notification"]["sent_by"] == "officer@example.com"
+    assert [d["channel"] for d in first["deliveries"]] == ["email"]
+
+
 async def test_a_member_the_database_refuses_fails_alone_in_a_batch(
     grouped: httpx.AsyncClient,
     lone: httpx.AsyncClient,
