@@ -23,11 +23,9 @@ from herald.delivery.worker import Worker
 from herald.directory import routes as directory_routes
 from herald.endpoints import routes as endpoints_routes
 from herald.events import routes as events_routes
-from herald.http.boundary import ErrorBoundary
-from herald.http.cors import UserRouteCors
 from herald.http.dialects import DialectErrors
 from herald.http.handlers import install_error_handlers
-from herald.http.middleware import BodyLimitMiddleware, MetricsMiddleware
+from herald.http.middleware import HttpFront
 from herald.http.openapi import install_openapi
 from herald.inbox import routes as inbox_routes
 from herald.lifecycle import start_runtime, stop_runtime, warn_unserved_channels
@@ -42,7 +40,6 @@ from herald.sms import routes as sms_routes
 from herald.sms import sender_routes
 from herald.startup import once_up
 from herald.templates import routes as templates_routes
-from herald.throttling.middleware import RateLimitHeaders
 from herald.web.console.router import router as console_router
 from herald.web.docs import routes as web_docs_routes
 from herald.web.pages import install_pages
@@ -144,12 +141,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         app.include_router(router)
     install_pages(app)
     install_openapi(app)
-    app.add_middleware(RateLimitHeaders)
-    app.add_middleware(UserRouteCors, origins=settings.origins)
     app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, dialects=DIALECT_ERRORS
+        HttpFront,
+        max_bytes=settings.max_body_bytes,
+        origins=settings.origins,
+        dialects=DIALECT_ERRORS,
+        access_log=settings.access_log,
     )
-    app.add_middleware(ErrorBoundary, dialects=DIALECT_ERRORS)
-    # Outermost, so that the access log and the metrics also see the refusals of the others.
-    app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
     return app

@@ -1,5 +1,6 @@
 """The one error handler: every failure becomes API.md's error body (or its dialect's), never
-a stack trace. Exceptions none of these handlers knows are answered by ``herald.http.boundary``."""
+a stack trace. Exceptions none of these handlers knows are answered by ``HttpFront``
+(``herald.http.middleware``)."""
 
 from __future__ import annotations
 

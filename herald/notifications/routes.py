@@ -163,7 +163,7 @@ async def _body(request: Request) -> Any:
     (which then fail as "not an object"), ``_NO_BODY`` when empty."""
     try:
         raw = await request.body()
-    except ClientDisconnect as exc:  # BodyLimitMiddleware has answered 413 already
+    except ClientDisconnect as exc:  # HttpFront has answered 413 already
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
     if not raw:
         return _NO_BODY

@@ -1,4 +1,5 @@
-"""Per-request rate limiting at authentication, and its ``RateLimit-*`` headers on every answer."""
+"""Per-request rate limiting at authentication; ``HttpFront`` (``herald.http.middleware``) adds
+the ``RateLimit-*`` headers of the quota left in the scope to the answer."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from herald.throttling.service import Quota, Throttle, account_rate
+from herald.throttling.service import Throttle, account_rate
 
 STATE_KEY = "rate_limit_quota"
 
@@ -28,33 +29,6 @@ async def throttle_request(
 
 async def count_request(scope: Scope, *, caller: str, rate: str | None, throttle: Throttle) -> None:
     """Count a request against ``rate`` (None: the process default), 429 when over it; the
-    answer then carries the caller's ``RateLimit-*`` headers (``RateLimitHeaders``)."""
+    answer then carries the caller's ``RateLimit-*`` headers (``HttpFront``)."""
     quota = await throttle.hit_request(caller=caller, rate=rate)
     scope.setdefault("state", {})[STATE_KEY] = quota
-
-
-class RateLimitHeaders:
-    """Add the caller's ``RateLimit-*`` headers to the answer of a counted request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            quota = scope.get("state", {}).get(STATE_KEY)
-            if message["type"] == "http.response.start" and isinstance(quota, Quota):
-                # The raw list, with the names present read once (``MutableHeaders.setdefault``
-                # walked every header for each of the three).
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                for name, value in quota.raw_headers():
-                    if name not in present:
-                        headers.append((name, value))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
