@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import Receive, Scope, Send
 
 from herald import ops
@@ -80,6 +81,9 @@ DIALECT_ERRORS = DialectErrors(
 )
 
 
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
 class HeraldApp(FastAPI):
     """FastAPI, with the real-time WebSocket served in front of the middleware and the router.
 
@@ -134,6 +138,10 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         lifespan=lifespan,
         docs_url=None,  # herald.web.docs serves /docs and /redoc with their assets
         redoc_url=None,
+        # Herald counts, times and logs requests itself (HttpFront, /metrics) and sets up no
+        # OpenTelemetry; FastAPI's native telemetry asked the global providers on every request
+        # whether one had been configured since (~3 us per request, docs/performance.md).
+        telemetry=NO_TELEMETRY,
     )
     install_error_handlers(app, DIALECT_ERRORS)
     app.include_router(notifications_routes.hot_router)  # matched first: see its comment
