@@ -115,6 +115,7 @@ class HttpFront:
             return
         started = time.perf_counter()
         given_id = length = content_type = None
+        chunked = False
         for key, value in scope["headers"]:
             # The first of each, as a lookup by name reads it.
             if key == b"x-request-id" and given_id is None:
@@ -123,6 +124,8 @@ class HttpFront:
                 length = value.decode("latin-1")
             elif key == b"content-type" and content_type is None:
                 content_type = value.decode("latin-1")
+            elif key == b"transfer-encoding":
+                chunked = True
         if given_id is not None and REQUEST_ID.fullmatch(given_id):
             request_id = given_id
         else:
@@ -188,8 +191,9 @@ class HttpFront:
                     await send_error(scope, receive, front_send, refusal, self.dialects)
                     return
                 # The server frames a body by its Content-Length: one declared within the limit
-                # cannot grow past it, so only a body without one is counted.
-                if declared is None:
+                # cannot grow past it, so only a body without one is counted (or with a
+                # Transfer-Encoding too, which would frame it instead, were it let through).
+                if declared is None or chunked:
                     app_receive = counting_receive
             inner = self.cors if scope["path"].startswith(CORS_PREFIXES) else self.app
             await inner(scope, app_receive, app_send)

@@ -178,3 +178,23 @@ async def test_a_streamed_accept_over_the_limit_is_413(
     assert answer.status_code == 413
     assert answer.json()["error"]["code"] == "payload_too_large"
     assert answer.headers["x-request-id"]
+
+
+async def test_a_streamed_body_is_counted_even_with_a_small_content_length(
+    front: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    # Transfer-Encoding frames the body when both come (RFC 9112 6.3): the declared length
+    # says nothing then, and the stream is counted.
+    answer = await front.put(
+        "/v1/users/u1",
+        content=_chunks(3 * LIMIT),
+        headers={
+            **tenant.headers,
+            "Content-Type": "application/json",
+            "Content-Length": "10",
+            "Transfer-Encoding": "chunked",
+        },
+    )
+
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "payload_too_large"
