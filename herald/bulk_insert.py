@@ -2,26 +2,25 @@
 
 ``session.execute(insert(table), rows)`` makes SQLAlchemy turn every row's dict into the
 driver's tuple, a bind processor call per value (``UTCDateTime``, ``DATETIME``, ``Uuid``,
-JSON): for a group commit's 16 notifications, their deliveries, events and history that was
-~1.2 ms of the main thread per group, most of the batch's own cost on SQLite (issue 19).
-Here each column's processor is looked up once per table, a value repeated on consecutive rows
-(the same account, notification, timestamp object) is converted once, and the tuples go to
-sqlite3 as they are, through SQLAlchemy's connection (its transaction, its error handling,
-``herald.sqlite_driver.deferred_inserts``). The values are what SQLAlchemy would bind:
-Python-side column defaults are applied for the columns a row leaves out, server defaults
-left to the database. On PostgreSQL the statement is SQLAlchemy's, as before.
+JSON), a fixed cost per statement and a few microseconds per row. Here each column's
+processor is looked up once per table, a value repeated on consecutive rows (the same user,
+timestamp object) is converted once, and the tuples go to sqlite3 as they are, through SQLAlchemy's
+connection (its transaction, its error handling, ``herald.sqlite_driver.deferred_inserts``):
+a group's 32 inbox events and 16 history rows cost 30-40% less of the main thread this way
+(docs/performance.md). The values are what SQLAlchemy would bind. Rows that leave out a
+column with a Python-side default go through SQLAlchemy, which applies it; a column left
+out gets its server default. On PostgreSQL the statement is SQLAlchemy's, as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Column, Table, insert
+from sqlalchemy import Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.schema import ColumnDefault
 
 Convert = Callable[[Any], Any]
 
@@ -42,27 +41,6 @@ def _converters(dialect: Dialect, table: Table) -> dict[str, Convert] | None:
         convert = impl.bind_processor(dialect)
         found[column.key] = convert if convert is not None else _same
     return found
-
-
-def _bound_by_python(column: Column[Any]) -> bool:
-    """Whether a row that leaves the column out gets its value from Python or from the
-    database alone (a server default, or NULL): not a SQL expression or a sequence."""
-    default = column.default
-    return default is None or bool(default.is_scalar or default.is_callable)
-
-
-def _default(column: Column[Any]) -> Callable[[], Any] | None:
-    """The column's Python-side default for an insert, as a call; None when it has none (a
-    row that leaves the column out gets the server's default, or NULL)."""
-    default = column.default
-    if default is None or not (default.is_scalar or default.is_callable):
-        return None
-    arg: Any = cast(ColumnDefault, default).arg
-    if default.is_callable:
-        # SQLAlchemy wraps a no-argument callable to take the execution context; Herald's
-        # defaults (utcnow, new_id, dict, list) read none.
-        return lambda: arg(None)
-    return lambda: arg
 
 
 def _memo(convert: Convert) -> Convert:
@@ -90,21 +68,20 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
         await session.execute(insert(table), rows)
         return
     given = rows[0].keys()
-    if not all(_bound_by_python(c) for c in table.columns if c.key not in given):
+    if any(c.key not in given and c.default is not None for c in table.columns):
+        # A Python-side default to apply: SQLAlchemy's insert applies it.
         await session.execute(insert(table), rows)
         return
-    columns = [c for c in table.columns if c.key in given or _default(c) is not None]
-    if len(given) != sum(1 for c in columns if c.key in given):
+    columns = [c for c in table.columns if c.key in given]
+    if len(columns) != len(given):
         raise ValueError(f"{table.name}: not columns of the table: {given - table.columns.keys()}")
     if any(row.keys() != given for row in rows):
         raise ValueError(f"{table.name}: every row must name the same columns")
     # Column by column: one list per column, converted with ``map``, zipped into rows.
     by_column: list[list[Any]] = []
     for column in columns:
-        key = column.key
-        make = None if key in given else _default(column)
-        raw = [row[key] for row in rows] if make is None else [make() for _ in rows]
-        convert = converters[key]
+        raw = [row[column.key] for row in rows]
+        convert = converters[column.key]
         by_column.append(raw if convert is _same else list(map(_memo(convert), raw)))
     values = list(zip(*by_column, strict=True))
     quote = dialect.identifier_preparer.quote

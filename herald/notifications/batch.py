@@ -27,11 +27,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from herald.accounts.auth import Principal
-from herald.bulk_insert import insert_rows
 from herald.bus import Bus
 from herald.db import on_commit, share_reads, unshare_reads
 from herald.delivery.models import Delivery
@@ -45,7 +44,7 @@ from herald.notifications.content import render_in_app
 from herald.notifications.idempotency import Answer, Completed, claim, complete_all
 from herald.notifications.reach import expand
 from herald.notifications.service import (
-    NOTIFICATIONS,
+    INSERT_NOTIFICATION,
     Accepted,
     Planned,
     Sending,
@@ -67,6 +66,7 @@ MAX_USERS = 100
 """Beyond this many users a notification keeps its own fan-out, written by the database."""
 CHUNK = 5000
 DELIVERIES = cast(Table, Delivery.__table__)
+INSERT_DELIVERIES = insert(DELIVERIES)
 HOOKS = "after_commit"  # herald.db.on_commit's list in session.info
 
 
@@ -352,12 +352,12 @@ async def _write(session: AsyncSession, members: list[_Ready]) -> None:
         notification.status = progress.accepted_status(
             written[notification.id], in_app=has_items(member.planned)
         )
-    await insert_rows(session, NOTIFICATIONS, [m.planned.notification.row() for m in members])
+    await session.execute(INSERT_NOTIFICATION, [m.planned.notification.row() for m in members])
     await write_new_items(
         session, [m.items for m in members if m.items is not None], members[0].send.bus
     )
     for start in range(0, len(deliveries), CHUNK):
-        await insert_rows(session, DELIVERIES, deliveries[start : start + CHUNK])
+        await session.execute(INSERT_DELIVERIES, deliveries[start : start + CHUNK])
     if deliveries:
         wake_workers(session, members[0].send.bus)
     keyed = [m for m in members if m.send.key is not None]
