@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from herald import db as db_module
 from herald.db import Database
+from herald.sqlite_driver import deferred_inserts
 from tests.conftest import settings_for
 from tests.support.postgres import throwaway_database
 
@@ -89,6 +90,89 @@ async def test_errors_surface_and_roll_the_transaction_back(sqlite_db: Database)
         await clash()
     async with sqlite_db.sessions() as session:
         assert (await session.execute(text("SELECT id FROM t"))).scalars().all() == [1]
+
+
+def _count_trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    trips: list[Any] = []
+    queue = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn)
+        return await queue(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return trips
+
+
+async def test_deferred_inserts_ride_with_the_next_read_in_order(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips = _count_trips(monkeypatch)
+    insert = text("INSERT INTO t (id, v) VALUES (:id, :v)")
+    async with sqlite_db.sessions() as session:
+        async with session.begin():
+            async with deferred_inserts(session):
+                await session.execute(insert, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}])
+                await session.execute(insert, [{"id": 3, "v": "c"}, {"id": 4, "v": "d"}])
+                assert trips == []  # BEGIN IMMEDIATE waits with them
+                # A read sees what was sent before it: the inserts ran first, in its trip.
+                seen = await session.execute(text("SELECT id FROM t ORDER BY id"))
+                assert seen.scalars().all() == [1, 2, 3, 4]
+                assert len(trips) == 1
+                await session.execute(insert, [{"id": 5, "v": "e"}, {"id": 6, "v": "f"}])
+                await session.execute(insert, [{"id": 7, "v": "g"}, {"id": 8, "v": "h"}])
+                assert len(trips) == 1
+            assert len(trips) == 2  # the block's end ran both, in one trip
+            # Outside the block an insert makes its own trip again.
+            await session.execute(insert, [{"id": 9, "v": "i"}, {"id": 10, "v": "j"}])
+            assert len(trips) == 3
+        assert len(trips) == 4  # the commit
+    async with sqlite_db.sessions() as session:
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 10
+
+
+async def test_a_deferred_insert_fails_inside_the_block(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    insert = text("INSERT INTO t (id, v) VALUES (:id, :v)")
+    async with sqlite_db.sessions() as session:
+        async with session.begin():
+            await session.execute(insert, [{"id": 1, "v": "same"}])
+        with pytest.raises(IntegrityError) as failed:  # noqa: PT012 - raised by the block's end
+            async with session.begin(), deferred_inserts(session):
+                await session.execute(insert, [{"id": 2, "v": "x"}, {"id": 3, "v": "same"}])
+                await session.execute(insert, [{"id": 4, "v": "y"}, {"id": 5, "v": "z"}])
+        assert any("deferred statement" in note for note in failed.value.orig.__notes__)  # type: ignore[union-attr]
+        # A read in the block raises the deferred insert's error itself.
+        with pytest.raises(IntegrityError):  # noqa: PT012
+            async with session.begin(), deferred_inserts(session):
+                await session.execute(insert, [{"id": 6, "v": "w"}, {"id": 7, "v": "same"}])
+                await session.execute(text("SELECT count(*) FROM t"))
+        # Each failed transaction was rolled back whole, queued inserts with it.
+        assert (await session.execute(text("SELECT id FROM t"))).scalars().all() == [1]
+    trips = _count_trips(monkeypatch)
+    async with sqlite_db.sessions() as session:
+        with pytest.raises(RuntimeError):  # noqa: PT012
+            async with session.begin(), deferred_inserts(session):
+                await session.execute(insert, [{"id": 8, "v": "p"}, {"id": 9, "v": "q"}])
+                raise RuntimeError
+        assert trips == []  # never begun in SQLite: the rollback dropped the insert unsent
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+
+
+async def test_a_commit_runs_what_is_still_queued_first(sqlite_db: Database) -> None:
+    async with sqlite_db.sessions() as session, session.begin():
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        driver.deferring = True  # type: ignore[union-attr]
+        await session.execute(
+            text("INSERT INTO t (id, v) VALUES (:id, :v)"),
+            [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}],
+        )
+        driver.deferring = False  # type: ignore[union-attr]
+        assert driver.deferred  # type: ignore[union-attr]
+    async with sqlite_db.sessions() as session:
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 2
 
 
 @pytest.fixture

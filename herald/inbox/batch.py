@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.bulk_insert import insert_rows
 from herald.bus import Bus
 from herald.db import on_commit, utcnow
 from herald.inbox import events as inbox_events
@@ -31,8 +32,6 @@ from herald.inbox.models import InboxItemHistory
 
 CHUNK = 5000
 HISTORY = cast(Table, InboxItemHistory.__table__)
-INSERT_EVENTS = insert(inbox_events.EVENTS)
-INSERT_HISTORY = insert(HISTORY)
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,9 @@ async def _number(
     return found
 
 
-async def _insert_all(session: AsyncSession, statement: Insert, rows: list[dict[str, Any]]) -> None:
+async def _insert_all(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), CHUNK):
-        await session.execute(statement, rows[start : start + CHUNK])
+        await insert_rows(session, table, rows[start : start + CHUNK])
 
 
 async def write_new_items(
@@ -134,8 +133,8 @@ async def write_new_items(
                     "created_at": message.at,
                 }
             )
-    await _insert_all(session, INSERT_EVENTS, events)
-    await _insert_all(session, INSERT_HISTORY, history)
+    await _insert_all(session, inbox_events.EVENTS, events)
+    await _insert_all(session, HISTORY, history)
     _publish(session, notifications, numbered, bus)
 
 

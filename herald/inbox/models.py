@@ -20,10 +20,8 @@ from herald.db import Base, JSONType, new_id, utcnow
 
 VISIBLE = text("withdrawn_at IS NULL")
 UNREAD = text("withdrawn_at IS NULL AND read_at IS NULL")
-UNSEEN = text("withdrawn_at IS NULL AND seen_at IS NULL")
 VISIBLE_COLUMNS = ("user_id", "account_id", "id", "withdrawn_at")
 UNREAD_COLUMNS = ("user_id", "account_id", "id", "withdrawn_at", "read_at")
-UNSEEN_COLUMNS = ("user_id", "account_id", "withdrawn_at", "seen_at")
 
 
 class InboxItem(Base):
@@ -43,12 +41,6 @@ class InboxItem(Base):
             *UNREAD_COLUMNS,
             postgresql_where=UNREAD,
             sqlite_where=UNREAD,
-        ),
-        Index(
-            "ix_inbox_items_unseen",
-            *UNSEEN_COLUMNS,
-            postgresql_where=UNSEEN,
-            sqlite_where=UNSEEN,
         ),
     )
 

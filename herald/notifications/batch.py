@@ -58,6 +58,7 @@ from herald.notifications.service import (
 from herald.notifications.templated import Shared
 from herald.rules import decide as rules
 from herald.rules import store
+from herald.sqlite_driver import deferred_inserts
 from herald.throttling import daily
 from herald.throttling.service import AccountLimits, Throttle, remember_limits
 
@@ -128,9 +129,12 @@ async def write(session: AsyncSession, sends: Sequence[Send | None]) -> Written:
     ready = await _refused_early(session, ready, done.answers)
     admitted, charges, noted = await _within_caps(session, ready, done.answers)
     rules.count_skipped(session, [member.skipped for member in admitted])
-    await _write(session, admitted)
-    for principal, messages, cap in charges:
-        await daily.spend(session, account_id=principal.account_id, messages=messages, cap=cap)
+    # On SQLite the inserts below ride with the next read (the inbox numbering, a charge), and
+    # those left run at the block's end: here, so that one failing fails the batch here.
+    async with deferred_inserts(session):
+        await _write(session, admitted)
+        for principal, messages, cap in charges:
+            await daily.spend(session, account_id=principal.account_id, messages=messages, cap=cap)
     for throttle, account_id, used in noted:
         throttle.note_daily_used(account_id, daily.day_of(datetime.now(UTC)), used)
     for member in admitted:
