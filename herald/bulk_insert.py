@@ -22,6 +22,8 @@ from sqlalchemy import Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from herald.db import remembering
+
 Convert = Callable[[Any], Any]
 
 
@@ -41,19 +43,6 @@ def _converters(dialect: Dialect, table: Table) -> dict[str, Convert] | None:
         convert = impl.bind_processor(dialect)
         found[column.key] = convert if convert is not None else _same
     return found
-
-
-def _memo(convert: Convert) -> Convert:
-    """``convert``, remembering its last value: consecutive rows often bind the same object."""
-    last: list[Any] = [_memo, None]  # a sentinel no row holds
-
-    def process(value: Any) -> Any:
-        if value is last[0]:
-            return last[1]
-        last[0], last[1] = value, convert(value)
-        return last[1]
-
-    return process
 
 
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -82,7 +71,7 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
     for column in columns:
         raw = [row[column.key] for row in rows]
         convert = converters[column.key]
-        by_column.append(raw if convert is _same else list(map(_memo(convert), raw)))
+        by_column.append(raw if convert is _same else list(map(remembering(convert), raw)))
     values = list(zip(*by_column, strict=True))
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c.name) for c in columns)

@@ -83,19 +83,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if convert is None:
             return None
         if dialect.name == "sqlite" and _utc_text_agrees(convert):
-            return _sqlite_utc_text(convert)
-        last: tuple[Any, Any] = (None, None)
-
-        def process(value: Any) -> Any:
-            nonlocal last
-            seen, converted = last  # one tuple, read and replaced whole
-            if value is not None and value is seen:
-                return converted
-            converted = convert(value)
-            last = (value, converted)
-            return converted
-
-        return process
+            return remembering(_sqlite_utc_text(convert))
+        return remembering(convert)
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -125,22 +114,32 @@ def _utc_text_agrees(convert: Callable[[Any], Any]) -> bool:
 
 
 def _sqlite_utc_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``UTCDateTime``'s conversion on SQLite, remembering the last value: what
-    ``datetime.now(UTC)`` and our reads give (exactly UTC) is formatted by ``_utc_text``,
-    anything else (another zone, a naive value, None) goes through ``convert``. The zone
-    juggling and SQLAlchemy's ``%``-formatting of seven fields were ~4% of the CPU of a
-    group commit on SQLite (issue 19)."""
+    """``UTCDateTime``'s conversion on SQLite: what ``datetime.now(UTC)`` and our reads give
+    (exactly UTC) is formatted by ``_utc_text``, anything else (another zone, a naive value,
+    None) goes through ``convert``. The zone juggling and SQLAlchemy's ``%``-formatting of
+    seven fields were ~4% of the CPU of a group commit on SQLite (issue 19)."""
+
+    def process(value: Any) -> Any:
+        if value.__class__ is datetime and value.tzinfo is UTC:
+            return _utc_text(value)
+        return convert(value)
+
+    return process
+
+
+def remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` of bound values, remembering its last value: a bulk insert binds one
+    object (a timestamp, a user's id) on many rows in a row, and converting it again can cost
+    more than the statement. The same object gives the same answer while nobody changes it:
+    an immutable value, or a value the rows of one statement share."""
     last: tuple[Any, Any] = (None, None)
 
     def process(value: Any) -> Any:
         nonlocal last
         seen, converted = last  # one tuple, read and replaced whole
-        if value is seen and value is not None:
+        if value is not None and value is seen:
             return converted
-        if value.__class__ is datetime and value.tzinfo is UTC:
-            converted = _utc_text(value)
-        else:
-            converted = convert(value)
+        converted = convert(value)
         last = (value, converted)
         return converted
 
