@@ -67,7 +67,7 @@ class HttpFront:
     It was five (metrics, the error boundary, the body limit, CORS on the user routes, the
     ``RateLimit-*`` headers), each wrapping ``send`` (and the body limit ``receive``) in
     closures of its own per request: ~50 us of Herald's ~150 us CPU per ``GET /healthz``
-    (docs/performance.md, "round 3: the HTTP layers"). One pass does the same:
+    (docs/performance.md, issue 19, "Third round, 2: the HTTP layers"). One pass does the same:
 
     - the request id: the client's ``X-Request-Id`` when sane, else a new one; answered in
       ``X-Request-Id`` on every answer and bound to every log line of the request;
