@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -72,6 +72,16 @@ def commits(app: FastAPI) -> Iterator[list[int]]:
         event.remove(engine, "commit", committed)
 
 
+async def one_group(
+    app: FastAPI, requests: Iterable[Awaitable[httpx.Response]]
+) -> list[httpx.Response]:
+    """The answers to ``requests`` sent at once, checked to be one group: one transaction."""
+    with commits(app) as committed:
+        answers = await asyncio.gather(*requests)
+    assert len(committed) == 1  # one group, one transaction
+    return answers
+
+
 def message(text: str, user: str) -> dict[str, Any]:
     """An in-app message to one user: one message against the daily cap."""
     return {
@@ -120,9 +130,7 @@ async def test_failing_members_fail_alone_among_good_ones(
           for n in range(3)),
         grouped.post("/v1/notifications", json=unknown_claim, headers=other.headers),
     ]  # fmt: skip
-    with commits(grouping_app) as committed:
-        answers = await asyncio.gather(*requests)
-    assert len(committed) == 1  # one group, one transaction
+    answers = await one_group(grouping_app, requests)
     codes = Counter(a.status_code for a in answers)
     assert codes == {202: 2, 429: 1, 422: 1}, [a.text for a in answers]
     refused = next(a for a in answers if a.status_code == 429)
@@ -167,9 +175,7 @@ async def test_one_key_twice_in_a_group_is_one_notification(
         *(grouped.post("/v1/notifications", json=body, headers=key) for body in bodies),
         grouped.post("/v1/notifications", json=message("no key", "k"), headers=tenant.headers),
     ]
-    with commits(grouping_app) as committed:
-        answers = await asyncio.gather(*requests)
-    assert len(committed) == 1
+    answers = await one_group(grouping_app, requests)
     keyed, plain = answers[:3], answers[3]
     assert plain.status_code == 202
     # Whichever keyed request came first was accepted; the same body replays its answer, the
@@ -255,16 +261,13 @@ async def test_a_batch_writes_the_events_lone_accepts_write(
     await add_users(grouped, tenant, "e", "f")
     await _warm(grouped, tenant)
     await _warm(lone, tenant)
-    with commits(grouping_app) as committed:
-        answers = await asyncio.gather(
-            *(
-                grouped.post(
-                    "/v1/notifications", json=message(f"b{n}", "e"), headers=tenant.headers
-                )
-                for n in range(GROUP)
-            )
-        )
-    assert len(committed) == 1
+    answers = await one_group(
+        grouping_app,
+        (
+            grouped.post("/v1/notifications", json=message(f"b{n}", "e"), headers=tenant.headers)
+            for n in range(GROUP)
+        ),
+    )
     for n in range(GROUP):
         alone = await lone.post(
             "/v1/notifications", json=message(f"b{n}", "f"), headers=tenant.headers
@@ -384,16 +387,15 @@ async def test_a_batch_writes_the_rows_lone_accepts_write(
         assert made.status_code in (200, 201)
     await _warm(grouped, tenant)
     await _warm(lone, tenant)
-    with commits(grouping_app) as committed:
-        answers = await asyncio.gather(
-            *(
-                grouped.post(
-                    "/v1/notifications", json=full_message(f"r{n}", "g"), headers=tenant.headers
-                )
-                for n in range(GROUP)
+    answers = await one_group(
+        grouping_app,
+        (
+            grouped.post(
+                "/v1/notifications", json=full_message(f"r{n}", "g"), headers=tenant.headers
             )
-        )
-    assert len(committed) == 1
+            for n in range(GROUP)
+        ),
+    )
     assert [a.status_code for a in answers] == [202] * GROUP
     for n in range(GROUP):
         alone = await lone.post(
@@ -427,11 +429,10 @@ async def test_a_member_the_database_refuses_fails_alone_in_a_batch(
     expected = [
         (await lone.post("/v1/notifications", json=b, headers=tenant.headers)) for b in bodies
     ]
-    with commits(grouping_app) as committed:
-        answers = await asyncio.gather(
-            *(grouped.post("/v1/notifications", json=b, headers=tenant.headers) for b in bodies)
-        )
-    assert len(committed) == 1
+    answers = await one_group(
+        grouping_app,
+        (grouped.post("/v1/notifications", json=b, headers=tenant.headers) for b in bodies),
+    )
     assert [a.status_code for a in answers] == [e.status_code for e in expected]
     assert [a.status_code for a in answers[:-1]] == [202] * (GROUP - 1)
     if answers[-1].status_code != 202:
@@ -541,9 +542,7 @@ async def test_members_the_batch_does_not_take_run_alone_in_the_same_group(
         ),
         grouped.post("/v1/notifications", json=message("to m1", "m1"), headers=tenant.headers),
     ]
-    with commits(grouping_app) as committed:
-        answers = await asyncio.gather(*requests)
-    assert len(committed) == 1
+    answers = await one_group(grouping_app, requests)
     assert [a.status_code for a in answers] == [202] * GROUP, [a.text for a in answers]
     for external_id, items in (("m1", 2), ("m2", 2)):  # the call's item and the message
         user = await _user_id(db, tenant, external_id)
